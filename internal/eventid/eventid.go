@@ -1,0 +1,86 @@
+// Package eventid derives a deterministic id for an audit event from its
+// content, so a retried send of the same event gets the same id and the
+// store can refuse the second copy.
+package eventid
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"math"
+
+	"github.com/zeebo/xxh3"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+)
+
+// Deriver holds a scratch buffer; it is not safe for concurrent use.
+type Deriver struct {
+	buf []byte
+}
+
+// Derive returns 32 hex characters (128 bits) over the record's timestamp,
+// event name, severity, body, attributes (in order), and trace and span ids.
+// The observed timestamp is left out on purpose: a receiver sets it anew on
+// every retry.
+func (d *Deriver) Derive(lr plog.LogRecord) string {
+	b := d.buf[:0]
+	b = binary.LittleEndian.AppendUint64(b, uint64(lr.Timestamp()))
+	b = appendString(b, lr.EventName())
+	b = append(b, byte(lr.SeverityNumber()))
+	b = appendString(b, lr.SeverityText())
+	b = appendValue(b, lr.Body())
+	b = appendMap(b, lr.Attributes())
+	tid, sid := lr.TraceID(), lr.SpanID()
+	b = append(b, tid[:]...)
+	b = append(b, sid[:]...)
+	d.buf = b
+	sum := xxh3.Hash128(b).Bytes()
+	var out [32]byte
+	hex.Encode(out[:], sum[:])
+	return string(out[:])
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func appendMap(b []byte, m pcommon.Map) []byte {
+	b = binary.AppendUvarint(b, uint64(m.Len()))
+	for k, v := range m.All() {
+		b = appendString(b, k)
+		b = appendValue(b, v)
+	}
+	return b
+}
+
+func appendValue(b []byte, v pcommon.Value) []byte {
+	b = append(b, byte(v.Type()))
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		b = appendString(b, v.Str())
+	case pcommon.ValueTypeInt:
+		b = binary.LittleEndian.AppendUint64(b, uint64(v.Int()))
+	case pcommon.ValueTypeDouble:
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v.Double()))
+	case pcommon.ValueTypeBool:
+		if v.Bool() {
+			b = append(b, 1)
+		} else {
+			b = append(b, 0)
+		}
+	case pcommon.ValueTypeBytes:
+		raw := v.Bytes().AsRaw()
+		b = binary.AppendUvarint(b, uint64(len(raw)))
+		b = append(b, raw...)
+	case pcommon.ValueTypeMap:
+		b = appendMap(b, v.Map())
+	case pcommon.ValueTypeSlice:
+		s := v.Slice()
+		b = binary.AppendUvarint(b, uint64(s.Len()))
+		for i := 0; i < s.Len(); i++ {
+			b = appendValue(b, s.At(i))
+		}
+	}
+	return b
+}

@@ -1,0 +1,62 @@
+// Package fields names the log-record attributes that carry an audit event.
+// OTLP senders, the audit receiver, the processor and the exporter all use
+// this one table, so an event looks the same whichever way it came in.
+package fields
+
+// Attributes a sender sets (OpenTelemetry semantic conventions where one
+// exists).
+const (
+	EventName     = "event.name"
+	EventAction   = "event.action"
+	EventID       = "event.id"
+	LogRecordUID  = "log.record.uid"
+	EventOutcome  = "event.outcome"
+	UserID        = "user.id"
+	UserName      = "user.name"
+	UserEmail     = "user.email"
+	ActorType     = "audit.actor.type"
+	ClientAddress = "client.address"
+	UserAgent     = "user_agent.original"
+	CloudRegion   = "cloud.region"
+	Organization  = "organization.id"
+	ResourceType  = "audit.resource.type"
+	ResourceID    = "audit.resource.id"
+	ResourceName  = "audit.resource.name"
+)
+
+// Attributes the processor sets.
+const (
+	EventKind          = "event.kind"
+	EventCategory      = "event.category"
+	EventType          = "event.type"
+	AuditGroup         = "audit.group"
+	AuditCategories    = "audit.categories"
+	UserHash           = "user.hash"
+	AuditRoute         = "audit.route"
+	AuditInvalidReason = "audit.invalid_reason"
+)
+
+// Values of event.kind and audit.route.
+const (
+	KindEvent         = "event"
+	KindPipelineError = "pipeline_error"
+	RouteQuarantine   = "quarantine"
+)
+
+// Core lists the attributes that make up the audit entry itself. Attribute
+// allow-lists always keep them and deny-lists may not name them.
+var Core = []string{
+	EventName, EventAction, EventID, LogRecordUID, EventOutcome, EventKind, EventCategory, EventType,
+	UserID, UserName, UserEmail, UserHash, ActorType, ClientAddress, UserAgent, CloudRegion, Organization,
+	ResourceType, ResourceID, ResourceName, AuditGroup, AuditCategories, AuditRoute, AuditInvalidReason,
+}
+
+// IsCore reports whether key is one of Core.
+func IsCore(key string) bool {
+	for _, k := range Core {
+		if k == key {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,85 @@
+package auditprocessor
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
+
+	"github.com/otelcol-audit/otelcol-audit/processor/auditprocessor/internal/metadata"
+)
+
+func loadConfig(t *testing.T, name string) (*Config, error) {
+	t.Helper()
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	require.NoError(t, err)
+	sub, err := cm.Sub(component.MustNewIDWithName(metadata.Type.String(), name).String())
+	require.NoError(t, err)
+	cfg := createDefaultConfig().(*Config)
+	if err := sub.Unmarshal(cfg); err != nil {
+		return nil, err
+	}
+	return cfg, confmap.Validate(cfg)
+}
+
+func TestConfigStruct(t *testing.T) {
+	require.NoError(t, componenttest.CheckConfigStruct(createDefaultConfig()))
+}
+
+func TestLoadConfig(t *testing.T) {
+	cfg, err := loadConfig(t, "")
+	require.NoError(t, err)
+	assert.Equal(t, &Config{
+		Catalogs:         []string{"../../config/catalogs/codatum.yaml"},
+		ActionAttributes: []string{"event.name", "event.action"},
+		UnknownActions:   PolicyQuarantine,
+		MaskEmails:       true,
+	}, cfg)
+
+	cfg, err = loadConfig(t, "full")
+	require.NoError(t, err)
+	assert.Equal(t, &Config{
+		Catalogs:         []string{"../../config/catalogs/codatum.yaml", "../../config/catalogs/analytics.yaml"},
+		ActionAttributes: []string{"action", "event.name"},
+		UnknownActions:   PolicyDrop,
+		MaskEmails:       false,
+		Pseudonym:        PseudonymConfig{Key: "0123456789abcdef0123456789abcdef"},
+		Attributes: AttributesConfig{
+			Default: AttributeRule{Deny: []string{"db.query.text"}},
+			Groups:  map[string]AttributeRule{"Connection": {Allow: []string{"connection.name", "query_job.id"}}},
+		},
+	}, cfg)
+}
+
+func TestConfigErrors(t *testing.T) {
+	tests := map[string]string{
+		"bad_policy":      `unknown_actions: "accept" is not a policy; use "quarantine" or "drop"`,
+		"no_catalogs":     "catalogs: at least one catalog file is required",
+		"both_lists":      "attributes.default: set allow or deny, not both",
+		"unknown_group":   `attributes.groups.Notebooks: no catalog has a group named "Notebooks"`,
+		"deny_core":       `attributes.default.deny: "user.email" is a core audit attribute`,
+		"short_key":       "pseudonym.key: 5 bytes is too short",
+		"missing_catalog": "catalog ../../config/catalogs/nope.yaml: open",
+		"unknown_key":     "has invalid keys: mask_email",
+	}
+	for name, want := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := loadConfig(t, name)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), want)
+		})
+	}
+}
+
+func TestPseudonymKeyIsOpaque(t *testing.T) {
+	cfg, err := loadConfig(t, "full")
+	require.NoError(t, err)
+	conf := confmap.New()
+	require.NoError(t, conf.Marshal(cfg))
+	assert.Equal(t, "[REDACTED]", conf.Get("pseudonym::key"))
+}

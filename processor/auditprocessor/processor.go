@@ -1,0 +1,433 @@
+package auditprocessor
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"strings"
+	"sync"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/collector/processor/processorhelper"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/otelcol-audit/otelcol-audit/internal/catalog"
+	"github.com/otelcol-audit/otelcol-audit/internal/eventid"
+	"github.com/otelcol-audit/otelcol-audit/internal/fields"
+	"github.com/otelcol-audit/otelcol-audit/internal/masking"
+	"github.com/otelcol-audit/otelcol-audit/processor/auditprocessor/internal/metadata"
+)
+
+// tags is everything the processor adds for one catalog action, prepared
+// once at start so the per-record path only copies string headers.
+type tags struct {
+	action     *catalog.Action
+	attrs      attrFilter
+	newAttrs   int
+	hasECSCat  bool
+	hasECSType bool
+}
+
+type attrFilter struct {
+	allow map[string]bool
+	deny  map[string]bool
+}
+
+func (f attrFilter) active() bool { return f.allow != nil || f.deny != nil }
+
+func (f attrFilter) drop(key string) bool {
+	if f.allow != nil {
+		return !f.allow[key] && !fields.IsCore(key)
+	}
+	return f.deny[key]
+}
+
+type auditProcessor struct {
+	cfg       *Config
+	cat       *catalog.Catalog
+	byName    map[string]*tags
+	defFilter attrFilter
+	masker    masking.Masker
+	hmacPool  *sync.Pool
+	scratch   sync.Pool // *scratch
+
+	processed, unknown, masked, dropped, removed metric.Int64Counter
+	quarantineAttr, dropAttr                     metric.MeasurementOption
+}
+
+type scratch struct {
+	ids  eventid.Deriver
+	norm []byte
+	sum  []byte
+	hex  [64]byte
+}
+
+// batchCounts are added to the counters once per batch, not per record.
+type batchCounts struct {
+	processed, quarantined, dropped, masked, removed int64
+}
+
+func newProcessor(set processor.Settings, cfg *Config) (*auditProcessor, error) {
+	cat, err := catalog.Load(cfg.Catalogs...)
+	if err != nil {
+		return nil, err
+	}
+	p := &auditProcessor{cfg: cfg, cat: cat, byName: make(map[string]*tags, cat.Len())}
+	p.scratch.New = func() any { return &scratch{} }
+	p.defFilter = newFilter(cfg.Attributes.Default)
+	for _, a := range cat.Actions() {
+		t := &tags{action: a, attrs: p.defFilter, hasECSCat: len(a.ECSCategory) > 0, hasECSType: len(a.ECSType) > 0}
+		if r, ok := cfg.Attributes.Groups[a.Group]; ok {
+			t.attrs = newFilter(r)
+		}
+		t.newAttrs = 4 // group, categories, kind, id
+		if t.hasECSCat {
+			t.newAttrs++
+		}
+		if t.hasECSType {
+			t.newAttrs++
+		}
+		p.byName[a.Name] = t
+	}
+	if key := []byte(string(cfg.Pseudonym.Key)); len(key) > 0 {
+		p.hmacPool = &sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}
+	}
+
+	meter := set.TelemetrySettings.MeterProvider.Meter(metadata.ScopeName)
+	counter := func(name, desc, unit string) metric.Int64Counter {
+		c, cerr := meter.Int64Counter("otelcol_"+name, metric.WithDescription(desc), metric.WithUnit(unit))
+		if cerr != nil && err == nil {
+			err = cerr
+		}
+		return c
+	}
+	p.processed = counter("processor_audit_records_processed", "Log records the audit processor handled.", "{records}")
+	p.unknown = counter("processor_audit_unknown_actions", "Records whose action is not in the catalog, by policy.", "{records}")
+	p.masked = counter("processor_audit_emails_masked", "Email addresses whose local part was masked.", "{addresses}")
+	p.dropped = counter("processor_audit_records_dropped", "Records dropped because the unknown-action policy is drop.", "{records}")
+	p.removed = counter("processor_audit_attributes_removed", "Attributes removed by the metadata-only lists.", "{attributes}")
+	p.quarantineAttr = metric.WithAttributeSet(attribute.NewSet(attribute.String("policy", PolicyQuarantine)))
+	p.dropAttr = metric.WithAttributeSet(attribute.NewSet(attribute.String("policy", PolicyDrop)))
+	return p, err
+}
+
+func newFilter(r AttributeRule) attrFilter {
+	var f attrFilter
+	if len(r.Allow) > 0 {
+		f.allow = toSet(r.Allow)
+	}
+	if len(r.Deny) > 0 {
+		f.deny = toSet(r.Deny)
+	}
+	return f
+}
+
+func toSet(keys []string) map[string]bool {
+	m := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		m[k] = true
+	}
+	return m
+}
+
+func (p *auditProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
+	sc := p.scratch.Get().(*scratch)
+	defer p.scratch.Put(sc)
+	var n batchCounts
+	rls := ld.ResourceLogs()
+	for i := 0; i < rls.Len(); i++ {
+		rl := rls.At(i)
+		if p.cfg.MaskEmails {
+			n.masked += int64(p.maskMap(rl.Resource().Attributes()))
+		}
+		sls := rl.ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			sl := sls.At(j)
+			if p.cfg.MaskEmails {
+				n.masked += int64(p.maskMap(sl.Scope().Attributes()))
+			}
+			sl.LogRecords().RemoveIf(func(lr plog.LogRecord) bool {
+				return p.processRecord(lr, sc, &n)
+			})
+		}
+		rl.ScopeLogs().RemoveIf(func(sl plog.ScopeLogs) bool { return sl.LogRecords().Len() == 0 })
+	}
+	rls.RemoveIf(func(rl plog.ResourceLogs) bool { return rl.ScopeLogs().Len() == 0 })
+
+	p.processed.Add(ctx, n.processed)
+	if n.quarantined > 0 {
+		p.unknown.Add(ctx, n.quarantined, p.quarantineAttr)
+	}
+	if n.dropped > 0 {
+		p.unknown.Add(ctx, n.dropped, p.dropAttr)
+		p.dropped.Add(ctx, n.dropped)
+	}
+	if n.masked > 0 {
+		p.masked.Add(ctx, n.masked)
+	}
+	if n.removed > 0 {
+		p.removed.Add(ctx, n.removed)
+	}
+	if rls.Len() == 0 {
+		return ld, processorhelper.ErrSkipProcessingData
+	}
+	return ld, nil
+}
+
+// processRecord reports whether the record is to be dropped.
+func (p *auditProcessor) processRecord(lr plog.LogRecord, sc *scratch, n *batchCounts) bool {
+	n.processed++
+	attrs := lr.Attributes()
+	action := lr.EventName()
+	if action == "" {
+		for _, k := range p.cfg.ActionAttributes {
+			if v, ok := attrs.Get(k); ok && v.Type() == pcommon.ValueTypeStr && v.Str() != "" {
+				action = v.Str()
+				break
+			}
+		}
+	}
+	t := p.byName[action]
+	if t == nil && p.cfg.UnknownActions == PolicyDrop {
+		n.dropped++
+		return true
+	}
+
+	// The id and the pseudonym are taken from the record as the source sent it.
+	id, idSource := existingID(attrs)
+	if idSource == idNone {
+		id = sc.ids.Derive(lr)
+	}
+	userHash := ""
+	if p.hmacPool != nil {
+		if v, ok := attrs.Get(fields.UserEmail); ok && v.Type() == pcommon.ValueTypeStr && v.Str() != "" {
+			userHash = p.pseudonym(v.Str(), sc)
+		}
+	}
+
+	if p.cfg.MaskEmails {
+		n.masked += int64(p.maskMap(attrs) + p.maskValue(lr.Body()))
+		if s, k := p.masker.String(lr.SeverityText()); k > 0 {
+			lr.SetSeverityText(s)
+			n.masked += int64(k)
+		}
+	}
+
+	if t == nil {
+		n.quarantined++
+		p.quarantine(lr, action)
+		if idSource != idFromEventID {
+			attrs.PutStr(fields.EventID, id)
+		}
+		if userHash != "" {
+			attrs.PutStr(fields.UserHash, userHash)
+		}
+		return false
+	}
+
+	if t.attrs.active() {
+		before := attrs.Len()
+		attrs.RemoveIf(func(k string, _ pcommon.Value) bool { return t.attrs.drop(k) })
+		n.removed += int64(before - attrs.Len())
+	}
+	// A sender cannot route or invalidate its own events.
+	attrs.Remove(fields.AuditRoute)
+	attrs.Remove(fields.AuditInvalidReason)
+
+	a := t.action
+	lr.SetEventName(a.Name)
+	attrs.EnsureCapacity(attrs.Len() + t.newAttrs + 2)
+	if idSource != idFromEventID {
+		attrs.PutStr(fields.EventID, id)
+	}
+	attrs.PutStr(fields.AuditGroup, a.Group)
+	putStrings(attrs, fields.AuditCategories, a.Categories)
+	attrs.PutStr(fields.EventKind, fields.KindEvent)
+	if t.hasECSCat {
+		putStrings(attrs, fields.EventCategory, a.ECSCategory)
+	}
+	if t.hasECSType {
+		putStrings(attrs, fields.EventType, a.ECSType)
+	}
+	if v, ok := attrs.Get(fields.EventOutcome); ok {
+		if o := normalizeOutcome(v); o != v.Str() || v.Type() != pcommon.ValueTypeStr {
+			v.SetStr(o)
+		}
+	}
+	if userHash != "" {
+		attrs.PutStr(fields.UserHash, userHash)
+	}
+	return false
+}
+
+const (
+	idNone = iota
+	idFromEventID
+	idFromUID // copied to event.id: the exporter reads only event.id
+)
+
+func existingID(attrs pcommon.Map) (string, int) {
+	if v, ok := attrs.Get(fields.EventID); ok && v.Type() == pcommon.ValueTypeStr && v.Str() != "" {
+		return v.Str(), idFromEventID
+	}
+	if v, ok := attrs.Get(fields.LogRecordUID); ok && v.Type() == pcommon.ValueTypeStr && v.Str() != "" {
+		return v.Str(), idFromUID
+	}
+	return "", idNone
+}
+
+func (p *auditProcessor) quarantine(lr plog.LogRecord, action string) {
+	attrs := lr.Attributes()
+	var reason string
+	switch {
+	case action == "":
+		reason = fmt.Sprintf("no action: EventName is empty and none of the attributes %s is set", strings.Join(p.cfg.ActionAttributes, ", "))
+	default:
+		if p.cfg.MaskEmails {
+			action, _ = p.masker.String(action)
+			lr.SetEventName(action)
+		}
+		if s, ok := p.cat.Suggest(action); ok {
+			reason = fmt.Sprintf("unknown action %q: not in the catalog; names must match exactly (did you mean %q?)", action, s)
+		} else {
+			reason = fmt.Sprintf("unknown action %q: not in the catalog (%s)", action, strings.Join(p.cfg.Catalogs, ", "))
+		}
+	}
+	attrs.PutStr(fields.AuditRoute, fields.RouteQuarantine)
+	attrs.PutStr(fields.AuditInvalidReason, reason)
+	attrs.PutStr(fields.EventKind, fields.KindPipelineError)
+}
+
+// putStrings writes one value as a string and several as an array, as ECS
+// allows for keyword fields; a one-element array would cost three more
+// allocations per record.
+func putStrings(m pcommon.Map, key string, vals []string) {
+	if len(vals) == 1 {
+		m.PutStr(key, vals[0])
+		return
+	}
+	s := m.PutEmptySlice(key)
+	s.EnsureCapacity(len(vals))
+	for _, v := range vals {
+		s.AppendEmpty().SetStr(v)
+	}
+}
+
+// normalizeOutcome maps what senders say to ECS event.outcome.
+func normalizeOutcome(v pcommon.Value) string {
+	switch v.Type() {
+	case pcommon.ValueTypeBool:
+		if v.Bool() {
+			return "success"
+		}
+		return "failure"
+	case pcommon.ValueTypeStr:
+	default:
+		return "unknown"
+	}
+	s := v.Str()
+	switch {
+	case s == "success" || s == "failure" || s == "unknown":
+		return s
+	case oneOf(s, "succeeded", "successful", "ok", "allowed", "allow", "granted", "true", "pass", "passed", "completed"):
+		return "success"
+	case oneOf(s, "failed", "fail", "error", "denied", "deny", "rejected", "forbidden", "unauthorized", "false", "blocked"):
+		return "failure"
+	}
+	return "unknown"
+}
+
+func oneOf(s string, options ...string) bool {
+	for _, o := range options {
+		if strings.EqualFold(s, o) {
+			return true
+		}
+	}
+	return false
+}
+
+// pseudonym is HMAC-SHA256 over the lower-cased, trimmed address.
+func (p *auditProcessor) pseudonym(addr string, sc *scratch) string {
+	addr = strings.TrimSpace(addr)
+	sc.norm = sc.norm[:0]
+	for i := 0; i < len(addr); i++ {
+		c := addr[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		sc.norm = append(sc.norm, c)
+	}
+	h := p.hmacPool.Get().(hash.Hash)
+	h.Reset()
+	h.Write(sc.norm)
+	sc.sum = h.Sum(sc.sum[:0])
+	p.hmacPool.Put(h)
+	hex.Encode(sc.hex[:], sc.sum)
+	return string(sc.hex[:])
+}
+
+func (p *auditProcessor) maskValue(v pcommon.Value) int {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		if s, k := p.masker.String(v.Str()); k > 0 {
+			v.SetStr(s)
+			return k
+		}
+	case pcommon.ValueTypeMap:
+		return p.maskMap(v.Map())
+	case pcommon.ValueTypeSlice:
+		s, total := v.Slice(), 0
+		for i := 0; i < s.Len(); i++ {
+			total += p.maskValue(s.At(i))
+		}
+		return total
+	}
+	return 0
+}
+
+func (p *auditProcessor) maskMap(m pcommon.Map) int {
+	total, keys := 0, 0
+	for k, v := range m.All() {
+		total += p.maskValue(v)
+		if strings.IndexByte(k, '@') >= 0 || strings.Contains(k, "%40") {
+			keys++
+		}
+	}
+	if keys > 0 {
+		total += p.maskKeys(m)
+	}
+	return total
+}
+
+// maskKeys renames keys that hold an address; rare, so it may allocate.
+func (p *auditProcessor) maskKeys(m pcommon.Map) int {
+	renames := map[string]string{}
+	for k := range m.All() {
+		if nk, n := p.masker.String(k); n > 0 {
+			renames[k] = nk
+		}
+	}
+	total := 0
+	for _, old := range sortedKeys(renames) {
+		nk := renames[old]
+		// Two addresses can mask to the same key; keep both values.
+		for i := 2; ; i++ {
+			if _, clash := m.Get(nk); !clash {
+				break
+			}
+			nk = fmt.Sprintf("%s#%d", renames[old], i)
+		}
+		nv := m.PutEmpty(nk)
+		v, _ := m.Get(old) // after PutEmpty, which may move the map
+		v.CopyTo(nv)
+		m.Remove(old)
+		total++
+	}
+	return total
+}
