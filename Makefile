@@ -1,0 +1,48 @@
+# otelcol-audit. `make help` lists the targets.
+GO       ?= go
+BIN      := bin
+OTELCOL  := $(BIN)/otelcol-audit
+GOFLAGS_BUILD := -trimpath
+FUZZTIME ?= 30s
+
+.PHONY: help build run test test-unit test-integration generate check-generated lint fuzz bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+build: ## Build bin/otelcol-audit
+	$(GO) build $(GOFLAGS_BUILD) -o $(OTELCOL) ./cmd/otelcol-audit
+
+run: build ## Run the collector on config/local.yaml (no Elasticsearch needed)
+	mkdir -p data/archive
+	$(OTELCOL) --config config/local.yaml
+
+test: check-generated lint build ## Everything CI runs: generated code, vet, gofmt, all tests
+	OTELCOL_AUDIT_BIN=$(CURDIR)/$(OTELCOL) $(GO) test -count=1 ./...
+
+test-unit: ## Unit tests only (no end-to-end)
+	$(GO) test -count=1 -short ./...
+
+test-integration: ## Integration suite against ELASTICSEARCH_URL (skips with a message when unset)
+	$(GO) test -count=1 -run Integration -v ./...
+
+generate: ## Regenerate cmd/otelcol-audit from builder-config.yaml
+	scripts/generate.sh
+
+check-generated: ## Fail when cmd/otelcol-audit is stale against builder-config.yaml
+	@tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && scripts/generate.sh $$tmp && \
+	  diff -ru cmd/otelcol-audit $$tmp || { echo "cmd/otelcol-audit is out of date: run 'make generate' and commit" >&2; exit 1; }
+
+lint: ## go vet and gofmt
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:" >&2; echo "$$out" >&2; exit 1; fi
+
+fuzz: ## Run every fuzz test for FUZZTIME each
+	$(GO) test ./internal/masking -run '^$$' -fuzz FuzzMask -fuzztime $(FUZZTIME)
+
+bench: ## Micro-benchmarks (processor, masker)
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./processor/... ./internal/...
+
+clean: ## Remove build output
+	rm -rf $(BIN) dist

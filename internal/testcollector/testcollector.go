@@ -1,0 +1,182 @@
+// Package testcollector builds and runs the otelcol-audit binary for
+// end-to-end tests: it finds or builds the binary, starts it on a config,
+// waits until it is healthy and stops only the process it started.
+package testcollector
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var (
+	buildOnce sync.Once
+	buildPath string
+	buildErr  error
+)
+
+// Binary returns $OTELCOL_AUDIT_BIN, or builds ./cmd/otelcol-audit once per
+// test binary.
+func Binary(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("OTELCOL_AUDIT_BIN"); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("OTELCOL_AUDIT_BIN=%s: %v (run make build)", p, err)
+		}
+		return p
+	}
+	buildOnce.Do(func() {
+		_, file, _, _ := runtime.Caller(0)
+		root := filepath.Join(filepath.Dir(file), "..", "..")
+		dir, err := os.MkdirTemp("", "otelcol-audit-e2e")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		buildPath = filepath.Join(dir, "otelcol-audit")
+		cmd := exec.Command("go", "build", "-o", buildPath, "./cmd/otelcol-audit")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build ./cmd/otelcol-audit: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return buildPath
+}
+
+// FreePort returns a loopback port that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Process is a running collector.
+type Process struct {
+	cmd    *exec.Cmd
+	out    *syncBuffer
+	done   chan struct{}
+	exitMu sync.Mutex
+	exit   error
+}
+
+// Start runs bin with the config text; dir is its working directory.
+// The process is stopped when the test ends.
+func Start(t testing.TB, bin, dir, config string, env ...string) *Process {
+	t.Helper()
+	cfgPath := filepath.Join(dir, "otelcol-test.yaml")
+	if err := os.WriteFile(cfgPath, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := &Process{out: &syncBuffer{}, done: make(chan struct{})}
+	p.cmd = exec.Command(bin, "--config", cfgPath)
+	p.cmd.Dir = dir
+	p.cmd.Env = append(os.Environ(), env...)
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		err := p.cmd.Wait()
+		p.exitMu.Lock()
+		p.exit = err
+		p.exitMu.Unlock()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		p.Stop(10 * time.Second)
+		if t.Failed() {
+			t.Logf("collector output:\n%s", p.Output())
+		}
+	})
+	return p
+}
+
+// WaitHealthy polls the health_check URL until it answers 200.
+func (p *Process) WaitHealthy(t testing.TB, url string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		select {
+		case <-p.done:
+			t.Fatalf("collector exited before it became healthy: %v\n%s", p.exitErr(), p.Output())
+		default:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := http.DefaultClient.Do(req)
+		cancel()
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("collector not healthy at %s after %s\n%s", url, timeout, p.Output())
+}
+
+// Stop sends SIGTERM, then SIGKILL after grace.
+func (p *Process) Stop(grace time.Duration) {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(grace):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+// Kill sends SIGKILL and waits for the exit.
+func (p *Process) Kill() {
+	_ = p.cmd.Process.Kill()
+	<-p.done
+}
+
+// Output is everything the process printed so far.
+func (p *Process) Output() string { return p.out.String() }
+
+func (p *Process) exitErr() error {
+	p.exitMu.Lock()
+	defer p.exitMu.Unlock()
+	return p.exit
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

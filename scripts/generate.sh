@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Generates the distribution's Go sources from builder-config.yaml with the
+# OpenTelemetry Collector Builder. Usage: scripts/generate.sh [OUTDIR]
+# (default cmd/otelcol-audit). The builder only writes sources here; our one
+# go.mod stays the module's, so its own go.mod is discarded.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+out=${1:-$root/cmd/otelcol-audit}
+builder=${BUILDER:-go.opentelemetry.io/collector/cmd/builder@v0.161.0}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+sed -e "s#output_path: ./cmd/otelcol-audit#output_path: $tmp/out#" \
+    -e "s#path: ./\$#path: $root#" "$root/builder-config.yaml" > "$tmp/builder-config.yaml"
+(cd "$tmp" && go run "$builder" --config "$tmp/builder-config.yaml" --skip-compilation --skip-get-modules) 2> "$tmp/builder.log" || {
+  cat "$tmp/builder.log" >&2
+  exit 1
+}
+mkdir -p "$out"
+rm -f "$out"/*.go
+cp "$tmp"/out/*.go "$out"/
+gofmt -w "$out"/*.go
