@@ -34,7 +34,7 @@ func BenchmarkProcessor(b *testing.B) {
 			}
 			const n = 1000
 			src := benchBatch(n)
-			batches := make([]plog.Logs, 0, 64)
+			batches := make([]plog.Logs, 0, 4)
 			var before, after, c0, c1 runtime.MemStats
 			var copyMallocs uint64
 			b.ReportAllocs()

@@ -180,6 +180,50 @@ func (p *auditProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Lo
 	return ld, nil
 }
 
+// known holds the attributes the processor reads, found in one pass. The
+// Values stay valid only until the map is appended to or compacted.
+type known struct {
+	eventID, uid, outcome, email                                  pcommon.Value
+	hasEventID, hasUID, hasOutcome, hasEmail, hasRoute, hasReason bool
+}
+
+func scan(attrs pcommon.Map) known {
+	var k known
+	for key, v := range attrs.All() {
+		switch key {
+		case fields.EventID:
+			k.eventID, k.hasEventID = v, true
+		case fields.LogRecordUID:
+			k.uid, k.hasUID = v, true
+		case fields.EventOutcome:
+			k.outcome, k.hasOutcome = v, true
+		case fields.UserEmail:
+			k.email, k.hasEmail = v, true
+		case fields.AuditRoute:
+			k.hasRoute = true
+		case fields.AuditInvalidReason:
+			k.hasReason = true
+		}
+	}
+	return k
+}
+
+const (
+	idNone = iota
+	idFromEventID
+	idFromUID // copied to event.id: the exporter reads only event.id
+)
+
+func (k *known) id() (string, int) {
+	if k.hasEventID && k.eventID.Type() == pcommon.ValueTypeStr && k.eventID.Str() != "" {
+		return k.eventID.Str(), idFromEventID
+	}
+	if k.hasUID && k.uid.Type() == pcommon.ValueTypeStr && k.uid.Str() != "" {
+		return k.uid.Str(), idFromUID
+	}
+	return "", idNone
+}
+
 // processRecord reports whether the record is to be dropped.
 func (p *auditProcessor) processRecord(lr plog.LogRecord, sc *scratch, n *batchCounts) bool {
 	n.processed++
@@ -200,22 +244,21 @@ func (p *auditProcessor) processRecord(lr plog.LogRecord, sc *scratch, n *batchC
 	}
 
 	// The id and the pseudonym are taken from the record as the source sent it.
-	id, idSource := existingID(attrs)
+	k := scan(attrs)
+	id, idSource := k.id()
 	if idSource == idNone {
 		id = sc.ids.Derive(lr)
 	}
 	userHash := ""
-	if p.hmacPool != nil {
-		if v, ok := attrs.Get(fields.UserEmail); ok && v.Type() == pcommon.ValueTypeStr && v.Str() != "" {
-			userHash = p.pseudonym(v.Str(), sc)
-		}
+	if p.hmacPool != nil && k.hasEmail && k.email.Type() == pcommon.ValueTypeStr && k.email.Str() != "" {
+		userHash = p.pseudonym(k.email.Str(), sc)
 	}
 
 	if p.cfg.MaskEmails {
 		n.masked += int64(p.maskMap(attrs) + p.maskValue(lr.Body()))
-		if s, k := p.masker.String(lr.SeverityText()); k > 0 {
+		if s, c := p.masker.String(lr.SeverityText()); c > 0 {
 			lr.SetSeverityText(s)
-			n.masked += int64(k)
+			n.masked += int64(c)
 		}
 	}
 
@@ -231,14 +274,23 @@ func (p *auditProcessor) processRecord(lr plog.LogRecord, sc *scratch, n *batchC
 		return false
 	}
 
+	if k.hasOutcome {
+		if o := normalizeOutcome(k.outcome); k.outcome.Type() != pcommon.ValueTypeStr || o != k.outcome.Str() {
+			k.outcome.SetStr(o)
+		}
+	}
 	if t.attrs.active() {
 		before := attrs.Len()
-		attrs.RemoveIf(func(k string, _ pcommon.Value) bool { return t.attrs.drop(k) })
+		attrs.RemoveIf(func(key string, _ pcommon.Value) bool { return t.attrs.drop(key) })
 		n.removed += int64(before - attrs.Len())
 	}
 	// A sender cannot route or invalidate its own events.
-	attrs.Remove(fields.AuditRoute)
-	attrs.Remove(fields.AuditInvalidReason)
+	if k.hasRoute {
+		attrs.Remove(fields.AuditRoute)
+	}
+	if k.hasReason {
+		attrs.Remove(fields.AuditInvalidReason)
+	}
 
 	a := t.action
 	lr.SetEventName(a.Name)
@@ -255,31 +307,10 @@ func (p *auditProcessor) processRecord(lr plog.LogRecord, sc *scratch, n *batchC
 	if t.hasECSType {
 		putStrings(attrs, fields.EventType, a.ECSType)
 	}
-	if v, ok := attrs.Get(fields.EventOutcome); ok {
-		if o := normalizeOutcome(v); o != v.Str() || v.Type() != pcommon.ValueTypeStr {
-			v.SetStr(o)
-		}
-	}
 	if userHash != "" {
 		attrs.PutStr(fields.UserHash, userHash)
 	}
 	return false
-}
-
-const (
-	idNone = iota
-	idFromEventID
-	idFromUID // copied to event.id: the exporter reads only event.id
-)
-
-func existingID(attrs pcommon.Map) (string, int) {
-	if v, ok := attrs.Get(fields.EventID); ok && v.Type() == pcommon.ValueTypeStr && v.Str() != "" {
-		return v.Str(), idFromEventID
-	}
-	if v, ok := attrs.Get(fields.LogRecordUID); ok && v.Type() == pcommon.ValueTypeStr && v.Str() != "" {
-		return v.Str(), idFromUID
-	}
-	return "", idNone
 }
 
 func (p *auditProcessor) quarantine(lr plog.LogRecord, action string) {
