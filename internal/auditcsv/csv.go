@@ -1,0 +1,226 @@
+// Package auditcsv reads and writes audit events as CSV: the column layout
+// of the seed product's export, and our own export layout (a superset that
+// re-imports without loss). Both stream: one row in memory at a time.
+package auditcsv
+
+import (
+	"encoding/csv"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
+	"github.com/zeebo/xxh3"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/otelcol-audit/otelcol-audit/internal/auditevent"
+)
+
+// SeedColumns is the seed product's CSV export.
+var SeedColumns = []string{"Time", "User", "Action", "Resource", "IP Address", "User Agent", "Region"}
+
+// ExportColumns is what `auditctl export` writes: the seed columns, Outcome,
+// then everything else an event holds. Group and Categories are informative
+// and ignored on import (the processor derives them from the catalog).
+var ExportColumns = []string{
+	"Time", "User", "Action", "Resource", "IP Address", "User Agent", "Region", "Outcome",
+	"Event ID", "User ID", "User Name", "User Hash", "Actor Type",
+	"Resource Type", "Resource ID", "Organization", "Group", "Categories", "Message", "Properties",
+}
+
+var required = []string{"Time", "User", "Action"}
+
+// Reader streams events from CSV with a header row.
+type Reader struct {
+	r      *csv.Reader
+	col    map[string]int
+	export bool
+	line   int
+	limits auditevent.Limits
+	ev     auditevent.Event
+	dec    *jsontext.Decoder
+}
+
+// NewReader reads the header. Columns are matched by name, in any order;
+// Time, User and Action are required, unknown columns are an error.
+func NewReader(r io.Reader, limits auditevent.Limits) (*Reader, error) {
+	cr := csv.NewReader(r)
+	cr.ReuseRecord = true
+	cr.FieldsPerRecord = 0
+	header, err := cr.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, errors.New("line 1: empty file: expected a header row (" + strings.Join(SeedColumns, ",") + ")")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("line 1: %w", err)
+	}
+	rd := &Reader{r: cr, col: map[string]int{}, line: 1, limits: limits}
+	for i, h := range header {
+		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
+		if !contains(ExportColumns, h) {
+			return nil, fmt.Errorf("line 1: unknown column %q; known columns are %s", h, strings.Join(ExportColumns, ", "))
+		}
+		if _, dup := rd.col[h]; dup {
+			return nil, fmt.Errorf("line 1: column %q appears twice", h)
+		}
+		rd.col[h] = i
+	}
+	for _, c := range required {
+		if _, ok := rd.col[c]; !ok {
+			return nil, fmt.Errorf("line 1: missing column %q; a CSV import needs at least %s", c, strings.Join(required, ", "))
+		}
+	}
+	_, rd.export = rd.col["Event ID"]
+	return rd, nil
+}
+
+func contains(xs []string, s string) bool {
+	for _, x := range xs {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Line is the line number of the row last read.
+func (r *Reader) Line() int { return r.line }
+
+// Next reads one row into lr, reporting problems with the row's line.
+// It returns io.EOF after the last row; other errors are fatal for the file.
+func (r *Reader) Next(lr plog.LogRecord, observed time.Time, probs *auditevent.Problems) error {
+	rec, err := r.r.Read()
+	if errors.Is(err, csv.ErrFieldCount) {
+		line, _ := r.r.FieldPos(0)
+		probs.Add(-1, line, "", fmt.Sprintf("%d fields, but the header has %d", len(rec), len(r.col)))
+		return nil
+	}
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return io.EOF
+		}
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			probs.Add(-1, pe.Line, "", "invalid CSV: "+pe.Err.Error())
+			return errors.New("invalid CSV")
+		}
+		return err
+	}
+	line, _ := r.r.FieldPos(0)
+	r.line = line
+	get := func(name string) string {
+		if i, ok := r.col[name]; ok && i < len(rec) {
+			return strings.TrimSpace(rec[i])
+		}
+		return ""
+	}
+	before := probs.Len()
+	add := func(field, reason string) { probs.Add(-1, line, field, reason) }
+	e := &r.ev
+	e.Reset()
+	if s := get("Time"); s != "" {
+		t, perr := auditevent.ParseTime(s)
+		if perr != nil {
+			add("Time", perr.Error())
+			e.TimeInvalid()
+		} else {
+			e.SetTime(t)
+		}
+	}
+	e.ActorEmail, e.Action, e.ResourceName = get("User"), get("Action"), get("Resource")
+	e.ClientIP, e.UserAgent, e.Region, e.Outcome = get("IP Address"), get("User Agent"), get("Region"), get("Outcome")
+	e.ID, e.ActorID, e.ActorName, e.UserHash, e.ActorType = get("Event ID"), get("User ID"), get("User Name"), get("User Hash"), get("Actor Type")
+	e.ResourceType, e.ResourceID, e.Organization, e.Message = get("Resource Type"), get("Resource ID"), get("Organization"), get("Message")
+	if props := get("Properties"); props != "" {
+		if perr := auditevent.ReadProperties(props, lr.Attributes()); perr != nil {
+			add("Properties", perr.Error())
+		}
+	}
+	e.Validate(r.limits, func(field, reason string) { add(column(field), reason) })
+	if probs.Len() > before {
+		return nil
+	}
+	if e.ID == "" {
+		// Deterministic, so importing the same file twice stores nothing twice.
+		e.ID = rowID(rec)
+	}
+	e.Fill(lr, observed)
+	return nil
+}
+
+// column names an event field by its CSV column in problems.
+func column(field string) string {
+	switch field {
+	case "time":
+		return "Time"
+	case "action":
+		return "Action"
+	case "actor.email":
+		return "User"
+	case "actor.type":
+		return "Actor Type"
+	case "client.ip":
+		return "IP Address"
+	case "client.user_agent":
+		return "User Agent"
+	case "resource.name":
+		return "Resource"
+	case "id":
+		return "Event ID"
+	case "message":
+		return "Message"
+	}
+	return field
+}
+
+func rowID(rec []string) string {
+	h := xxh3.New()
+	for _, f := range rec {
+		_, _ = h.WriteString(strings.TrimSpace(f))
+		_, _ = h.Write([]byte{0x1f})
+	}
+	sum := h.Sum128().Bytes()
+	return "csv-" + hex.EncodeToString(sum[:])
+}
+
+// Writer writes events in the ExportColumns layout.
+type Writer struct {
+	w   *csv.Writer
+	row []string
+}
+
+// NewWriter writes the header row.
+func NewWriter(w io.Writer) (*Writer, error) {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(ExportColumns); err != nil {
+		return nil, err
+	}
+	return &Writer{w: cw, row: make([]string, len(ExportColumns))}, nil
+}
+
+// Row is one exported event; Properties is a JSON object or empty.
+type Row struct {
+	Event      auditevent.Event
+	Group      string
+	Categories []string
+	Properties string
+}
+
+// Write writes one row. Times are RFC 3339 in UTC with nanoseconds.
+func (w *Writer) Write(r *Row) error {
+	e := &r.Event
+	w.row = append(w.row[:0],
+		e.Time.UTC().Format(time.RFC3339Nano), e.ActorEmail, e.Action, e.ResourceName, e.ClientIP, e.UserAgent, e.Region, e.Outcome,
+		e.ID, e.ActorID, e.ActorName, e.UserHash, e.ActorType,
+		e.ResourceType, e.ResourceID, e.Organization, r.Group, strings.Join(r.Categories, "|"), e.Message, r.Properties)
+	return w.w.Write(w.row)
+}
+
+// Flush writes buffered rows and reports any write error.
+func (w *Writer) Flush() error {
+	w.w.Flush()
+	return w.w.Error()
+}

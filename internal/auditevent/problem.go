@@ -1,0 +1,34 @@
+package auditevent
+
+// Problem is one reason an event was refused: where (the event's index in a
+// JSON array, or the line of NDJSON or CSV), which field, and why.
+type Problem struct {
+	Index  *int   `json:"index,omitempty"`
+	Line   int    `json:"line,omitempty"`
+	Field  string `json:"field,omitempty"`
+	Reason string `json:"reason"`
+}
+
+// Problems collects problems up to a bound, counting the rest.
+type Problems struct {
+	List    []Problem
+	Omitted int
+	Max     int
+}
+
+// Add records a problem for the event at index (JSON) or line (NDJSON, CSV).
+func (p *Problems) Add(index, line int, field, reason string) {
+	if p.Max > 0 && len(p.List) >= p.Max {
+		p.Omitted++
+		return
+	}
+	pr := Problem{Line: line, Field: field, Reason: reason}
+	if index >= 0 {
+		i := index
+		pr.Index = &i
+	}
+	p.List = append(p.List, pr)
+}
+
+// Len is the number of problems, listed or omitted.
+func (p *Problems) Len() int { return len(p.List) + p.Omitted }
