@@ -250,7 +250,9 @@ func (p *auditProcessor) processRecord(lr plog.LogRecord, sc *scratch, n *batchC
 		id = sc.ids.Derive(lr)
 	}
 	userHash := ""
-	if p.hmacPool != nil && k.hasEmail && k.email.Type() == pcommon.ValueTypeStr && k.email.Str() != "" {
+	// An already masked address (a re-imported export) keeps its user.hash.
+	if p.hmacPool != nil && k.hasEmail && k.email.Type() == pcommon.ValueTypeStr && k.email.Str() != "" &&
+		!strings.HasPrefix(k.email.Str(), masking.Mask+"@") {
 		userHash = p.pseudonym(k.email.Str(), sc)
 	}
 

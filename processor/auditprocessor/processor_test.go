@@ -312,6 +312,17 @@ func TestPseudonymNeedsKeyAndIsKeyed(t *testing.T) {
 	assert.NotEqual(t, h1, h2)
 }
 
+func TestReimportKeepsPseudonym(t *testing.T) {
+	in := plog.NewLogs()
+	newRecord(in, func(lr plog.LogRecord) {
+		lr.SetEventName("notebook.open")
+		lr.Attributes().PutStr("user.email", "***@example.com")
+		lr.Attributes().PutStr("user.hash", "hash-from-the-export")
+	})
+	res := run(t, testConfig(func(c *Config) { c.Pseudonym.Key = testKey }), in)
+	assert.Equal(t, "hash-from-the-export", attr(t, firstRecord(res.out), "user.hash").Str())
+}
+
 func TestMaskingCanBeTurnedOff(t *testing.T) {
 	in := plog.NewLogs()
 	newRecord(in, func(lr plog.LogRecord) {

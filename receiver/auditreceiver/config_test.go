@@ -1,0 +1,79 @@
+package auditreceiver
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
+
+	"github.com/otelcol-audit/otelcol-audit/receiver/auditreceiver/internal/metadata"
+)
+
+func loadConfig(t *testing.T, name string) (*Config, error) {
+	t.Helper()
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	require.NoError(t, err)
+	sub, err := cm.Sub(component.MustNewIDWithName(metadata.Type.String(), name).String())
+	require.NoError(t, err)
+	cfg := createDefaultConfig().(*Config)
+	if err := sub.Unmarshal(cfg); err != nil {
+		return nil, err
+	}
+	return cfg, confmap.Validate(cfg)
+}
+
+func TestConfigStruct(t *testing.T) {
+	require.NoError(t, componenttest.CheckConfigStruct(createDefaultConfig()))
+}
+
+func TestDefaultConfig(t *testing.T) {
+	cfg, err := loadConfig(t, "")
+	require.NoError(t, err)
+	assert.Equal(t, "localhost:4319", cfg.ServerConfig.NetAddr.Endpoint)
+	assert.Equal(t, int64(1<<30), cfg.ServerConfig.MaxRequestBodySize)
+	assert.Equal(t, int64(16<<20), cfg.MaxEventsBodySize)
+	assert.Equal(t, 10_000, cfg.MaxEventsPerRequest)
+	assert.Equal(t, 10*time.Minute, cfg.MaxFutureSkew)
+}
+
+// Every key must take effect: a squashed confighttp.ServerConfig must not
+// swallow its siblings.
+func TestEveryKeyTakesEffect(t *testing.T) {
+	cfg, err := loadConfig(t, "full")
+	require.NoError(t, err)
+	assert.Equal(t, "0.0.0.0:9999", cfg.ServerConfig.NetAddr.Endpoint)
+	assert.Equal(t, int64(1048576), cfg.ServerConfig.MaxRequestBodySize)
+	assert.Equal(t, 3*time.Second, cfg.ServerConfig.ReadHeaderTimeout)
+	require.True(t, cfg.ServerConfig.TLS.HasValue())
+	assert.Equal(t, "server.crt", cfg.ServerConfig.TLS.Get().CertFile)
+	require.True(t, cfg.ServerConfig.Auth.HasValue())
+	assert.Equal(t, "bearertokenauth", cfg.ServerConfig.Auth.Get().Config.AuthenticatorID.String())
+	assert.Equal(t, int64(65536), cfg.MaxEventsBodySize)
+	assert.Equal(t, 50, cfg.MaxEventsPerRequest)
+	assert.Equal(t, 2*time.Minute, cfg.MaxFutureSkew)
+	assert.Equal(t, 10, cfg.ImportBatchSize)
+	assert.Equal(t, 3*time.Second, cfg.RetryAfter)
+	assert.Equal(t, 7, cfg.MaxProblems)
+}
+
+func TestConfigErrors(t *testing.T) {
+	_, err := loadConfig(t, "bad")
+	require.Error(t, err)
+	for _, want := range []string{
+		"endpoint: required", "max_events_body_size: must be positive", "max_events_per_request: must be positive",
+		"max_future_skew: must be positive", "import_batch_size: must be between 1 and 100000",
+		"retry_after: must be at least 1s", "max_problems: must be positive", `spool_directory: "/does/not/exist"`,
+	} {
+		assert.Contains(t, err.Error(), want)
+	}
+	_, err = loadConfig(t, "events_over_request")
+	assert.ErrorContains(t, err, "max_events_body_size (2000) is larger than max_request_body_size (1000)")
+	_, err = loadConfig(t, "unknown_key")
+	assert.ErrorContains(t, err, "max_event_body_size")
+}
