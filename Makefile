@@ -40,6 +40,9 @@ lint: ## go vet and gofmt
 
 fuzz: ## Run every fuzz test for FUZZTIME each
 	$(GO) test ./internal/masking -run '^$$' -fuzz FuzzMask -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/auditevent -run '^$$' -fuzz FuzzDecodeJSON -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/auditevent -run '^$$' -fuzz FuzzDecodeNDJSON -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/auditcsv -run '^$$' -fuzz FuzzReader -fuzztime $(FUZZTIME)
 
 bench: ## Micro-benchmarks (processor, masker)
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./processor/... ./internal/...

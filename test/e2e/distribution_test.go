@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/otelcol-audit/otelcol-audit/internal/testcollector"
 )
@@ -48,6 +49,7 @@ func TestLocalConfigAndReadmeEvent(t *testing.T) {
 		fmt.Sprintf("OTLP_HTTP_ENDPOINT=127.0.0.1:%d", p.http),
 		fmt.Sprintf("HEALTH_CHECK_ENDPOINT=127.0.0.1:%d", p.health),
 		fmt.Sprintf("METRICS_PORT=%d", p.metrics),
+		fmt.Sprintf("AUDIT_RECEIVER_ENDPOINT=127.0.0.1:%d", testcollector.FreePort(t)),
 		"AUDIT_ARCHIVE_PATH="+archive)
 	proc.WaitHealthy(t, fmt.Sprintf("http://127.0.0.1:%d/", p.health), 60*time.Second)
 
@@ -82,4 +84,38 @@ func mustRead(t *testing.T, path string) string {
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
 	return string(b)
+}
+
+// The README's Go SDK example reaches the archive, masked and tagged.
+func TestGoSDKExample(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test")
+	}
+	root := repoRoot()
+	bin := testcollector.Binary(t)
+	dir := t.TempDir()
+	example := filepath.Join(dir, "otel-go-sdk")
+	build := exec.Command("go", "build", "-o", example, "./examples/otel-go-sdk")
+	build.Dir = root
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, string(out))
+
+	archive := filepath.Join(dir, "audit.jsonl")
+	p := ports{testcollector.FreePort(t), testcollector.FreePort(t), testcollector.FreePort(t), testcollector.FreePort(t)}
+	proc := testcollector.Start(t, bin, dir, config(p, archive))
+	proc.WaitHealthy(t, fmt.Sprintf("http://127.0.0.1:%d/", p.health), 60*time.Second)
+
+	out, err = exec.Command(example, "-endpoint", fmt.Sprintf("127.0.0.1:%d", p.http), "-id", "sdk-1").CombinedOutput()
+	require.NoError(t, err, string(out))
+	var records map[string]plog.LogRecord
+	require.Eventually(t, func() bool {
+		records, _ = readArchive(t, archive)
+		return len(records) == 1
+	}, 20*time.Second, 100*time.Millisecond)
+	lr, ok := records["sdk-1"]
+	require.True(t, ok)
+	attrs := lr.Attributes().AsRaw()
+	assert.Equal(t, "notebook.open", lr.EventName())
+	assert.Equal(t, "***@example.com", attrs["user.email"])
+	assert.Equal(t, "Notebook", attrs["audit.group"])
 }
