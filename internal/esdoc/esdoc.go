@@ -1,0 +1,436 @@
+// Package esdoc encodes an audit log record as an Elasticsearch document in
+// the ECS layout described in DOCUMENT_STRUCTURE.md. It appends JSON bytes
+// straight from pdata: no maps, no reflection, no allocation per document
+// beyond growing the caller's buffer.
+package esdoc
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"math"
+	"net/netip"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/otelcol-audit/otelcol-audit/internal/eventid"
+	"github.com/otelcol-audit/otelcol-audit/internal/fields"
+)
+
+// Target is where a document goes.
+type Target struct {
+	Dataset   string
+	Namespace string
+}
+
+// Index is the data stream name for the target.
+func (t Target) Index() string { return "logs-" + t.Dataset + "-" + t.Namespace }
+
+// Encoder is not safe for concurrent use: it keeps a scratch id deriver.
+type Encoder struct {
+	ids eventid.Deriver
+	// Now is used when a record has neither timestamp nor observed time.
+	Now func() time.Time
+}
+
+// core holds the record attributes that have a place of their own in the
+// document; everything else goes to audit.properties.
+type core struct {
+	id, outcome, kind, category, typ, group, categories, actorType      pcommon.Value
+	rType, rID, rName, route, reason                                    pcommon.Value
+	userID, userName, userEmail, userHash, client, agent, region, orgID pcommon.Value
+	props                                                               int
+}
+
+func isCore(k string) bool {
+	switch k {
+	case fields.EventID, fields.LogRecordUID, fields.EventOutcome, fields.EventKind, fields.EventCategory, fields.EventType,
+		fields.AuditGroup, fields.AuditCategories, fields.ActorType, fields.ResourceType, fields.ResourceID, fields.ResourceName,
+		fields.AuditRoute, fields.AuditInvalidReason, fields.UserID, fields.UserName, fields.UserEmail, fields.UserHash,
+		fields.ClientAddress, fields.UserAgent, fields.CloudRegion, fields.Organization, fields.EventName, fields.EventAction:
+		return true
+	}
+	return false
+}
+
+func (c *core) scan(attrs pcommon.Map) {
+	for k, v := range attrs.All() {
+		switch k {
+		case fields.EventID:
+			c.id = v
+		case fields.LogRecordUID:
+			if c.id == (pcommon.Value{}) {
+				c.id = v
+			}
+		case fields.EventOutcome:
+			c.outcome = v
+		case fields.EventKind:
+			c.kind = v
+		case fields.EventCategory:
+			c.category = v
+		case fields.EventType:
+			c.typ = v
+		case fields.AuditGroup:
+			c.group = v
+		case fields.AuditCategories:
+			c.categories = v
+		case fields.ActorType:
+			c.actorType = v
+		case fields.ResourceType:
+			c.rType = v
+		case fields.ResourceID:
+			c.rID = v
+		case fields.ResourceName:
+			c.rName = v
+		case fields.AuditRoute:
+			c.route = v
+		case fields.AuditInvalidReason:
+			c.reason = v
+		case fields.UserID:
+			c.userID = v
+		case fields.UserName:
+			c.userName = v
+		case fields.UserEmail:
+			c.userEmail = v
+		case fields.UserHash:
+			c.userHash = v
+		case fields.ClientAddress:
+			c.client = v
+		case fields.UserAgent:
+			c.agent = v
+		case fields.CloudRegion:
+			c.region = v
+		case fields.Organization:
+			c.orgID = v
+		case fields.EventName, fields.EventAction:
+		default:
+			c.props++
+		}
+	}
+}
+
+// ID returns the record's event id: event.id, else log.record.uid, else
+// one derived from the content (the same derivation as the processor's).
+func (e *Encoder) ID(lr plog.LogRecord) string {
+	if v, ok := lr.Attributes().Get(fields.EventID); ok && v.Str() != "" {
+		return v.Str()
+	}
+	if v, ok := lr.Attributes().Get(fields.LogRecordUID); ok && v.Str() != "" {
+		return v.Str()
+	}
+	return e.ids.Derive(lr)
+}
+
+// AppendDocument appends the JSON document for lr.
+func (e *Encoder) AppendDocument(b []byte, res pcommon.Resource, lr plog.LogRecord, t Target, id string) []byte {
+	var c core
+	c.scan(lr.Attributes())
+
+	ts := lr.Timestamp()
+	if ts == 0 {
+		ts = lr.ObservedTimestamp()
+	}
+	if ts == 0 {
+		now := time.Now
+		if e.Now != nil {
+			now = e.Now
+		}
+		ts = pcommon.NewTimestampFromTime(now())
+	}
+	b = append(b, `{"@timestamp":`...)
+	b = appendTime(b, ts)
+	b = append(b, `,"data_stream":{"type":"logs","dataset":`...)
+	b = appendString(b, t.Dataset)
+	b = append(b, `,"namespace":`...)
+	b = appendString(b, t.Namespace)
+	b = append(b, '}')
+
+	// event
+	b = append(b, `,"event":{"id":`...)
+	b = appendString(b, id)
+	if a := lr.EventName(); a != "" {
+		b = append(b, `,"action":`...)
+		b = appendString(b, a)
+	}
+	b = optField(b, "category", c.category)
+	b = optField(b, "type", c.typ)
+	b = optField(b, "kind", c.kind)
+	b = optField(b, "outcome", c.outcome)
+	b = append(b, `,"dataset":`...)
+	b = appendString(b, t.Dataset)
+	if o := lr.ObservedTimestamp(); o != 0 {
+		b = append(b, `,"created":`...)
+		b = appendTime(b, o)
+	}
+	b = append(b, '}')
+
+	// audit
+	b = append(b, `,"audit":{`...)
+	n := 0
+	b, n = field(b, n, "group", c.group)
+	b, n = field(b, n, "categories", c.categories)
+	if ok(c.actorType) {
+		b, n = sep(b, n)
+		b = append(b, `"actor":{"type":`...)
+		b = appendValue(b, c.actorType)
+		b = append(b, '}')
+	}
+	if ok(c.rType) || ok(c.rID) || ok(c.rName) {
+		b, n = sep(b, n)
+		b = append(b, `"resource":{`...)
+		m := 0
+		b, m = field(b, m, "type", c.rType)
+		b, m = field(b, m, "id", c.rID)
+		b, _ = field(b, m, "name", c.rName)
+		b = append(b, '}')
+	}
+	b, n = field(b, n, "route", c.route)
+	b, n = field(b, n, "invalid_reason", c.reason)
+	if c.props > 0 {
+		b, _ = sep(b, n)
+		b = append(b, `"properties":{`...)
+		m := 0
+		for k, v := range lr.Attributes().All() {
+			if isCore(k) {
+				continue
+			}
+			b, m = sep(b, m)
+			b = appendString(b, k)
+			b = append(b, ':')
+			b = appendValue(b, v)
+		}
+		b = append(b, '}')
+	}
+	b = append(b, '}')
+
+	b = group(b, "user", func(b []byte, n int) ([]byte, int) {
+		b, n = field(b, n, "id", c.userID)
+		b, n = field(b, n, "name", c.userName)
+		b, n = field(b, n, "email", c.userEmail)
+		return field(b, n, "hash", c.userHash)
+	})
+	if ok(c.client) {
+		b = append(b, `,"client":{"address":`...)
+		b = appendValue(b, c.client)
+		if c.client.Type() == pcommon.ValueTypeStr {
+			if ip, err := netip.ParseAddr(c.client.Str()); err == nil {
+				b = append(b, `,"ip":"`...)
+				b = ip.AppendTo(b)
+				b = append(b, '"')
+			}
+		}
+		b = append(b, '}')
+	}
+	b = group(b, "user_agent", func(b []byte, n int) ([]byte, int) { return field(b, n, "original", c.agent) })
+	b = group(b, "cloud", func(b []byte, n int) ([]byte, int) { return field(b, n, "region", c.region) })
+	b = group(b, "organization", func(b []byte, n int) ([]byte, int) { return field(b, n, "id", c.orgID) })
+
+	switch body := lr.Body(); body.Type() {
+	case pcommon.ValueTypeEmpty:
+	case pcommon.ValueTypeStr:
+		b = append(b, `,"message":`...)
+		b = appendString(b, body.Str())
+	default:
+		// A structured body is kept whole, as JSON text, in message.
+		b = append(b, `,"message":`...)
+		b = appendString(b, string(appendValue(nil, body)))
+	}
+
+	ra := res.Attributes()
+	if v, found := ra.Get("service.name"); found {
+		b = append(b, `,"service":{"name":`...)
+		b = appendValue(b, v)
+		b = append(b, '}')
+	}
+	if v, found := ra.Get("host.name"); found {
+		b = append(b, `,"host":{"name":`...)
+		b = appendValue(b, v)
+		b = append(b, '}')
+	}
+	if tid := lr.TraceID(); !tid.IsEmpty() {
+		b = append(b, `,"trace":{"id":"`...)
+		b = hex.AppendEncode(b, tid[:])
+		b = append(b, `"}`...)
+	}
+	if sid := lr.SpanID(); !sid.IsEmpty() {
+		b = append(b, `,"span":{"id":"`...)
+		b = hex.AppendEncode(b, sid[:])
+		b = append(b, `"}`...)
+	}
+	return append(b, '}')
+}
+
+// AppendDeadLetter appends the dead-letter document for a document that
+// Elasticsearch rejected: the original as text, and the reason.
+func AppendDeadLetter(b []byte, original []byte, id, errType, reason string, t Target, now time.Time) []byte {
+	b = append(b, `{"@timestamp":`...)
+	b = appendTime(b, pcommon.NewTimestampFromTime(now))
+	b = append(b, `,"data_stream":{"type":"logs","dataset":`...)
+	b = appendString(b, t.Dataset)
+	b = append(b, `,"namespace":`...)
+	b = appendString(b, t.Namespace)
+	b = append(b, `},"event":{"id":`...)
+	b = appendString(b, id)
+	b = append(b, `,"kind":"pipeline_error","dataset":`...)
+	b = appendString(b, t.Dataset)
+	b = append(b, `,"original":`...)
+	b = appendString(b, string(original))
+	b = append(b, `},"error":{"type":`...)
+	b = appendString(b, errType)
+	b = append(b, `,"message":`...)
+	b = appendString(b, reason)
+	return append(b, `}}`...)
+}
+
+// AppendCreate appends a bulk "create" action line.
+func AppendCreate(b []byte, index, id string) []byte {
+	b = append(b, `{"create":{"_index":`...)
+	b = appendString(b, index)
+	b = append(b, `,"_id":`...)
+	b = appendString(b, id)
+	return append(b, "}}\n"...)
+}
+
+func ok(v pcommon.Value) bool {
+	return v != (pcommon.Value{}) && v.Type() != pcommon.ValueTypeEmpty
+}
+
+func sep(b []byte, n int) ([]byte, int) {
+	if n > 0 {
+		b = append(b, ',')
+	}
+	return b, n + 1
+}
+
+func field(b []byte, n int, name string, v pcommon.Value) ([]byte, int) {
+	if !ok(v) {
+		return b, n
+	}
+	b, n = sep(b, n)
+	b = append(b, '"')
+	b = append(b, name...)
+	b = append(b, `":`...)
+	return appendValue(b, v), n
+}
+
+func optField(b []byte, name string, v pcommon.Value) []byte {
+	b, _ = field(b, 1, name, v)
+	return b
+}
+
+// group writes ,"name":{...} only when fill wrote a field.
+func group(b []byte, name string, fill func([]byte, int) ([]byte, int)) []byte {
+	start := len(b)
+	b = append(b, `,"`...)
+	b = append(b, name...)
+	b = append(b, `":{`...)
+	b, n := fill(b, 0)
+	if n == 0 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// appendTime writes RFC 3339 with nanoseconds in UTC, the date_nanos format.
+func appendTime(b []byte, ts pcommon.Timestamp) []byte {
+	b = append(b, '"')
+	b = ts.AsTime().UTC().AppendFormat(b, "2006-01-02T15:04:05.000000000Z")
+	return append(b, '"')
+}
+
+func appendValue(b []byte, v pcommon.Value) []byte {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		return appendString(b, v.Str())
+	case pcommon.ValueTypeInt:
+		return strconv.AppendInt(b, v.Int(), 10)
+	case pcommon.ValueTypeDouble:
+		f := v.Double()
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return append(b, "null"...)
+		}
+		return strconv.AppendFloat(b, f, 'g', -1, 64)
+	case pcommon.ValueTypeBool:
+		return strconv.AppendBool(b, v.Bool())
+	case pcommon.ValueTypeBytes:
+		b = append(b, '"')
+		b = base64.StdEncoding.AppendEncode(b, v.Bytes().AsRaw())
+		return append(b, '"')
+	case pcommon.ValueTypeMap:
+		b = append(b, '{')
+		n := 0
+		for k, vv := range v.Map().All() {
+			b, n = sep(b, n)
+			b = appendString(b, k)
+			b = append(b, ':')
+			b = appendValue(b, vv)
+		}
+		return append(b, '}')
+	case pcommon.ValueTypeSlice:
+		b = append(b, '[')
+		s := v.Slice()
+		for i := 0; i < s.Len(); i++ {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendValue(b, s.At(i))
+		}
+		return append(b, ']')
+	}
+	return append(b, "null"...)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString writes s as a JSON string; invalid UTF-8 becomes U+FFFD.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		// U+2028 and U+2029 break JavaScript consumers of the JSON.
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}

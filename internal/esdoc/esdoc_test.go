@@ -1,0 +1,241 @@
+package esdoc
+
+import (
+	"encoding/json"
+	"flag"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/otelcol-audit/otelcol-audit/internal/auditgen"
+)
+
+var update = flag.Bool("update", false, "rewrite golden documents")
+
+var ts = pcommon.Timestamp(1763632800123456789) // 2025-11-20T10:00:00.123456789Z
+
+func fullRecord() (pcommon.Resource, plog.LogRecord) {
+	res := pcommon.NewResource()
+	res.Attributes().PutStr("service.name", "notebooks")
+	res.Attributes().PutStr("host.name", "api-1")
+	lr := plog.NewLogRecord()
+	lr.SetTimestamp(ts)
+	lr.SetObservedTimestamp(ts + 1_000_000)
+	lr.SetEventName("report.view")
+	lr.Body().SetStr("viewed \"Q3\"\nrevenue")
+	lr.SetTraceID([16]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16})
+	lr.SetSpanID([8]byte{1, 2, 3, 4, 5, 6, 7, 8})
+	a := lr.Attributes()
+	a.PutStr("event.id", "evt-1")
+	a.PutStr("user.email", "***@example.com")
+	a.PutStr("user.id", "u-1")
+	a.PutStr("user.name", "Jane")
+	a.PutStr("user.hash", "5f2b")
+	a.PutStr("audit.actor.type", "user")
+	a.PutStr("client.address", "2001:db8::7")
+	a.PutStr("user_agent.original", "Mozilla/5.0")
+	a.PutStr("cloud.region", "aws-eu-west-1")
+	a.PutStr("organization.id", "org-7")
+	a.PutStr("audit.resource.type", "report")
+	a.PutStr("audit.resource.id", "r-9")
+	a.PutStr("audit.resource.name", "Revenue")
+	a.PutStr("event.outcome", "success")
+	a.PutStr("audit.group", "Report")
+	a.PutEmptySlice("audit.categories").FromRaw([]any{"view_data", "view_content"})
+	a.PutStr("event.kind", "event")
+	a.PutStr("event.type", "access")
+	share := a.PutEmptyMap("share")
+	share.PutStr("mode", "view")
+	share.PutInt("count", 2)
+	share.PutDouble("ratio", 0.5)
+	share.PutBool("public", false)
+	share.PutEmptySlice("tags").FromRaw([]any{"a", "b"})
+	a.PutEmptyBytes("raw").FromRaw([]byte("hi"))
+	return res, lr
+}
+
+func TestGoldenDocuments(t *testing.T) {
+	now := func() time.Time { return time.Unix(1763640000, 0) }
+	tests := []struct {
+		name  string
+		build func() (pcommon.Resource, plog.LogRecord)
+		t     Target
+	}{
+		{"full", fullRecord, Target{"audit.view_data", "org_7"}},
+		{"quarantined", func() (pcommon.Resource, plog.LogRecord) {
+			lr := plog.NewLogRecord()
+			lr.SetTimestamp(ts)
+			lr.SetEventName("createnotebook")
+			lr.Attributes().PutStr("audit.route", "quarantine")
+			lr.Attributes().PutStr("audit.invalid_reason", `unknown action "createnotebook"`)
+			lr.Attributes().PutStr("event.kind", "pipeline_error")
+			lr.Attributes().PutStr("event.id", "q-1")
+			return pcommon.NewResource(), lr
+		}, Target{"audit.quarantine", "default"}},
+		{"minimal_no_time_structured_body_bad_ip", func() (pcommon.Resource, plog.LogRecord) {
+			lr := plog.NewLogRecord()
+			lr.Body().SetEmptyMap().PutStr("k", "v")
+			lr.Attributes().PutStr("client.address", "not-an-ip")
+			lr.Attributes().PutDouble("nan", math.NaN())
+			lr.Attributes().PutStr("ctl", "a\x00b\u2028c\xff")
+			return pcommon.NewResource(), lr
+		}, Target{"audit", "default"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, lr := tt.build()
+			e := &Encoder{Now: now}
+			id := e.ID(lr)
+			doc := e.AppendDocument(nil, res, lr, tt.t, id)
+			require.True(t, json.Valid(doc), string(doc))
+			var pretty strings.Builder
+			var v any
+			require.NoError(t, json.Unmarshal(doc, &v))
+			enc := json.NewEncoder(&pretty)
+			enc.SetIndent("", "  ")
+			require.NoError(t, enc.Encode(v))
+			path := filepath.Join("testdata", tt.name+".json")
+			if *update {
+				require.NoError(t, os.WriteFile(path, []byte(pretty.String()), 0o644))
+			}
+			want, err := os.ReadFile(path)
+			require.NoError(t, err, "run go test -update")
+			assert.JSONEq(t, string(want), string(doc))
+		})
+	}
+}
+
+// Every field a document can carry is in the shipped mapping, so nothing
+// is silently left unindexed (audit.properties is flattened on purpose).
+func TestDocumentFieldsAreMapped(t *testing.T) {
+	raw, err := os.ReadFile("../../config/elasticsearch/component-template-mappings.json")
+	require.NoError(t, err)
+	var tmpl struct {
+		Template struct {
+			Mappings struct {
+				Properties map[string]any `json:"properties"`
+			} `json:"mappings"`
+		} `json:"template"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &tmpl))
+	mapped := map[string]bool{}
+	var walk func(prefix string, props map[string]any)
+	walk = func(prefix string, props map[string]any) {
+		for k, v := range props {
+			m := v.(map[string]any)
+			if sub, ok := m["properties"].(map[string]any); ok {
+				walk(prefix+k+".", sub)
+				continue
+			}
+			mapped[prefix+k] = true
+		}
+	}
+	walk("", tmpl.Template.Mappings.Properties)
+
+	res, lr := fullRecord()
+	e := &Encoder{}
+	docs := [][]byte{e.AppendDocument(nil, res, lr, Target{"audit", "default"}, "x"),
+		AppendDeadLetter(nil, []byte(`{"a":1}`), "x", "mapper_parsing_exception", "bad", Target{"audit.deadletter", "default"}, time.Now())}
+	for _, doc := range docs {
+		var v map[string]any
+		require.NoError(t, json.Unmarshal(doc, &v))
+		var leaves []string
+		var collect func(prefix string, m map[string]any)
+		collect = func(prefix string, m map[string]any) {
+			for k, v := range m {
+				if prefix+k == "audit.properties" {
+					continue
+				}
+				if sub, ok := v.(map[string]any); ok {
+					collect(prefix+k+".", sub)
+					continue
+				}
+				leaves = append(leaves, prefix+k)
+			}
+		}
+		collect("", v)
+		sort.Strings(leaves)
+		for _, l := range leaves {
+			assert.True(t, mapped[l], "document field %s is not in the mapping", l)
+		}
+	}
+}
+
+func TestDeadLetterAndAction(t *testing.T) {
+	doc := AppendDeadLetter(nil, []byte(`{"event":{"id":"e\"1"}}`), `e"1`, "mapper_parsing_exception", "failed to parse field [client.ip]", Target{"audit.deadletter", "default"}, time.Unix(0, 5).UTC())
+	require.True(t, json.Valid(doc), string(doc))
+	var v struct {
+		Event struct{ ID, Original string } `json:"event"`
+		Error struct{ Type, Message string } `json:"error"`
+	}
+	require.NoError(t, json.Unmarshal(doc, &v))
+	assert.Equal(t, `{"event":{"id":"e\"1"}}`, v.Event.Original)
+	assert.Equal(t, "failed to parse field [client.ip]", v.Error.Message)
+	assert.Equal(t, "{\"create\":{\"_index\":\"logs-audit-default\",\"_id\":\"a\\\"b\"}}\n", string(AppendCreate(nil, "logs-audit-default", `a"b`)))
+}
+
+func TestIDFallbacks(t *testing.T) {
+	e := &Encoder{}
+	lr := plog.NewLogRecord()
+	lr.Attributes().PutStr("log.record.uid", "uid-1")
+	assert.Equal(t, "uid-1", e.ID(lr))
+	lr2 := plog.NewLogRecord()
+	lr2.SetEventName("a")
+	id := e.ID(lr2)
+	assert.Len(t, id, 32)
+	assert.Equal(t, id, e.ID(lr2), "derived ids are stable")
+}
+
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "plain", "quote\" back\\slash", "\x00\x1f\x7f", "\xff\xfe", "é日本\u2028\u2029", "\U0001F600"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		b := appendString(nil, s)
+		var out string
+		if err := json.Unmarshal(b, &out); err != nil {
+			t.Fatalf("invalid JSON for %q: %s", s, b)
+		}
+		if strings.ToValidUTF8(s, "\ufffd") != out && utf8Valid(s) {
+			t.Fatalf("round trip changed %q into %q", s, out)
+		}
+	})
+}
+
+func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "") == s }
+
+// BenchmarkEncode encodes realistic processed records (the processor's tags
+// included) and reports ns/document.
+func BenchmarkEncode(b *testing.B) {
+	ld := auditgen.Batch(1000, auditgen.Options{FreeTextEmailFraction: 0.2, Seed: 3})
+	recs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	for i := 0; i < recs.Len(); i++ {
+		a := recs.At(i).Attributes()
+		a.PutStr("event.id", "0ee4777f6410ec6f49ee23a989fc8a47")
+		a.PutStr("audit.group", "Notebook")
+		a.PutStr("audit.categories", "view_content")
+		a.PutStr("event.kind", "event")
+		a.PutStr("event.type", "access")
+	}
+	res := ld.ResourceLogs().At(0).Resource()
+	e := &Encoder{}
+	buf := make([]byte, 0, 4096)
+	t := Target{"audit", "default"}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		lr := recs.At(i % recs.Len())
+		buf = AppendCreate(buf[:0], "logs-audit-default", "0ee4777f6410ec6f49ee23a989fc8a47")
+		buf = e.AppendDocument(buf, res, lr, t, "0ee4777f6410ec6f49ee23a989fc8a47")
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/document")
+}
