@@ -1,0 +1,140 @@
+package auditelasticsearchexporter
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/go-json-experiment/json/jsontext"
+)
+
+// parseBulk reads a _bulk answer: {"took":..,"errors":bool,"items":[{"create":
+// {"status":201,...}}, ...]}. When "errors" is false it skips the items.
+func parseBulk(raw []byte, n int) ([]itemResult, error) {
+	dec := jsontext.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
+		return nil, errors.New("not a JSON object")
+	}
+	out := make([]itemResult, 0, n)
+	noErrors := false
+	for dec.PeekKind() != '}' {
+		name, err := dec.ReadToken()
+		if err != nil {
+			return nil, err
+		}
+		switch name.String() {
+		case "errors":
+			tok, err := dec.ReadToken()
+			if err != nil {
+				return nil, err
+			}
+			noErrors = tok.Kind() == 'f'
+		case "items":
+			if noErrors {
+				if err := dec.SkipValue(); err != nil {
+					return nil, err
+				}
+				for i := 0; i < n; i++ {
+					out = append(out, itemResult{status: 201})
+				}
+				continue
+			}
+			if out, err = readItems(dec, out); err != nil {
+				return nil, err
+			}
+		default:
+			if err := dec.SkipValue(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if len(out) != n {
+		return nil, fmt.Errorf("%d items in the answer for %d documents", len(out), n)
+	}
+	return out, nil
+}
+
+func readItems(dec *jsontext.Decoder, out []itemResult) ([]itemResult, error) {
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '[' {
+		return nil, errors.New("items is not an array")
+	}
+	for dec.PeekKind() == '{' {
+		dec.ReadToken() // {
+		for dec.PeekKind() != '}' {
+			if _, err := dec.ReadToken(); err != nil { // the op name: create
+				return nil, err
+			}
+			var r itemResult
+			if err := readObject(dec, func(key string) error {
+				switch key {
+				case "status":
+					tok, err := dec.ReadToken()
+					if err != nil {
+						return err
+					}
+					v, _ := tok.Int()
+					r.status = int(v)
+				case "error":
+					return readObject(dec, func(k string) error {
+						switch k {
+						case "type", "reason":
+							tok, err := dec.ReadToken()
+							if err != nil {
+								return err
+							}
+							if k == "type" {
+								r.errType = tok.String()
+							} else {
+								r.reason = tok.String()
+							}
+							return nil
+						}
+						return dec.SkipValue()
+					})
+				default:
+					return dec.SkipValue()
+				}
+				return nil
+			}); err != nil {
+				return nil, err
+			}
+			out = append(out, r)
+		}
+		if _, err := dec.ReadToken(); err != nil { // }
+			return nil, err
+		}
+	}
+	if _, err := dec.ReadToken(); err != nil { // ]
+		return nil, err
+	}
+	return out, nil
+}
+
+func readObject(dec *jsontext.Decoder, field func(string) error) error {
+	tok, err := dec.ReadToken()
+	if err != nil {
+		return err
+	}
+	if tok.Kind() != '{' {
+		return errors.New("expected an object")
+	}
+	for dec.PeekKind() != '}' {
+		if dec.PeekKind() == 0 {
+			_, err := dec.ReadToken()
+			if err == nil {
+				err = io.ErrUnexpectedEOF
+			}
+			return err
+		}
+		name, err := dec.ReadToken()
+		if err != nil {
+			return err
+		}
+		if err := field(name.String()); err != nil {
+			return err
+		}
+	}
+	_, err = dec.ReadToken()
+	return err
+}

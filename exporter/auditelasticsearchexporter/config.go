@@ -1,0 +1,251 @@
+package auditelasticsearchexporter
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/config/configtls"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+
+	assets "github.com/otelcol-audit/otelcol-audit/config/elasticsearch"
+	"github.com/otelcol-audit/otelcol-audit/internal/strictconfig"
+)
+
+// Config is the exporter's configuration. Connection settings are explicit
+// fields rather than a squashed confighttp.ClientConfig, whose "timeout"
+// would collide with exporterhelper's and whose unmarshaling ignores
+// misspelt sibling keys.
+type Config struct {
+	// Endpoints are Elasticsearch URLs, e.g. https://es:9200.
+	Endpoints []string `mapstructure:"endpoints"`
+	// APIKey is the base64 "id:key" API key; or User and Password.
+	APIKey   configopaque.String `mapstructure:"api_key"`
+	User     string              `mapstructure:"user"`
+	Password configopaque.String `mapstructure:"password"`
+	// Authenticator names a client auth extension (e.g. oauth2client).
+	Authenticator *component.ID          `mapstructure:"authenticator"`
+	TLS           configtls.ClientConfig `mapstructure:"tls"`
+	// RequestTimeout bounds one HTTP request to Elasticsearch.
+	RequestTimeout time.Duration `mapstructure:"request_timeout"`
+	// Compression of request bodies: "none" or "gzip".
+	Compression string `mapstructure:"compression"`
+
+	DataStream DataStreamConfig `mapstructure:"data_stream"`
+	Retention  RetentionConfig  `mapstructure:"retention"`
+	Bootstrap  BootstrapConfig  `mapstructure:"bootstrap"`
+	Bulk       BulkConfig       `mapstructure:"bulk"`
+
+	QueueConfig   configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
+	BackOffConfig configretry.BackOffConfig                                `mapstructure:"retry_on_failure"`
+	TimeoutConfig exporterhelper.TimeoutConfig                             `mapstructure:",squash"`
+
+	_ struct{}
+}
+
+// DataStreamConfig names the data streams: logs-<dataset>-<namespace>.
+type DataStreamConfig struct {
+	Dataset   string `mapstructure:"dataset"`
+	Namespace string `mapstructure:"namespace"`
+	// NamespaceAttribute, when set, takes the namespace from this record
+	// attribute (e.g. organization.id), sanitized to Elasticsearch's rules.
+	NamespaceAttribute string `mapstructure:"namespace_attribute"`
+}
+
+// RetentionConfig sets how long each kind of event is kept (Elasticsearch
+// time units: 90d, 400d, 12h).
+type RetentionConfig struct {
+	Default    string         `mapstructure:"default"`
+	Quarantine string         `mapstructure:"quarantine"`
+	DeadLetter string         `mapstructure:"dead_letter"`
+	Rollover   RolloverConfig `mapstructure:"rollover"`
+	Tiers      []TierConfig   `mapstructure:"tiers"`
+}
+
+// RolloverConfig is the hot phase's rollover.
+type RolloverConfig struct {
+	MaxAge              string `mapstructure:"max_age"`
+	MaxPrimaryShardSize string `mapstructure:"max_primary_shard_size"`
+}
+
+// TierConfig keeps events of some categories for their own time, in their
+// own data streams under their own ILM policy.
+type TierConfig struct {
+	Name        string   `mapstructure:"name"`
+	Categories  []string `mapstructure:"categories"`
+	DeleteAfter string   `mapstructure:"delete_after"`
+}
+
+// BootstrapConfig controls installing the assets on start.
+type BootstrapConfig struct {
+	// Enabled installs ILM policies, templates and data streams on start.
+	// Turn it off when the collector's role may only write (see auditctl
+	// setup).
+	Enabled       bool          `mapstructure:"enabled"`
+	RetryInterval time.Duration `mapstructure:"retry_interval"`
+}
+
+// BulkConfig controls item retries inside one export call.
+type BulkConfig struct {
+	// MaxRetries of 429 and 5xx items before the export call fails with
+	// only those records, for exporterhelper's retry and queue.
+	MaxRetries     int           `mapstructure:"max_retries"`
+	InitialBackoff time.Duration `mapstructure:"initial_backoff"`
+	MaxBackoff     time.Duration `mapstructure:"max_backoff"`
+}
+
+// Unmarshal decodes strictly: see internal/strictconfig.
+func (c *Config) Unmarshal(conf *confmap.Conf) error {
+	if err := strictconfig.CheckKeys(conf, c); err != nil {
+		return err
+	}
+	type plain Config
+	return conf.Unmarshal((*plain)(c))
+}
+
+var (
+	timeUnit   = regexp.MustCompile(`^[1-9][0-9]*(d|h|m|s|ms|micros|nanos)$`)
+	sizeUnit   = regexp.MustCompile(`^[1-9][0-9]*(b|kb|mb|gb|tb|pb)$`)
+	nameRule   = regexp.MustCompile(`^[a-z0-9][a-z0-9_.]*$`)
+	tierRule   = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+	reservedNS = []string{"quarantine", "deadletter", "default"}
+)
+
+// Validate rejects settings that cannot work, saying what to change.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if len(c.Endpoints) == 0 {
+		add("endpoints: at least one Elasticsearch URL is required, e.g. [https://localhost:9200]")
+	}
+	for _, e := range c.Endpoints {
+		u, err := url.Parse(e)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			add("endpoints: %q is not an http(s) URL with a host", e)
+		}
+	}
+	if c.APIKey != "" && (c.User != "" || c.Password != "") {
+		add("api_key and user/password are both set: use one")
+	}
+	if c.Password != "" && c.User == "" {
+		add("password is set without user")
+	}
+	if c.RequestTimeout <= 0 {
+		add("request_timeout: must be positive, got %s", c.RequestTimeout)
+	}
+	if c.Compression != "none" && c.Compression != "gzip" {
+		add("compression: %q is not supported; use none or gzip", c.Compression)
+	}
+	if !nameRule.MatchString(c.DataStream.Dataset) || strings.Contains(c.DataStream.Dataset, "-") {
+		add("data_stream.dataset: %q must be lower case letters, digits, '_' and '.', without '-'", c.DataStream.Dataset)
+	}
+	if ns := c.DataStream.Namespace; ns == "" || SanitizeNamespace(ns, "") != ns {
+		add("data_stream.namespace: %q must be lower case, without '-', spaces or any of \\/*?\"<>|,#: (at most 100 bytes)", ns)
+	}
+	for _, f := range []struct{ name, v string }{{"retention.default", c.Retention.Default}, {"retention.quarantine", c.Retention.Quarantine}, {"retention.dead_letter", c.Retention.DeadLetter}, {"retention.rollover.max_age", c.Retention.Rollover.MaxAge}} {
+		if !timeUnit.MatchString(f.v) {
+			add("%s: %q is not an Elasticsearch time unit such as 90d, 400d or 12h", f.name, f.v)
+		}
+	}
+	if !sizeUnit.MatchString(strings.ToLower(c.Retention.Rollover.MaxPrimaryShardSize)) {
+		add("retention.rollover.max_primary_shard_size: %q is not a size such as 50gb", c.Retention.Rollover.MaxPrimaryShardSize)
+	}
+	seenTier := map[string]bool{}
+	seenCat := map[string]string{}
+	for i, t := range c.Retention.Tiers {
+		p := fmt.Sprintf("retention.tiers[%d]", i)
+		switch {
+		case !tierRule.MatchString(t.Name):
+			add("%s.name: %q must be lower snake_case", p, t.Name)
+		case slices.Contains(reservedNS, t.Name):
+			add("%s.name: %q is reserved", p, t.Name)
+		case seenTier[t.Name]:
+			add("%s.name: %q is used twice", p, t.Name)
+		}
+		seenTier[t.Name] = true
+		if len(t.Categories) == 0 {
+			add("%s.categories: list the catalog categories this tier keeps", p)
+		}
+		for _, cat := range t.Categories {
+			if other, dup := seenCat[cat]; dup {
+				add("%s.categories: %q is already in tier %q; an event with several categories goes to the tier that keeps it longest", p, cat, other)
+			}
+			seenCat[cat] = t.Name
+		}
+		if !timeUnit.MatchString(t.DeleteAfter) {
+			add("%s.delete_after: %q is not an Elasticsearch time unit such as 90d", p, t.DeleteAfter)
+		}
+	}
+	if c.Bootstrap.RetryInterval <= 0 {
+		add("bootstrap.retry_interval: must be positive, got %s", c.Bootstrap.RetryInterval)
+	}
+	if c.Bulk.MaxRetries < 0 || c.Bulk.InitialBackoff <= 0 || c.Bulk.MaxBackoff < c.Bulk.InitialBackoff {
+		add("bulk: max_retries must be >= 0 and 0 < initial_backoff <= max_backoff (got %d, %s, %s)", c.Bulk.MaxRetries, c.Bulk.InitialBackoff, c.Bulk.MaxBackoff)
+	}
+	if c.BackOffConfig.Enabled && c.BackOffConfig.MaxElapsedTime != 0 {
+		add("retry_on_failure.max_elapsed_time: %s would drop events after that long; set 0 to retry until Elasticsearch takes them (the queue bounds memory)", c.BackOffConfig.MaxElapsedTime)
+	}
+	if !c.BackOffConfig.Enabled {
+		add("retry_on_failure.enabled: false would drop events on the first failure; keep it on")
+	}
+	return errors.Join(errs...)
+}
+
+// tiers returns every retention tier, the fixed ones first.
+func (c *Config) tiers() []assets.Tier {
+	ro := c.Retention.Rollover
+	mk := func(name, dataset, deleteAfter string) assets.Tier {
+		return assets.Tier{Name: name, Dataset: dataset, DeleteAfter: deleteAfter, RolloverMaxAge: ro.MaxAge, RolloverMaxPrimaryShardSize: ro.MaxPrimaryShardSize}
+	}
+	ds := c.DataStream.Dataset
+	out := []assets.Tier{
+		mk("default", ds, c.Retention.Default),
+		mk("quarantine", ds+".quarantine", c.Retention.Quarantine),
+		mk("deadletter", ds+".deadletter", c.Retention.DeadLetter),
+	}
+	for _, t := range c.Retention.Tiers {
+		out = append(out, mk(t.Name, ds+"."+t.Name, t.DeleteAfter))
+	}
+	return out
+}
+
+// esDuration turns an Elasticsearch time unit into a duration, to compare
+// tiers; Validate has checked the format.
+func esDuration(s string) time.Duration {
+	i := strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' })
+	n, _ := strconv.ParseInt(s[:i], 10, 64)
+	unit := map[string]time.Duration{"d": 24 * time.Hour, "h": time.Hour, "m": time.Minute, "s": time.Second, "ms": time.Millisecond, "micros": time.Microsecond, "nanos": 1}[s[i:]]
+	return time.Duration(n) * unit
+}
+
+// SanitizeNamespace makes s a valid data stream namespace: lower case, and
+// '_' for '-', spaces and \/*?"<>|,#:. It returns def when nothing is left.
+func SanitizeNamespace(s, def string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		switch {
+		case strings.ContainsRune(`-\/*?"<>|,#: `, r) || r < 0x20:
+			b.WriteByte('_')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	out := strings.TrimLeft(b.String(), "_+.")
+	if len(out) > 100 {
+		out = strings.ToValidUTF8(out[:100], "")
+	}
+	if out == "" {
+		return def
+	}
+	return out
+}

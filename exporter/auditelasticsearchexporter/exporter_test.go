@@ -1,0 +1,368 @@
+package auditelasticsearchexporter
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/otelcol-audit/otelcol-audit/exporter/auditelasticsearchexporter/internal/metadata"
+	"github.com/otelcol-audit/otelcol-audit/internal/estest"
+)
+
+type env struct {
+	es  *estest.Server
+	url string
+	tel *componenttest.Telemetry
+}
+
+func newEnv(t *testing.T) *env {
+	es := estest.New(estest.WithSource())
+	ts := es.Start(t)
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
+	return &env{es: es, url: ts.URL, tel: tel}
+}
+
+func (v *env) config(mut func(*Config)) *Config {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Endpoints = []string{v.url}
+	cfg.RequestTimeout = 2 * time.Second
+	cfg.Bootstrap.RetryInterval = 50 * time.Millisecond
+	cfg.Bulk = BulkConfig{MaxRetries: 3, InitialBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond}
+	cfg.BackOffConfig.InitialInterval = 5 * time.Millisecond
+	cfg.BackOffConfig.MaxInterval = 20 * time.Millisecond
+	cfg.QueueConfig = configoptional.None[exporterhelperQueue]()
+	cfg.Retention.Tiers = []TierConfig{
+		{Name: "view_data", Categories: []string{"view_data", "view_content"}, DeleteAfter: "90d"},
+		{Name: "access_control", Categories: []string{"access_control"}, DeleteAfter: "400d"},
+	}
+	if mut != nil {
+		mut(cfg)
+	}
+	return cfg
+}
+
+// start creates and starts the exporter and waits for the bootstrap.
+func (v *env) start(t *testing.T, cfg *Config) exporter.Logs {
+	t.Helper()
+	require.NoError(t, cfg.Validate())
+	set := exportertest.NewNopSettings(metadata.Type)
+	set.TelemetrySettings = v.tel.NewTelemetrySettings()
+	exp, err := NewFactory().CreateLogs(context.Background(), set, cfg)
+	require.NoError(t, err)
+	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
+	t.Cleanup(func() { require.NoError(t, exp.Shutdown(context.Background())) })
+	if cfg.Bootstrap.Enabled {
+		require.Eventually(t, func() bool { return v.es.Has("data_stream", "logs-audit-default") }, 5*time.Second, 10*time.Millisecond)
+	}
+	return exp
+}
+
+func (v *env) metric(t *testing.T, name string) int64 {
+	t.Helper()
+	m, err := v.tel.GetMetric("otelcol_" + name)
+	if err != nil {
+		return 0
+	}
+	var total int64
+	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+		total += dp.Value
+	}
+	return total
+}
+
+type rec struct {
+	id, action, route, org string
+	categories             []string
+	clientIP               string
+}
+
+func logs(recs ...rec) plog.Logs {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("service.name", "notebooks")
+	sl := rl.ScopeLogs().AppendEmpty()
+	for _, r := range recs {
+		lr := sl.LogRecords().AppendEmpty()
+		lr.SetTimestamp(1763632800000000000)
+		lr.SetEventName(r.action)
+		a := lr.Attributes()
+		a.PutStr("event.id", r.id)
+		a.PutStr("user.email", "***@example.com")
+		if r.route != "" {
+			a.PutStr("audit.route", r.route)
+		}
+		if r.org != "" {
+			a.PutStr("organization.id", r.org)
+		}
+		if r.clientIP != "" {
+			a.PutStr("client.address", r.clientIP)
+		}
+		switch len(r.categories) {
+		case 0:
+		case 1:
+			a.PutStr("audit.categories", r.categories[0])
+		default:
+			s := a.PutEmptySlice("audit.categories")
+			for _, c := range r.categories {
+				s.AppendEmpty().SetStr(c)
+			}
+		}
+	}
+	return ld
+}
+
+func many(prefix string, n int) plog.Logs {
+	var recs []rec
+	for i := 0; i < n; i++ {
+		recs = append(recs, rec{id: fmt.Sprintf("%s-%d", prefix, i), action: "notebook.open"})
+	}
+	return logs(recs...)
+}
+
+func TestBootstrapInstallsEverythingAndIsIdempotent(t *testing.T) {
+	v := newEnv(t)
+	cfg := v.config(nil)
+	v.start(t, cfg)
+	for _, name := range []string{"audit-default", "audit-quarantine", "audit-deadletter", "audit-view_data", "audit-access_control"} {
+		assert.True(t, v.es.Has("ilm", name), name)
+		assert.True(t, v.es.Has("index_template", name), name)
+	}
+	for _, name := range []string{"audit@mappings", "audit@settings"} {
+		assert.True(t, v.es.Has("component", name), name)
+	}
+	for _, name := range []string{"logs-audit-default", "logs-audit.quarantine-default", "logs-audit.deadletter-default", "logs-audit.view_data-default", "logs-audit.access_control-default"} {
+		assert.True(t, v.es.Has("data_stream", name), name)
+	}
+	var policy struct {
+		Policy struct {
+			Phases struct {
+				Hot struct {
+					Actions struct {
+						Rollover map[string]string `json:"rollover"`
+					} `json:"actions"`
+				} `json:"hot"`
+				Delete struct {
+					MinAge string `json:"min_age"`
+				} `json:"delete"`
+			} `json:"phases"`
+		} `json:"policy"`
+	}
+	require.NoError(t, json.Unmarshal(v.es.Asset("ilm", "audit-view_data"), &policy))
+	assert.Equal(t, "90d", policy.Policy.Phases.Delete.MinAge)
+	assert.Equal(t, "30d", policy.Policy.Phases.Hot.Actions.Rollover["max_age"])
+	require.NoError(t, json.Unmarshal(v.es.Asset("ilm", "audit-access_control"), &policy))
+	assert.Equal(t, "400d", policy.Policy.Phases.Delete.MinAge)
+	var tmpl struct {
+		IndexPatterns []string `json:"index_patterns"`
+		Priority      int      `json:"priority"`
+		Template      struct {
+			Settings struct {
+				Index struct {
+					Lifecycle struct{ Name string } `json:"lifecycle"`
+				} `json:"index"`
+			} `json:"settings"`
+		} `json:"template"`
+	}
+	require.NoError(t, json.Unmarshal(v.es.Asset("index_template", "audit-default"), &tmpl))
+	assert.Equal(t, []string{"logs-audit-*"}, tmpl.IndexPatterns)
+	assert.Greater(t, tmpl.Priority, 100, "must win over the built-in logs-*-* template (priority 100)")
+	assert.Equal(t, "audit-default", tmpl.Template.Settings.Index.Lifecycle.Name)
+
+	// A second collector bootstraps again against the same cluster: fine.
+	v.start(t, v.config(nil))
+	assert.Equal(t, int64(0), v.es.Stats().UntemplatedWrites)
+}
+
+func TestRouting(t *testing.T) {
+	v := newEnv(t)
+	exp := v.start(t, v.config(func(c *Config) { c.DataStream.NamespaceAttribute = "organization.id" }))
+	require.NoError(t, exp.ConsumeLogs(context.Background(), logs(
+		rec{id: "plain", action: "workspace.create", categories: []string{"workspace_management"}},
+		rec{id: "view", action: "report.view", categories: []string{"view_data", "view_content"}},
+		rec{id: "acl", action: "group.create", categories: []string{"access_control"}},
+		rec{id: "both", action: "api_key.use", categories: []string{"view_data", "access_control"}},
+		rec{id: "quarantined", action: "nope", route: "quarantine", categories: []string{"view_data"}},
+		rec{id: "tenant", action: "report.view", org: "Org-7 East", categories: []string{"view_data"}},
+	)))
+	assert.Equal(t, []string{"plain"}, v.es.IDs("logs-audit-default"))
+	assert.Equal(t, []string{"view"}, v.es.IDs("logs-audit.view_data-default"))
+	assert.Equal(t, []string{"acl", "both"}, v.es.IDs("logs-audit.access_control-default"), "several categories: the tier that keeps the event longest")
+	assert.Equal(t, []string{"quarantined"}, v.es.IDs("logs-audit.quarantine-default"))
+	assert.Equal(t, []string{"tenant"}, v.es.IDs("logs-audit.view_data-org_7_east"))
+	assert.Equal(t, int64(0), v.es.Stats().UntemplatedWrites, "every stream matched our templates")
+	assert.Equal(t, int64(6), v.metric(t, "exporter_audit_es_docs_indexed"))
+}
+
+func TestDuplicateSentTwiceIsStoredOnce(t *testing.T) {
+	v := newEnv(t)
+	exp := v.start(t, v.config(nil))
+	require.NoError(t, exp.ConsumeLogs(context.Background(), many("dup", 10)))
+	require.NoError(t, exp.ConsumeLogs(context.Background(), many("dup", 10)))
+	assert.Len(t, v.es.IDs("logs-audit-default"), 10)
+	assert.Equal(t, int64(10), v.es.Stats().Conflicts)
+	assert.Equal(t, int64(10), v.metric(t, "exporter_audit_es_docs_duplicate"))
+	assert.Equal(t, int64(10), v.metric(t, "exporter_audit_es_docs_indexed"))
+}
+
+func TestPartialBulkFailureRetriesOnlyFailedItems(t *testing.T) {
+	v := newEnv(t)
+	exp := v.start(t, v.config(nil))
+	v.es.SetFaults(estest.Faults{ItemThrottleFraction: 0.3, ItemErrorFraction: 0.1})
+	require.NoError(t, exp.ConsumeLogs(context.Background(), many("p", 200)))
+	st := v.es.Stats()
+	assert.Len(t, v.es.IDs("logs-audit-default"), 200, "every event stored")
+	assert.Zero(t, st.Conflicts, "only failed items were resent")
+	assert.Positive(t, v.metric(t, "exporter_audit_es_docs_retried"))
+}
+
+func TestRetriesExhaustedReturnOnlyFailedRecords(t *testing.T) {
+	v := newEnv(t)
+	cfg := v.config(func(c *Config) { c.Bulk.MaxRetries = 0 })
+	cfg.BackOffConfig.Enabled = true
+	set := exportertest.NewNopSettings(metadata.Type)
+	e, err := newExporter(set, cfg)
+	require.NoError(t, err)
+	require.NoError(t, e.start(context.Background(), componenttest.NewNopHost()))
+	defer e.shutdown(context.Background())
+	require.Eventually(t, e.bootstrapped.Load, 5*time.Second, 10*time.Millisecond)
+	v.es.SetFaults(estest.Faults{ItemThrottleFraction: 0.5})
+	err = e.pushLogs(context.Background(), many("r", 100))
+	require.Error(t, err)
+	var failed consumererror.Logs
+	require.ErrorAs(t, err, &failed)
+	stored := len(v.es.IDs("logs-audit-default"))
+	assert.Equal(t, 100-stored, failed.Data().LogRecordCount(), "the error carries exactly the records not stored")
+	assert.False(t, consumererror.IsPermanent(err))
+	v.es.SetFaults(estest.Faults{})
+	require.NoError(t, e.pushLogs(context.Background(), failed.Data()))
+	assert.Len(t, v.es.IDs("logs-audit-default"), 100)
+	assert.Zero(t, v.es.Stats().Conflicts)
+}
+
+func TestMappingRejectionGoesToDeadLetter(t *testing.T) {
+	v := newEnv(t)
+	exp := v.start(t, v.config(nil))
+	v.es.SetFaults(estest.Faults{RejectIDSuffix: "-bad"})
+	require.NoError(t, exp.ConsumeLogs(context.Background(), logs(
+		rec{id: "ok-1", action: "notebook.open"}, rec{id: "x-bad", action: "notebook.open", clientIP: "203.0.113.1"})))
+	assert.Equal(t, []string{"ok-1"}, v.es.IDs("logs-audit-default"))
+	assert.Equal(t, []string{"x-bad"}, v.es.IDs("logs-audit.deadletter-default"))
+	doc, ok := v.es.Doc("logs-audit.deadletter-default", "x-bad")
+	require.True(t, ok)
+	var dl struct {
+		Event struct{ Original string }      `json:"event"`
+		Error struct{ Type, Message string } `json:"error"`
+	}
+	require.NoError(t, json.Unmarshal(doc, &dl))
+	assert.Equal(t, "document_parsing_exception", dl.Error.Type)
+	assert.Contains(t, dl.Error.Message, "failed to parse field [client.ip]")
+	assert.Contains(t, dl.Event.Original, `"id":"x-bad"`)
+	assert.Equal(t, int64(1), v.metric(t, "exporter_audit_es_docs_dead_lettered"))
+}
+
+func TestDeadLetterRejectedIsPermanentAndCounted(t *testing.T) {
+	v := newEnv(t)
+	set := exportertest.NewNopSettings(metadata.Type)
+	set.TelemetrySettings = v.tel.NewTelemetrySettings()
+	e, err := newExporter(set, v.config(nil))
+	require.NoError(t, err)
+	require.NoError(t, e.start(context.Background(), componenttest.NewNopHost()))
+	defer e.shutdown(context.Background())
+	require.Eventually(t, e.bootstrapped.Load, 5*time.Second, 10*time.Millisecond)
+	v.es.SetFaults(estest.Faults{RejectIDSuffix: "-bad", RejectDeadLetter: true})
+	err = e.pushLogs(context.Background(), logs(rec{id: "ok", action: "notebook.open"}, rec{id: "x-bad", action: "notebook.open"}))
+	require.Error(t, err)
+	assert.True(t, consumererror.IsPermanent(err))
+	assert.Contains(t, err.Error(), "1 audit events could be neither stored nor dead-lettered")
+	assert.Equal(t, []string{"ok"}, v.es.IDs("logs-audit-default"))
+	assert.Equal(t, int64(1), v.metric(t, "exporter_audit_es_docs_failed"))
+}
+
+func TestOutageThenRecovery(t *testing.T) {
+	v := newEnv(t)
+	cfg := v.config(func(c *Config) {
+		q := exporterhelperDefaultQueue()
+		q.NumConsumers = 2
+		c.QueueConfig = configoptional.Some(q)
+	})
+	exp := v.start(t, cfg)
+	v.es.SetFaults(estest.Faults{Outage: "503"})
+	for i := 0; i < 5; i++ {
+		require.NoError(t, exp.ConsumeLogs(context.Background(), many(fmt.Sprintf("o%d", i), 20)), "the queue takes the events during the outage")
+	}
+	time.Sleep(100 * time.Millisecond)
+	assert.Empty(t, v.es.IDs("logs-audit-default"))
+	assert.Positive(t, v.es.Stats().OutageAnswers)
+	v.es.SetFaults(estest.Faults{Outage: "close"})
+	time.Sleep(50 * time.Millisecond)
+	v.es.SetFaults(estest.Faults{})
+	require.Eventually(t, func() bool { return len(v.es.IDs("logs-audit-default")) == 100 }, 10*time.Second, 20*time.Millisecond)
+	assert.Zero(t, v.es.Stats().Duplicates)
+}
+
+func TestStartsWhileElasticsearchIsDown(t *testing.T) {
+	v := newEnv(t)
+	v.es.SetFaults(estest.Faults{Outage: "close"})
+	cfg := v.config(nil)
+	set := exportertest.NewNopSettings(metadata.Type)
+	e, err := newExporter(set, cfg)
+	require.NoError(t, err)
+	require.NoError(t, e.start(context.Background(), componenttest.NewNopHost()), "start does not wait for Elasticsearch")
+	defer e.shutdown(context.Background())
+	err = e.pushLogs(context.Background(), many("early", 3))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "Elasticsearch assets are not installed yet")
+	assert.False(t, consumererror.IsPermanent(err), "retryable: the events stay queued")
+	v.es.SetFaults(estest.Faults{})
+	require.Eventually(t, e.bootstrapped.Load, 5*time.Second, 10*time.Millisecond)
+	require.NoError(t, e.pushLogs(context.Background(), many("early", 3)))
+	assert.Len(t, v.es.IDs("logs-audit-default"), 3)
+}
+
+func TestIndexedThenAnswerLostStoresOnce(t *testing.T) {
+	v := newEnv(t)
+	exp := v.start(t, v.config(nil))
+	v.es.SetFaults(estest.Faults{IndexThenDropFraction: 0.5})
+	for i := 0; i < 10; i++ {
+		require.NoError(t, exp.ConsumeLogs(context.Background(), many(fmt.Sprintf("d%d", i), 10)))
+	}
+	assert.Len(t, v.es.IDs("logs-audit-default"), 100)
+	st := v.es.Stats()
+	assert.Positive(t, st.DroppedAnswers)
+	assert.Positive(t, st.Conflicts, "retries of writes that landed were refused by _id")
+	assert.Zero(t, st.Duplicates)
+}
+
+func TestGzipAndAuthHeaders(t *testing.T) {
+	v := newEnv(t)
+	exp := v.start(t, v.config(func(c *Config) { c.Compression = "gzip"; c.APIKey = "aWQ6a2V5" }))
+	require.NoError(t, exp.ConsumeLogs(context.Background(), many("gz", 5)))
+	assert.Len(t, v.es.IDs("logs-audit-default"), 5)
+	st := v.es.Stats()
+	assert.Positive(t, st.GzipRequests)
+	assert.Equal(t, "ApiKey aWQ6a2V5", st.LastAuthorization)
+}
+
+func TestBootstrapDisabledWritesOnly(t *testing.T) {
+	v := newEnv(t)
+	exp := v.start(t, v.config(func(c *Config) { c.Bootstrap.Enabled = false }))
+	require.NoError(t, exp.ConsumeLogs(context.Background(), many("nb", 2)))
+	assert.False(t, v.es.Has("ilm", "audit-default"))
+	for _, r := range v.es.Requests() {
+		assert.True(t, strings.HasSuffix(r, "/_bulk") || r == "GET /", r)
+	}
+}

@@ -1,0 +1,61 @@
+// Package auditelasticsearchexporter writes audit events to Elasticsearch
+// data streams with per-tier retention, creates with the event id as _id so
+// nothing is stored twice, and dead-letters what Elasticsearch rejects so
+// nothing is lost silently.
+package auditelasticsearchexporter
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+
+	"github.com/otelcol-audit/otelcol-audit/exporter/auditelasticsearchexporter/internal/metadata"
+)
+
+// NewFactory returns the audit_elasticsearch exporter factory.
+func NewFactory() exporter.Factory {
+	return exporter.NewFactory(metadata.Type, createDefaultConfig,
+		exporter.WithLogs(createLogs, metadata.LogsStability))
+}
+
+func createDefaultConfig() component.Config {
+	retry := configretry.NewDefaultBackOffConfig()
+	retry.MaxElapsedTime = 0 // never give up: the queue bounds memory
+	return &Config{
+		Endpoints:      []string{"http://localhost:9200"},
+		RequestTimeout: 30 * time.Second,
+		Compression:    "none",
+		DataStream:     DataStreamConfig{Dataset: "audit", Namespace: "default"},
+		Retention: RetentionConfig{
+			Default: "365d", Quarantine: "30d", DeadLetter: "90d",
+			Rollover: RolloverConfig{MaxAge: "30d", MaxPrimaryShardSize: "50gb"},
+		},
+		Bootstrap:     BootstrapConfig{Enabled: true, RetryInterval: 10 * time.Second},
+		Bulk:          BulkConfig{MaxRetries: 3, InitialBackoff: 100 * time.Millisecond, MaxBackoff: 2 * time.Second},
+		QueueConfig:   configoptional.Some(exporterhelper.NewDefaultQueueConfig()),
+		BackOffConfig: retry,
+		TimeoutConfig: exporterhelper.NewDefaultTimeoutConfig(),
+	}
+}
+
+func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
+	c := cfg.(*Config)
+	e, err := newExporter(set, c)
+	if err != nil {
+		return nil, err
+	}
+	return exporterhelper.NewLogs(ctx, set, cfg, e.pushLogs,
+		exporterhelper.WithStart(e.start),
+		exporterhelper.WithShutdown(e.shutdown),
+		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
+		exporterhelper.WithQueue(c.QueueConfig),
+		exporterhelper.WithRetry(c.BackOffConfig),
+		exporterhelper.WithTimeout(c.TimeoutConfig),
+	)
+}

@@ -1,0 +1,131 @@
+// Package esbootstrap installs the audit store's Elasticsearch assets, in
+// order and idempotently: an ILM policy per retention tier, the component
+// templates, an index template per tier, and the data streams of the
+// default namespace. The exporter runs it on start; `auditctl setup` runs
+// the same steps.
+package esbootstrap
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/elastic/go-elasticsearch/v8/esapi"
+
+	assets "github.com/otelcol-audit/otelcol-audit/config/elasticsearch"
+)
+
+// Step is one request of the bootstrap.
+type Step struct {
+	// Desc is what --dry-run prints: "PUT _ilm/policy/audit-default".
+	Desc string
+	Body []byte
+	do   func(ctx context.Context, c *elasticsearch.Client, body io.Reader) (*esapi.Response, error)
+	// alreadyOK names an error type that means the step is already done.
+	alreadyOK string
+}
+
+// Plan lists the steps for the tiers, creating data streams in namespace.
+func Plan(tiers []assets.Tier, namespace string) ([]Step, error) {
+	var steps []Step
+	for _, t := range tiers {
+		body, err := t.ILMPolicy()
+		if err != nil {
+			return nil, err
+		}
+		name := t.PolicyName()
+		steps = append(steps, Step{Desc: "PUT _ilm/policy/" + name, Body: body,
+			do: func(ctx context.Context, c *elasticsearch.Client, b io.Reader) (*esapi.Response, error) {
+				return esapi.ILMPutLifecycleRequest{Policy: name, Body: b}.Do(ctx, c)
+			}})
+	}
+	for _, ct := range assets.ComponentTemplates {
+		body, err := assets.Read(ct.File)
+		if err != nil {
+			return nil, err
+		}
+		name := ct.Name
+		steps = append(steps, Step{Desc: "PUT _component_template/" + name, Body: body,
+			do: func(ctx context.Context, c *elasticsearch.Client, b io.Reader) (*esapi.Response, error) {
+				return esapi.ClusterPutComponentTemplateRequest{Name: name, Body: b}.Do(ctx, c)
+			}})
+	}
+	for _, t := range tiers {
+		body, err := t.IndexTemplate()
+		if err != nil {
+			return nil, err
+		}
+		name := t.TemplateName()
+		steps = append(steps, Step{Desc: "PUT _index_template/" + name, Body: body,
+			do: func(ctx context.Context, c *elasticsearch.Client, b io.Reader) (*esapi.Response, error) {
+				return esapi.IndicesPutIndexTemplateRequest{Name: name, Body: b}.Do(ctx, c)
+			}})
+	}
+	for _, t := range tiers {
+		name := t.DataStream(namespace)
+		steps = append(steps, Step{Desc: "PUT _data_stream/" + name, alreadyOK: "resource_already_exists_exception",
+			do: func(ctx context.Context, c *elasticsearch.Client, _ io.Reader) (*esapi.Response, error) {
+				return esapi.IndicesCreateDataStreamRequest{Name: name}.Do(ctx, c)
+			}})
+	}
+	return steps, nil
+}
+
+// Apply runs the steps in order and stops at the first failure.
+func Apply(ctx context.Context, c *elasticsearch.Client, steps []Step) error {
+	for _, s := range steps {
+		if err := s.Apply(ctx, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Apply runs one step.
+func (s Step) Apply(ctx context.Context, c *elasticsearch.Client) error {
+	var body io.Reader
+	if s.Body != nil {
+		body = bytes.NewReader(s.Body)
+	}
+	resp, err := s.do(ctx, c, body)
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.Desc, err)
+	}
+	defer resp.Body.Close()
+	if !resp.IsError() {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return nil
+	}
+	typ, reason := ErrorOf(resp.Body)
+	if s.alreadyOK != "" && typ == s.alreadyOK {
+		return nil
+	}
+	hint := ""
+	switch resp.StatusCode {
+	case 401:
+		hint = " (check api_key, or user and password)"
+	case 403:
+		hint = " (the credentials lack the privileges to manage ILM policies and templates; run `auditctl setup` with an admin role and set bootstrap.enabled: false for the collector)"
+	}
+	return fmt.Errorf("%s: Elasticsearch answered %d %s: %s%s", s.Desc, resp.StatusCode, typ, reason, hint)
+}
+
+// ErrorOf reads Elasticsearch's error shape: {"error":{"type","reason"}}.
+func ErrorOf(r io.Reader) (typ, reason string) {
+	var e struct {
+		Error json.RawMessage `json:"error"`
+	}
+	raw, _ := io.ReadAll(io.LimitReader(r, 64<<10))
+	if json.Unmarshal(raw, &e) != nil || len(e.Error) == 0 {
+		return "", strings.TrimSpace(string(raw))
+	}
+	var obj struct{ Type, Reason string }
+	if json.Unmarshal(e.Error, &obj) == nil && obj.Type != "" {
+		return obj.Type, obj.Reason
+	}
+	return "", string(e.Error)
+}
