@@ -354,7 +354,7 @@ func TestGzipAndAuthHeaders(t *testing.T) {
 	assert.Len(t, v.es.IDs("logs-audit-default"), 5)
 	st := v.es.Stats()
 	assert.Positive(t, st.GzipRequests)
-	assert.Equal(t, "ApiKey aWQ6a2V5", st.LastAuthorization)
+	assert.Equal(t, "APIKey aWQ6a2V5", st.LastAuthorization, "go-elasticsearch sends the API key scheme as APIKey; Elasticsearch matches it case-insensitively")
 }
 
 func TestBootstrapDisabledWritesOnly(t *testing.T) {
