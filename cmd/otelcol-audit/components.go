@@ -7,6 +7,7 @@ import (
 	bearertokenauthextension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/bearertokenauthextension"
 	healthcheckextension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension"
 	filestorage "github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
+	auditelasticsearchexporter "github.com/otelcol-audit/otelcol-audit/exporter/auditelasticsearchexporter"
 	auditprocessor "github.com/otelcol-audit/otelcol-audit/processor/auditprocessor"
 	auditreceiver "github.com/otelcol-audit/otelcol-audit/receiver/auditreceiver"
 	"go.opentelemetry.io/collector/component"
@@ -71,6 +72,7 @@ func components() (otelcol.Factories, error) {
 	})
 
 	factories.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](
+		auditelasticsearchexporter.NewFactory(),
 		debugexporter.NewFactory(),
 		nopexporter.NewFactory(),
 		fileexporter.NewFactory(),
@@ -79,9 +81,10 @@ func components() (otelcol.Factories, error) {
 		return otelcol.Factories{}, err
 	}
 	factories.ExporterModules = makeModulesMap(factories.Exporters, map[component.Type]string{
-		debugexporter.NewFactory().Type(): "go.opentelemetry.io/collector/exporter/debugexporter v0.161.0",
-		nopexporter.NewFactory().Type():   "go.opentelemetry.io/collector/exporter/nopexporter v0.161.0",
-		fileexporter.NewFactory().Type():  "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/fileexporter v0.161.0",
+		auditelasticsearchexporter.NewFactory().Type(): "github.com/otelcol-audit/otelcol-audit v0.0.0",
+		debugexporter.NewFactory().Type():              "go.opentelemetry.io/collector/exporter/debugexporter v0.161.0",
+		nopexporter.NewFactory().Type():                "go.opentelemetry.io/collector/exporter/nopexporter v0.161.0",
+		fileexporter.NewFactory().Type():               "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/fileexporter v0.161.0",
 	})
 
 	factories.Processors, err = otelcol.MakeFactoryMap[processor.Factory](
