@@ -28,8 +28,8 @@ type Tier struct {
 	Name    string // "default", "view_data", "quarantine", …
 	Dataset string // "audit", "audit.view_data", …
 	// DeleteAfter and Rollover* are Elasticsearch time and size units.
-	DeleteAfter                  string
-	RolloverMaxAge               string
+	DeleteAfter                 string
+	RolloverMaxAge              string
 	RolloverMaxPrimaryShardSize string
 }
 

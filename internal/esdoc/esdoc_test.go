@@ -174,7 +174,7 @@ func TestDeadLetterAndAction(t *testing.T) {
 	doc := AppendDeadLetter(nil, []byte(`{"event":{"id":"e\"1"}}`), `e"1`, "mapper_parsing_exception", "failed to parse field [client.ip]", Target{"audit.deadletter", "default"}, time.Unix(0, 5).UTC())
 	require.True(t, json.Valid(doc), string(doc))
 	var v struct {
-		Event struct{ ID, Original string } `json:"event"`
+		Event struct{ ID, Original string }  `json:"event"`
 		Error struct{ Type, Message string } `json:"error"`
 	}
 	require.NoError(t, json.Unmarshal(doc, &v))

@@ -52,19 +52,19 @@ type Faults struct {
 
 // Stats are the double's counters.
 type Stats struct {
-	Requests          int64            `json:"requests"`
-	BulkRequests      int64            `json:"bulk_requests"`
-	Items             int64            `json:"items"`
-	Created           int64            `json:"created"`
-	Conflicts         int64            `json:"conflicts"`
-	Rejected          int64            `json:"rejected"`
-	Throttled         int64            `json:"throttled"`
-	ItemErrors        int64            `json:"item_errors"`
-	OutageAnswers     int64            `json:"outage_answers"`
-	DroppedAnswers    int64            `json:"dropped_answers"`
-	UntemplatedWrites int64            `json:"untemplated_writes"`
-	GzipRequests      int64            `json:"gzip_requests"`
-	LastAuthorization string           `json:"-"`
+	Requests          int64  `json:"requests"`
+	BulkRequests      int64  `json:"bulk_requests"`
+	Items             int64  `json:"items"`
+	Created           int64  `json:"created"`
+	Conflicts         int64  `json:"conflicts"`
+	Rejected          int64  `json:"rejected"`
+	Throttled         int64  `json:"throttled"`
+	ItemErrors        int64  `json:"item_errors"`
+	OutageAnswers     int64  `json:"outage_answers"`
+	DroppedAnswers    int64  `json:"dropped_answers"`
+	UntemplatedWrites int64  `json:"untemplated_writes"`
+	GzipRequests      int64  `json:"gzip_requests"`
+	LastAuthorization string `json:"-"`
 	// Duplicates counts ids stored in more than one stream.
 	Duplicates int64            `json:"duplicates"`
 	Streams    map[string]int64 `json:"streams"`
