@@ -24,7 +24,7 @@ test-unit: ## Unit tests only (no end-to-end)
 	$(GO) test -count=1 -short ./...
 
 test-integration: ## Integration suite against ELASTICSEARCH_URL (skips with a message when unset)
-	$(GO) test -count=1 -run Integration -v ./...
+	$(GO) test -count=1 -v ./test/integration/
 
 generate: ## Regenerate cmd/otelcol-audit from builder-config.yaml
 	scripts/generate.sh

@@ -282,6 +282,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.bulk(w, r, body, def, f)
 	case len(parts) == 2 && parts[1] == "_count":
 		s.countDocs(w, parts[0])
+	case len(parts) == 2 && parts[1] == "_refresh":
+		writeJSON(w, 200, map[string]any{"_shards": map[string]any{"total": 1, "successful": 1, "failed": 0}})
 	default:
 		writeError(w, http.StatusNotFound, "not_implemented_by_test_double", fmt.Sprintf("%s %s is not part of the API subset this test double speaks", r.Method, r.URL.Path))
 	}
@@ -431,6 +433,24 @@ func (s *Server) dataStream(w http.ResponseWriter, r *http.Request, name string)
 			return
 		}
 		s.streams[name] = &stream{name: name, template: tn, docs: map[string][]byte{}}
+		writeJSON(w, 200, map[string]any{"acknowledged": true})
+	case http.MethodDelete:
+		n := 0
+		for sn := range s.streams {
+			if ok, _ := path.Match(name, sn); ok || sn == name {
+				for id := range s.streams[sn].docs {
+					if s.ids[id] == sn {
+						delete(s.ids, id)
+					}
+				}
+				delete(s.streams, sn)
+				n++
+			}
+		}
+		if n == 0 && !strings.Contains(name, "*") {
+			writeError(w, 404, "index_not_found_exception", fmt.Sprintf("no such index [%s]", name))
+			return
+		}
 		writeJSON(w, 200, map[string]any{"acknowledged": true})
 	case http.MethodGet:
 		ds, ok := s.streams[name]
