@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"flag"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
@@ -238,4 +239,20 @@ func BenchmarkEncode(b *testing.B) {
 		buf = e.AppendDocument(buf, res, lr, t, "0ee4777f6410ec6f49ee23a989fc8a47")
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/document")
+}
+
+// appendTime must equal time.Format for every timestamp from 1970 on.
+func TestAppendTimeMatchesTimeFormat(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	cases := []int64{0, 1, 999_999_999, 951_782_400_000_000_000 /* 2000-02-29 */, 4_102_444_800_000_000_000 /* 2100-01-01 */, math.MaxInt64}
+	for i := 0; i < 100_000; i++ {
+		cases = append(cases, r.Int64N(math.MaxInt64))
+	}
+	for _, ns := range cases {
+		ts := pcommon.Timestamp(ns)
+		want := `"` + ts.AsTime().UTC().Format("2006-01-02T15:04:05.000000000Z") + `"`
+		if got := string(appendTime(nil, ts)); got != want {
+			t.Fatalf("%d: got %s, want %s", ns, got, want)
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -123,4 +124,48 @@ func TestKilledDuringOutageLosesNothing(t *testing.T) {
 	assert.Zero(t, st.Duplicates)
 	assert.Zero(t, st.UntemplatedWrites)
 	t.Logf("stored=%d conflicts(refused re-sends)=%d outage answers=%d", st.Created, st.Conflicts, st.OutageAnswers)
+}
+
+// With Elasticsearch down and the queue full, senders are refused (HTTP
+// 503) instead of losing data silently; everything acknowledged is stored
+// once Elasticsearch is back.
+func TestBackPressureWhenQueueIsFull(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test")
+	}
+	es := estest.New()
+	srv := es.Start(t)
+	bin := testcollector.Binary(t)
+	dir := t.TempDir()
+	p := ports{0, testcollector.FreePort(t), testcollector.FreePort(t), testcollector.FreePort(t)}
+	cfg := strings.Replace(esConfig(p, srv.URL, filepath.Join(dir, "queue")), "queue_size: 1000000", "queue_size: 2000", 1)
+	proc := testcollector.Start(t, bin, dir, cfg)
+	proc.WaitHealthy(t, fmt.Sprintf("http://127.0.0.1:%d/", p.health), 60*time.Second)
+	require.Eventually(t, func() bool { return es.Has("data_stream", "logs-audit-default") }, 20*time.Second, 50*time.Millisecond)
+	es.SetFaults(estest.Faults{Outage: "503"})
+
+	acked, refused := 0, 0
+	for i := 0; i < 40 && refused == 0; i++ {
+		ld := auditgen.Batch(250, auditgen.Options{Seed: uint64(i), IDPrefix: fmt.Sprintf("bp%d-", i)})
+		body, err := plogotlp.NewExportRequestFromLogs(ld).MarshalProto()
+		require.NoError(t, err)
+		resp, err := http.Post(fmt.Sprintf("http://127.0.0.1:%d/v1/logs", p.http), "application/x-protobuf", bytes.NewReader(body))
+		require.NoError(t, err)
+		resp.Body.Close()
+		switch resp.StatusCode {
+		case http.StatusOK:
+			acked += 250
+		case http.StatusServiceUnavailable, http.StatusTooManyRequests:
+			refused++
+		default:
+			t.Fatalf("unexpected status %d", resp.StatusCode)
+		}
+	}
+	require.Positive(t, refused, "a full queue must refuse, not drop")
+	assert.LessOrEqual(t, acked, 2500, "the queue bound (2000 events, plus batches being exported) holds")
+	es.SetFaults(estest.Faults{})
+	require.Eventually(t, func() bool { return len(storedIDs(es)) == acked }, 30*time.Second, 100*time.Millisecond, "every acknowledged event is stored")
+	time.Sleep(300 * time.Millisecond)
+	assert.Len(t, storedIDs(es), acked, "and nothing that was refused")
+	t.Logf("acknowledged %d events, then refused with 503", acked)
 }
