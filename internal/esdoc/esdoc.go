@@ -31,7 +31,8 @@ func (t Target) Index() string { return "logs-" + t.Dataset + "-" + t.Namespace 
 
 // Encoder is not safe for concurrent use: it keeps a scratch id deriver.
 type Encoder struct {
-	ids eventid.Deriver
+	ids   eventid.Deriver
+	props []byte // audit.properties, written during the attribute scan
 	// Now is used when a record has neither timestamp nor observed time.
 	Now func() time.Time
 }
@@ -45,18 +46,10 @@ type core struct {
 	props                                                               int
 }
 
-func isCore(k string) bool {
-	switch k {
-	case fields.EventID, fields.LogRecordUID, fields.EventOutcome, fields.EventKind, fields.EventCategory, fields.EventType,
-		fields.AuditGroup, fields.AuditCategories, fields.ActorType, fields.ResourceType, fields.ResourceID, fields.ResourceName,
-		fields.AuditRoute, fields.AuditInvalidReason, fields.UserID, fields.UserName, fields.UserEmail, fields.UserHash,
-		fields.ClientAddress, fields.UserAgent, fields.CloudRegion, fields.Organization, fields.EventName, fields.EventAction:
-		return true
-	}
-	return false
-}
 
-func (c *core) scan(attrs pcommon.Map) {
+// scan sorts the attributes in one pass: core ones into c, the rest
+// straight into props as JSON members.
+func (c *core) scan(attrs pcommon.Map, props []byte) []byte {
 	for k, v := range attrs.All() {
 		switch k {
 		case fields.EventID:
@@ -107,9 +100,13 @@ func (c *core) scan(attrs pcommon.Map) {
 			c.orgID = v
 		case fields.EventName, fields.EventAction:
 		default:
-			c.props++
+			props = append(props, ',')
+			props = appendString(props, k)
+			props = append(props, ':')
+			props = appendValue(props, v)
 		}
 	}
+	return props
 }
 
 // ID returns the record's event id: event.id, else log.record.uid, else
@@ -127,7 +124,7 @@ func (e *Encoder) ID(lr plog.LogRecord) string {
 // AppendDocument appends the JSON document for lr.
 func (e *Encoder) AppendDocument(b []byte, res pcommon.Resource, lr plog.LogRecord, t Target, id string) []byte {
 	var c core
-	c.scan(lr.Attributes())
+	e.props = c.scan(lr.Attributes(), e.props[:0])
 
 	ts := lr.Timestamp()
 	if ts == 0 {
@@ -189,19 +186,10 @@ func (e *Encoder) AppendDocument(b []byte, res pcommon.Resource, lr plog.LogReco
 	}
 	b, n = field(b, n, "route", c.route)
 	b, n = field(b, n, "invalid_reason", c.reason)
-	if c.props > 0 {
+	if len(e.props) > 0 {
 		b, _ = sep(b, n)
 		b = append(b, `"properties":{`...)
-		m := 0
-		for k, v := range lr.Attributes().All() {
-			if isCore(k) {
-				continue
-			}
-			b, m = sep(b, m)
-			b = appendString(b, k)
-			b = append(b, ':')
-			b = appendValue(b, v)
-		}
+		b = append(b, e.props[1:]...)
 		b = append(b, '}')
 	}
 	b = append(b, '}')
