@@ -46,7 +46,6 @@ type core struct {
 	props                                                               int
 }
 
-
 // scan sorts the attributes in one pass: core ones into c, the rest
 // straight into props as JSON members.
 func (c *core) scan(attrs pcommon.Map, props []byte) []byte {
