@@ -5,13 +5,15 @@ OTELCOL  := $(BIN)/otelcol-audit
 GOFLAGS_BUILD := -trimpath
 FUZZTIME ?= 30s
 
-.PHONY: help build run test test-unit test-integration generate check-generated lint fuzz bench clean
+.PHONY: help build run test test-unit test-integration generate check-generated lint fuzz bench bench-e2e clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
-build: ## Build bin/otelcol-audit
+build: ## Build bin/otelcol-audit, bin/es-testdouble and bin/auditload
 	$(GO) build $(GOFLAGS_BUILD) -o $(OTELCOL) ./cmd/otelcol-audit
+	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/es-testdouble ./cmd/es-testdouble
+	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/auditload ./cmd/auditload
 
 run: build ## Run the collector on config/local.yaml (no Elasticsearch needed)
 	mkdir -p data/archive
@@ -44,8 +46,12 @@ fuzz: ## Run every fuzz test for FUZZTIME each
 	$(GO) test ./internal/auditevent -run '^$$' -fuzz FuzzDecodeNDJSON -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/auditcsv -run '^$$' -fuzz FuzzReader -fuzztime $(FUZZTIME)
 
-bench: ## Micro-benchmarks (processor, masker)
+bench: ## Micro-benchmarks (processor, masker, encoder) and the stock side-by-side
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./processor/... ./internal/...
+	cd bench/stock && $(GO) test -run '^$$' -bench . -benchtime 200x .
+
+bench-e2e: build ## The load harness: every fault scenario and the throughput references at 1M events
+	$(BIN)/auditload -events $${EVENTS:-1000000} -scenarios $${SCENARIOS:-all}
 
 clean: ## Remove build output
 	rm -rf $(BIN) dist

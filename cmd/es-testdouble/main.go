@@ -18,8 +18,12 @@ func main() {
 	addr := flag.String("listen", "127.0.0.1:9200", "address to listen on (loopback only is advised)")
 	source := flag.Bool("keep-source", false, "keep document sources (memory grows with every document)")
 	seed := flag.Uint64("seed", 1, "seed for fault injection")
+	latency := flag.Bool("latency", false, "record the time from each document's @timestamp to its storage")
 	flag.Parse()
 	opts := []estest.Option{estest.WithSeed(*seed)}
+	if *latency {
+		opts = append(opts, estest.WithLatency())
+	}
 	if *source {
 		opts = append(opts, estest.WithSource())
 	}

@@ -65,6 +65,10 @@ type Stats struct {
 	UntemplatedWrites int64  `json:"untemplated_writes"`
 	GzipRequests      int64  `json:"gzip_requests"`
 	LastAuthorization string `json:"-"`
+	// LatencyP50/P99 are from an event's @timestamp to its storage, in
+	// seconds (WithLatency only; the load generator stamps send time).
+	LatencyP50 float64 `json:"latency_p50_s,omitempty"`
+	LatencyP99 float64 `json:"latency_p99_s,omitempty"`
 	// Duplicates counts ids stored in more than one stream.
 	Duplicates int64            `json:"duplicates"`
 	Streams    map[string]int64 `json:"streams"`
@@ -92,6 +96,58 @@ type Server struct {
 	// KeepSource stores document sources (for search); off, only ids are kept.
 	keepSource bool
 	requests   []string
+	latency    *histogram
+}
+
+// histogram counts latencies in 1 ms buckets up to 10 minutes.
+type histogram struct {
+	buckets [600_001]int64
+	n       int64
+}
+
+func (h *histogram) add(d time.Duration) {
+	ms := d.Milliseconds()
+	if ms < 0 {
+		ms = 0
+	}
+	if ms >= int64(len(h.buckets)) {
+		ms = int64(len(h.buckets)) - 1
+	}
+	h.buckets[ms]++
+	h.n++
+}
+
+func (h *histogram) quantile(q float64) float64 {
+	if h.n == 0 {
+		return 0
+	}
+	target := int64(q * float64(h.n))
+	var seen int64
+	for ms, c := range h.buckets {
+		seen += c
+		if seen > target {
+			return float64(ms+1) / 1000
+		}
+	}
+	return float64(len(h.buckets)) / 1000
+}
+
+// WithLatency records, per stored document, the time since its @timestamp.
+func WithLatency() Option { return func(s *Server) { s.latency = &histogram{} } }
+
+var tsPrefix = []byte(`{"@timestamp":"`)
+
+func docTime(doc []byte) (time.Time, bool) {
+	if !bytes.HasPrefix(doc, tsPrefix) {
+		return time.Time{}, false
+	}
+	rest := doc[len(tsPrefix):]
+	end := bytes.IndexByte(rest, '"')
+	if end < 0 {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339Nano, string(rest[:end]))
+	return t, err == nil
 }
 
 type indexTemplate struct {
@@ -142,6 +198,9 @@ func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.stats
+	if s.latency != nil {
+		st.LatencyP50, st.LatencyP99 = s.latency.quantile(0.5), s.latency.quantile(0.99)
+	}
 	st.Streams = map[string]int64{}
 	for n, ds := range s.streams {
 		st.Streams[n] = int64(len(ds.docs))
@@ -594,6 +653,11 @@ func (s *Server) createItem(index, id string, doc []byte, f Faults) map[string]a
 	}
 	ds.order = append(ds.order, id)
 	s.stats.Created++
+	if s.latency != nil {
+		if t, ok := docTime(doc); ok {
+			s.latency.add(time.Since(t))
+		}
+	}
 	item["_version"] = 1
 	item["result"] = "created"
 	item["_shards"] = map[string]any{"total": 2, "successful": 1, "failed": 0}

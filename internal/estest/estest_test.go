@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -169,4 +170,16 @@ func TestControlEndpoints(t *testing.T) {
 	assert.Contains(t, body, "created")
 	code, _, _ = c.do("GET", "/_unknown/api", "")
 	assert.Equal(t, 404, code)
+}
+
+func TestLatency(t *testing.T) {
+	s := New(WithLatency())
+	ts := s.Start(t)
+	c := client{t, ts.URL}
+	stamp := time.Now().Add(-1500 * time.Millisecond).UTC().Format(time.RFC3339Nano)
+	code, _, _ := c.do("POST", "/_bulk", `{"create":{"_index":"x","_id":"1"}}`+"\n"+`{"@timestamp":"`+stamp+`"}`+"\n")
+	require.Equal(t, 200, code)
+	st := s.Stats()
+	assert.InDelta(t, 1.5, st.LatencyP50, 0.2)
+	assert.InDelta(t, 1.5, st.LatencyP99, 0.2)
 }

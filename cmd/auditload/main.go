@@ -1,0 +1,89 @@
+// Command auditload is the load harness: it runs the fault scenarios and
+// the throughput references end to end against bin/otelcol-audit and the
+// Elasticsearch test double, and prints one report line per run.
+//
+//	make bench-e2e                      # every scenario at 1M events
+//	go run ./cmd/auditload -events 20000 -scenarios 1,4
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/otelcol-audit/otelcol-audit/internal/loadgen"
+	"github.com/otelcol-audit/otelcol-audit/internal/loadharness"
+)
+
+func main() {
+	events := flag.Int("events", 1_000_000, "events per scenario")
+	outage := flag.Duration("outage", 30*time.Second, "outage window of scenarios 4-6")
+	which := flag.String("scenarios", "all", "comma-separated scenario numbers (1-9), 'ref' for the throughput references, or all")
+	collector := flag.String("collector", "bin/otelcol-audit", "the collector binary")
+	double := flag.String("es-double", "bin/es-testdouble", "the test double binary ('' runs it in-process)")
+	verbose := flag.Bool("v", false, "show the collector's and the double's output")
+	pprof := flag.String("pprof", "", "serve the collector's pprof on this host:port")
+	flag.Parse()
+
+	root, _ := os.Getwd()
+	o := loadharness.Options{Collector: *collector, ESDouble: *double, RepoRoot: root, MemLimitMiB: 1024, Pprof: *pprof}
+	if *verbose {
+		o.Log = os.Stderr
+	}
+	var runs []loadharness.Scenario
+	want := func(n string) bool { return *which == "all" || contains(strings.Split(*which, ","), n) }
+	for i, sc := range loadharness.Scenarios(*events, *outage) {
+		if want(fmt.Sprint(i + 1)) {
+			runs = append(runs, sc)
+		}
+	}
+	if want("9") {
+		runs = append(runs, loadharness.DownUnderSteadyLoad(5000, 30*time.Second, 2*time.Minute, 30*time.Second))
+	}
+	if want("ref") {
+		for _, r := range []struct {
+			name                  string
+			noAudit, gzip, memory bool
+			proto                 string
+		}{
+			{"ref-memory-queue", false, false, true, loadgen.OTLPGRPC},
+			{"ref-memory-queue-gzip", false, true, true, loadgen.OTLPGRPC},
+			{"ref-memory-queue-no-audit", true, false, true, loadgen.OTLPGRPC},
+			{"ref-persistent-queue", false, false, false, loadgen.OTLPGRPC},
+			{"ref-persistent-queue-gzip", false, true, false, loadgen.OTLPGRPC},
+			{"ref-persistent-queue-no-audit", true, false, false, loadgen.OTLPGRPC},
+			{"ref-memory-queue-otlp-http", false, false, true, loadgen.OTLPHTTP},
+			{"ref-memory-queue-receiver", false, false, true, loadgen.Receiver},
+		} {
+			runs = append(runs, loadharness.Scenario{Name: r.name, Events: *events, Protocol: r.proto, Workers: 4, Batch: 1000, NoAudit: r.noAudit, Gzip: r.gzip, MemoryQueue: r.memory})
+		}
+	}
+	failed := false
+	for _, sc := range runs {
+		rep, err := loadharness.Run(context.Background(), o, sc)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", sc.Name, err)
+			failed = true
+			continue
+		}
+		fmt.Println(rep)
+		if rep.Lost > 0 || rep.Duplicates > 0 || rep.Unexpected > 0 {
+			failed = true
+		}
+	}
+	if failed {
+		os.Exit(1)
+	}
+}
+
+func contains(xs []string, s string) bool {
+	for _, x := range xs {
+		if strings.TrimSpace(x) == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,487 @@
+// Package loadharness runs a scenario end to end: it starts the
+// Elasticsearch test double and bin/otelcol-audit, drives load, injects the
+// scenario's faults (including killing and restarting the collector), waits
+// until every acknowledged event is accounted for or progress stalls, and
+// reports throughput, CPU, memory, latency, and what was stored,
+// dead-lettered, quarantined, lost or duplicated. It stops only the
+// processes it started.
+package loadharness
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/otelcol-audit/otelcol-audit/internal/estest"
+	"github.com/otelcol-audit/otelcol-audit/internal/loadgen"
+)
+
+// Scenario is one run.
+type Scenario struct {
+	Name     string
+	Events   int
+	Protocol string
+	Workers  int
+	Batch    int
+	Rate     int
+	// Faults apply from the start.
+	Faults estest.Faults
+	// Outage ("503" or "close") starts after OutageAfter of the events
+	// were sent and lasts OutageFor.
+	Outage      string
+	OutageAfter float64
+	OutageFor   time.Duration
+	// KillDuringOutage SIGKILLs the collector halfway through the outage
+	// and restarts it on the same persistent queue.
+	KillDuringOutage bool
+	// NoAudit leaves the audit processor out (a reference pipeline).
+	NoAudit bool
+	Gzip    bool
+	// MemoryQueue uses exporterhelper's in-memory queue instead of the
+	// persistent one (a throughput reference; not crash-safe).
+	MemoryQueue bool
+	// StallTimeout ends the wait when nothing moves for this long.
+	StallTimeout time.Duration
+}
+
+// Paths and knobs of the harness.
+type Options struct {
+	Collector   string // bin/otelcol-audit
+	ESDouble    string // bin/es-testdouble; empty runs the double in-process
+	RepoRoot    string
+	WorkDir     string
+	MemLimitMiB int
+	Log         io.Writer
+	// Pprof, when set (host:port), serves the collector's pprof endpoint.
+	Pprof string
+}
+
+// Report is what a run measured.
+type Report struct {
+	Scenario        string
+	Sent, Acked     int
+	Refused         int // refused sends (retried by the generator)
+	GaveUp          int
+	Stored          int // acknowledged events stored in the audit or quarantine streams
+	DeadLettered    int
+	Quarantined     int
+	Lost            int // acknowledged, but nowhere in the store
+	Duplicates      int // stored in more than one stream
+	Unexpected      int // stored but never sent
+	EventsPerSec    float64
+	CPUSecondsPer1M float64
+	PeakRSSMiB      float64
+	LatencyP50      float64
+	LatencyP99      float64
+	Elapsed         time.Duration
+	Conflicts       int64
+	DroppedAnswers  int64
+	Note            string
+}
+
+func (r Report) String() string {
+	return fmt.Sprintf("%-28s sent=%d acked=%d stored=%d deadlettered=%d quarantined=%d lost=%d duplicates=%d unexpected=%d | %.0f events/s, %.1f CPU s/1M, peak RSS %.0f MiB, latency p50 %.2fs p99 %.2fs, refused sends %d, 409s %d, answers lost %d %s",
+		r.Scenario, r.Sent, r.Acked, r.Stored, r.DeadLettered, r.Quarantined, r.Lost, r.Duplicates, r.Unexpected,
+		r.EventsPerSec, r.CPUSecondsPer1M, r.PeakRSSMiB, r.LatencyP50, r.LatencyP99, r.Refused, r.Conflicts, r.DroppedAnswers, r.Note)
+}
+
+type double struct {
+	url  string
+	cmd  *exec.Cmd
+	stop func()
+}
+
+func (d *double) post(path string, v any) error {
+	b, _ := json.Marshal(v)
+	resp, err := http.Post(d.url+path, "application/json", bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	return nil
+}
+
+func (d *double) stats() (estest.Stats, error) {
+	var st estest.Stats
+	resp, err := http.Get(d.url + "/_testdouble/stats")
+	if err != nil {
+		return st, err
+	}
+	defer resp.Body.Close()
+	return st, json.NewDecoder(resp.Body).Decode(&st)
+}
+
+func (d *double) ids() ([]string, error) {
+	resp, err := http.Get(d.url + "/_testdouble/ids")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var ids []string
+	return ids, json.NewDecoder(resp.Body).Decode(&ids)
+}
+
+func freePort() int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func startDouble(o Options) (*double, error) {
+	port := freePort()
+	d := &double{url: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	if o.ESDouble == "" {
+		srv := &http.Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), Handler: estest.New(estest.WithLatency()).Handler(), ReadHeaderTimeout: 10 * time.Second}
+		ln, err := net.Listen("tcp", srv.Addr)
+		if err != nil {
+			return nil, err
+		}
+		go srv.Serve(ln)
+		d.stop = func() { srv.Close() }
+	} else {
+		d.cmd = exec.Command(o.ESDouble, "-listen", fmt.Sprintf("127.0.0.1:%d", port), "-latency")
+		d.cmd.Stderr = o.Log
+		if err := d.cmd.Start(); err != nil {
+			return nil, err
+		}
+		d.stop = func() { d.cmd.Process.Kill(); d.cmd.Wait() }
+	}
+	for i := 0; i < 100; i++ {
+		if _, err := d.stats(); err == nil {
+			return d, nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	d.stop()
+	return nil, fmt.Errorf("the Elasticsearch test double did not come up on %s", d.url)
+}
+
+type collector struct {
+	cmd    *exec.Cmd
+	health string
+}
+
+func (o Options) config(sc Scenario, esURL, queue string, p map[string]int) string {
+	processors := "[memory_limiter, audit]"
+	if sc.NoAudit {
+		processors = "[memory_limiter]"
+	}
+	compression := "none"
+	if sc.Gzip {
+		compression = "gzip"
+	}
+	root := o.RepoRoot
+	storage := "\n      storage: file_storage/queue"
+	if sc.MemoryQueue {
+		storage = ""
+	}
+	pprof, pprofExt := "", ""
+	if o.Pprof != "" {
+		pprof, pprofExt = "\n  pprof: {endpoint: "+o.Pprof+"}", ", pprof"
+	}
+	return fmt.Sprintf(`
+extensions:%s
+  health_check: {endpoint: 127.0.0.1:%d}
+  file_storage/queue: {directory: %s, create_directory: true}
+receivers:
+  otlp:
+    protocols:
+      grpc: {endpoint: 127.0.0.1:%d}
+      http: {endpoint: 127.0.0.1:%d}
+  audit:
+    endpoint: 127.0.0.1:%d
+processors:
+  memory_limiter: {check_interval: 200ms, limit_mib: %d, spike_limit_mib: %d}
+  audit:
+    catalogs: [%s/config/catalogs/codatum.yaml, %s/config/catalogs/wherobots.yaml, %s/config/catalogs/analytics.yaml]
+exporters:
+  audit_elasticsearch:
+    endpoints: [%s]
+    compression: %s
+    request_timeout: 5s
+    bootstrap: {retry_interval: 200ms}
+    bulk: {max_retries: 3, initial_backoff: 50ms, max_backoff: 1s}
+    sending_queue:
+      enabled: true%s
+      sizer: items
+      queue_size: 2000000
+      num_consumers: 4
+      batch: {sizer: items, flush_timeout: 1s, min_size: 5000, max_size: 10000}
+    retry_on_failure: {enabled: true, initial_interval: 200ms, max_interval: 2s, max_elapsed_time: 0s}
+service:
+  extensions: [health_check, file_storage/queue%s]
+  pipelines:
+    logs:
+      receivers: [otlp, audit]
+      processors: %s
+      exporters: [audit_elasticsearch]
+  telemetry:
+    logs: {level: warn}
+    metrics: {level: none}
+`, pprof, p["health"], queue, p["grpc"], p["http"], p["audit"], o.MemLimitMiB, o.MemLimitMiB/4, root, root, root, esURL, compression, storage, pprofExt, processors)
+}
+
+func (o Options) startCollector(cfgPath string, health int) (*collector, error) {
+	c := &collector{health: fmt.Sprintf("http://127.0.0.1:%d/", health)}
+	c.cmd = exec.Command(o.Collector, "--config", cfgPath)
+	c.cmd.Stdout, c.cmd.Stderr = o.Log, o.Log
+	if err := c.cmd.Start(); err != nil {
+		return nil, err
+	}
+	for i := 0; i < 600; i++ {
+		if resp, err := http.Get(c.health); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return c, nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	c.cmd.Process.Kill()
+	c.cmd.Wait()
+	return nil, fmt.Errorf("the collector did not become healthy")
+}
+
+// usage reads CPU seconds and peak RSS of a live process from /proc.
+func usage(pid int) (cpu float64, peakMiB float64) {
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+		ut, _ := strconv.ParseFloat(f[11], 64)
+		st, _ := strconv.ParseFloat(f[12], 64)
+		cpu = (ut + st) / 100 // USER_HZ is 100 on Linux
+	}
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "VmHWM:") {
+				kb, _ := strconv.ParseFloat(strings.Fields(line)[1], 64)
+				peakMiB = kb / 1024
+			}
+		}
+	}
+	return cpu, peakMiB
+}
+
+func (c *collector) stop(kill bool) (cpu, peak float64) {
+	cpu, peak = usage(c.cmd.Process.Pid)
+	if kill {
+		c.cmd.Process.Kill()
+	} else {
+		c.cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { c.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+			return
+		case <-time.After(20 * time.Second):
+			c.cmd.Process.Kill()
+		}
+	}
+	c.cmd.Wait()
+	return
+}
+
+// Run executes one scenario.
+func Run(ctx context.Context, o Options, sc Scenario) (Report, error) {
+	rep := Report{Scenario: sc.Name}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	if o.MemLimitMiB == 0 {
+		o.MemLimitMiB = 1024
+	}
+	if sc.StallTimeout == 0 {
+		sc.StallTimeout = 60 * time.Second
+	}
+	dir, err := os.MkdirTemp(o.WorkDir, "auditload-")
+	if err != nil {
+		return rep, err
+	}
+	defer os.RemoveAll(dir)
+	d, err := startDouble(o)
+	if err != nil {
+		return rep, err
+	}
+	defer d.stop()
+	if err := d.post("/_testdouble/faults", sc.Faults); err != nil {
+		return rep, err
+	}
+	ports := map[string]int{"health": freePort(), "grpc": freePort(), "http": freePort(), "audit": freePort()}
+	cfgPath := filepath.Join(dir, "collector.yaml")
+	if err := os.WriteFile(cfgPath, []byte(o.config(sc, d.url, filepath.Join(dir, "queue"), ports)), 0o600); err != nil {
+		return rep, err
+	}
+	col, err := o.startCollector(cfgPath, ports["health"])
+	if err != nil {
+		return rep, err
+	}
+	defer func() {
+		if col != nil {
+			col.stop(false)
+		}
+	}()
+	// Wait for the bootstrap: the first data stream exists.
+	for i := 0; ; i++ {
+		st, err := d.stats()
+		if err == nil && len(st.Streams) > 0 {
+			break
+		}
+		if i > 200 {
+			return rep, fmt.Errorf("the exporter never bootstrapped the test double")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	endpoint := map[string]string{loadgen.OTLPGRPC: fmt.Sprintf("127.0.0.1:%d", ports["grpc"]), loadgen.OTLPHTTP: fmt.Sprintf("127.0.0.1:%d", ports["http"]), loadgen.Receiver: fmt.Sprintf("127.0.0.1:%d", ports["audit"])}[sc.Protocol]
+	outageStart := make(chan struct{})
+	outageAt := int(sc.OutageAfter * float64(sc.Events))
+	gen := loadgen.Config{
+		Protocol: sc.Protocol, Endpoint: endpoint, Events: sc.Events, BatchSize: sc.Batch, Workers: sc.Workers, Rate: sc.Rate,
+		MaxDuration: 30 * time.Minute, IDPrefix: "ev-", UnknownFraction: 0.02, FreeTextEmailFraction: 0.2, MaxRetries: 100000,
+	}
+	if sc.Outage != "" {
+		var fired bool
+		gen.OnProgress = func(acked int) {
+			if !fired && acked >= outageAt {
+				fired = true
+				close(outageStart)
+			}
+		}
+	}
+	var cpuTotal, peak float64
+	faultsDone := make(chan error, 1)
+	go func() {
+		if sc.Outage == "" {
+			faultsDone <- nil
+			return
+		}
+		select {
+		case <-outageStart:
+		case <-ctx.Done():
+			faultsDone <- ctx.Err()
+			return
+		}
+		f := sc.Faults
+		f.Outage = sc.Outage
+		d.post("/_testdouble/faults", f)
+		fmt.Fprintf(o.Log, "outage %s started\n", sc.Outage)
+		if sc.KillDuringOutage {
+			time.Sleep(sc.OutageFor / 2)
+			c, p := col.stop(true)
+			cpuTotal += c
+			peak = max(peak, p)
+			fmt.Fprintln(o.Log, "collector SIGKILLed; restarting on the same queue")
+			nc, err := o.startCollector(cfgPath, ports["health"])
+			if err != nil {
+				faultsDone <- err
+				return
+			}
+			col = nc
+			time.Sleep(sc.OutageFor / 2)
+		} else {
+			time.Sleep(sc.OutageFor)
+		}
+		d.post("/_testdouble/faults", sc.Faults)
+		fmt.Fprintln(o.Log, "outage over")
+		faultsDone <- nil
+	}()
+
+	start := time.Now()
+	res, err := loadgen.Run(ctx, gen)
+	if err != nil {
+		return rep, fmt.Errorf("load: %w", err)
+	}
+	if sc.Outage != "" && res.Acked < outageAt {
+		close(outageStart)
+	}
+	if err := <-faultsDone; err != nil {
+		return rep, err
+	}
+	rep.Sent, rep.Acked, rep.Refused, rep.GaveUp = res.Sent, res.Acked, res.Refused, res.GaveUp
+
+	// Wait until the store holds every acknowledged event, or a stall.
+	last, lastMove := int64(-1), time.Now()
+	for {
+		st, err := d.stats()
+		if err != nil {
+			return rep, err
+		}
+		var total int64
+		for _, n := range st.Streams {
+			total += n
+		}
+		if total >= int64(res.Acked) {
+			break
+		}
+		if total != last {
+			last, lastMove = total, time.Now()
+		} else if time.Since(lastMove) > sc.StallTimeout {
+			rep.Note = fmt.Sprintf("(stalled at %d stored for %s)", total, sc.StallTimeout)
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	rep.Elapsed = time.Since(start)
+	c, p := usage(col.cmd.Process.Pid)
+	cpuTotal += c
+	peak = max(peak, p)
+
+	st, err := d.stats()
+	if err != nil {
+		return rep, err
+	}
+	ids, err := d.ids()
+	if err != nil {
+		return rep, err
+	}
+	stored := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		stored[id] = true
+	}
+	acked := 0
+	res.AckedIDs(&gen, func(id string) {
+		acked++
+		if !stored[id] {
+			rep.Lost++
+		}
+	})
+	for id := range stored {
+		if !strings.HasPrefix(id, "ev-") {
+			rep.Unexpected++
+		}
+	}
+	for name, n := range st.Streams {
+		switch {
+		case strings.Contains(name, ".deadletter-"):
+			rep.DeadLettered += int(n)
+		case strings.Contains(name, ".quarantine-"):
+			rep.Quarantined += int(n)
+			rep.Stored += int(n)
+		default:
+			rep.Stored += int(n)
+		}
+	}
+	rep.Duplicates = int(st.Duplicates)
+	rep.Conflicts, rep.DroppedAnswers = st.Conflicts, st.DroppedAnswers
+	rep.LatencyP50, rep.LatencyP99 = st.LatencyP50, st.LatencyP99
+	rep.EventsPerSec = float64(res.Acked) / rep.Elapsed.Seconds()
+	if res.Acked > 0 {
+		rep.CPUSecondsPer1M = cpuTotal * 1e6 / float64(res.Acked)
+	}
+	rep.PeakRSSMiB = peak
+	return rep, nil
+}

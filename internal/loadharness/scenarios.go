@@ -1,0 +1,65 @@
+package loadharness
+
+import (
+	"time"
+
+	"github.com/otelcol-audit/otelcol-audit/internal/estest"
+	"github.com/otelcol-audit/otelcol-audit/internal/loadgen"
+)
+
+// Scenarios returns the issue's fault scenarios, sized to events, with the
+// outage windows scaled by outage (30s at full size).
+func Scenarios(events int, outage time.Duration) []Scenario {
+	base := func(name string) Scenario {
+		return Scenario{Name: name, Events: events, Protocol: loadgen.OTLPGRPC, Workers: 4, Batch: 1000}
+	}
+	s := []Scenario{
+		base("1-no-faults"),
+		func() Scenario {
+			x := base("2-requests-429-10pct")
+			x.Faults = estest.Faults{RequestThrottleFraction: 0.1}
+			return x
+		}(),
+		func() Scenario {
+			x := base("3-items-429-10pct")
+			x.Faults = estest.Faults{ItemThrottleFraction: 0.1}
+			return x
+		}(),
+		func() Scenario {
+			x := base("4-outage-503")
+			x.Outage, x.OutageAfter, x.OutageFor = "503", 0.3, outage
+			return x
+		}(),
+		func() Scenario {
+			x := base("5-outage-close")
+			x.Outage, x.OutageAfter, x.OutageFor = "close", 0.3, outage
+			return x
+		}(),
+		func() Scenario {
+			x := base("6-kill-during-outage")
+			x.Outage, x.OutageAfter, x.OutageFor, x.KillDuringOutage = "503", 0.3, outage, true
+			return x
+		}(),
+		func() Scenario {
+			x := base("7-indexed-then-timeout")
+			x.Faults = estest.Faults{IndexThenDropFraction: 0.1}
+			return x
+		}(),
+		func() Scenario {
+			x := base("8-mapping-reject-1pct")
+			x.Faults = estest.Faults{RejectIDSuffix: "99"} // ids ev-N with N%100 == 99
+			return x
+		}(),
+	}
+	return s
+}
+
+// DownUnderSteadyLoad is scenario 9: Elasticsearch down for `down` under a
+// steady rate, with a quiet period before and after.
+func DownUnderSteadyLoad(rate int, before, down, after time.Duration) Scenario {
+	total := before + down + after
+	return Scenario{
+		Name: "9-down-under-steady-load", Events: int(float64(rate) * total.Seconds()), Protocol: loadgen.OTLPGRPC,
+		Workers: 4, Batch: 500, Rate: rate, Outage: "503", OutageAfter: before.Seconds() / total.Seconds(), OutageFor: down,
+	}
+}
