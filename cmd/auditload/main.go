@@ -21,7 +21,7 @@ import (
 func main() {
 	events := flag.Int("events", 1_000_000, "events per scenario")
 	outage := flag.Duration("outage", 30*time.Second, "outage window of scenarios 4-6")
-	which := flag.String("scenarios", "all", "comma-separated scenario numbers (1-9), 'ref' for the throughput references, or all")
+	which := flag.String("scenarios", "all", "comma-separated scenario numbers (1-9), 'ref' for the throughput references, 'latency', or all")
 	collector := flag.String("collector", "bin/otelcol-audit", "the collector binary")
 	double := flag.String("es-double", "bin/es-testdouble", "the test double binary ('' runs it in-process)")
 	verbose := flag.Bool("v", false, "show the collector's and the double's output")
@@ -39,6 +39,10 @@ func main() {
 		if want(fmt.Sprint(i + 1)) {
 			runs = append(runs, sc)
 		}
+	}
+	if want("latency") {
+		// Receipt-to-store latency at a steady 10k events/s, 1 s flush.
+		runs = append(runs, loadharness.Scenario{Name: "latency-10k-per-s", Events: 300_000, Protocol: loadgen.OTLPGRPC, Workers: 4, Batch: 100, Rate: 10_000})
 	}
 	if want("9") {
 		runs = append(runs, loadharness.DownUnderSteadyLoad(5000, 30*time.Second, 2*time.Minute, 30*time.Second))
