@@ -9,7 +9,6 @@ package stock
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -28,6 +27,7 @@ import (
 
 	"github.com/otelcol-audit/otelcol-audit/internal/auditgen"
 	"github.com/otelcol-audit/otelcol-audit/internal/catalog"
+	"github.com/otelcol-audit/otelcol-audit/internal/comptest"
 	"github.com/otelcol-audit/otelcol-audit/processor/auditprocessor"
 )
 
@@ -159,37 +159,7 @@ func BenchmarkSideBySide(b *testing.B) {
 	}{{"audit_processor", oursChain}, {"stock_filter_transform_redaction", stockChain}} {
 		b.Run(bc.name, func(b *testing.B) {
 			c := bc.build(b, consumertest.NewNop())
-			src := batch()
-			const n = 1000
-			batches := make([]plog.Logs, 0, 4)
-			var before, after, c0, c1 runtime.MemStats
-			var copyMallocs uint64
-			b.ResetTimer()
-			runtime.ReadMemStats(&before)
-			for i := 0; i < b.N; i++ {
-				if len(batches) == 0 {
-					b.StopTimer()
-					runtime.ReadMemStats(&c0)
-					for j := 0; j < cap(batches); j++ {
-						ld := plog.NewLogs()
-						src.CopyTo(ld)
-						batches = append(batches, ld)
-					}
-					runtime.ReadMemStats(&c1)
-					copyMallocs += c1.Mallocs - c0.Mallocs
-					b.StartTimer()
-				}
-				ld := batches[len(batches)-1]
-				batches = batches[:len(batches)-1]
-				if err := c.ConsumeLogs(context.Background(), ld); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.StopTimer()
-			runtime.ReadMemStats(&after)
-			b.ReportMetric(float64(after.Mallocs-before.Mallocs-copyMallocs)/float64(b.N*n), "allocs/record")
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/record")
-			b.ReportMetric(0, "ns/op")
+			comptest.PerRecord(b, c, batch())
 		})
 	}
 }

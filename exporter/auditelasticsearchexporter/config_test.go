@@ -2,7 +2,6 @@ package auditelasticsearchexporter
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -10,24 +9,19 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
-	"go.opentelemetry.io/collector/confmap"
-	"go.opentelemetry.io/collector/confmap/confmaptest"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 
 	"github.com/otelcol-audit/otelcol-audit/exporter/auditelasticsearchexporter/internal/metadata"
+	"github.com/otelcol-audit/otelcol-audit/internal/comptest"
 )
 
 func loadConfig(t *testing.T, name string) (*Config, error) {
 	t.Helper()
-	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
-	require.NoError(t, err)
-	sub, err := cm.Sub(component.MustNewIDWithName(metadata.Type.String(), name).String())
-	require.NoError(t, err)
 	cfg := createDefaultConfig().(*Config)
-	if err := sub.Unmarshal(cfg); err != nil {
+	if err := comptest.LoadConfig(t, metadata.Type, name, cfg); err != nil {
 		return nil, err
 	}
-	return cfg, confmap.Validate(cfg)
+	return cfg, nil
 }
 
 func TestConfigStruct(t *testing.T) {

@@ -16,9 +16,9 @@ import (
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/otelcol-audit/otelcol-audit/exporter/auditelasticsearchexporter/internal/metadata"
+	"github.com/otelcol-audit/otelcol-audit/internal/comptest"
 	"github.com/otelcol-audit/otelcol-audit/internal/estest"
 )
 
@@ -73,15 +73,7 @@ func (v *env) start(t *testing.T, cfg *Config) exporter.Logs {
 
 func (v *env) metric(t *testing.T, name string) int64 {
 	t.Helper()
-	m, err := v.tel.GetMetric("otelcol_" + name)
-	if err != nil {
-		return 0
-	}
-	var total int64
-	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
-		total += dp.Value
-	}
-	return total
+	return comptest.Sum(t, v.tel, "otelcol_"+name)
 }
 
 type rec struct {

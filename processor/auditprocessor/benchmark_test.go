@@ -2,7 +2,6 @@ package auditprocessor
 
 import (
 	"context"
-	"runtime"
 	"testing"
 
 	"go.opentelemetry.io/collector/config/configopaque"
@@ -11,6 +10,7 @@ import (
 	"go.opentelemetry.io/collector/processor/processortest"
 
 	"github.com/otelcol-audit/otelcol-audit/internal/auditgen"
+	"github.com/otelcol-audit/otelcol-audit/internal/comptest"
 	"github.com/otelcol-audit/otelcol-audit/processor/auditprocessor/internal/metadata"
 )
 
@@ -32,38 +32,7 @@ func BenchmarkProcessor(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			const n = 1000
-			src := benchBatch(n)
-			batches := make([]plog.Logs, 0, 4)
-			var before, after, c0, c1 runtime.MemStats
-			var copyMallocs uint64
-			b.ReportAllocs()
-			b.ResetTimer()
-			runtime.ReadMemStats(&before)
-			for i := 0; i < b.N; i++ {
-				if len(batches) == 0 {
-					b.StopTimer()
-					runtime.ReadMemStats(&c0)
-					for j := 0; j < cap(batches); j++ {
-						ld := plog.NewLogs()
-						src.CopyTo(ld)
-						batches = append(batches, ld)
-					}
-					runtime.ReadMemStats(&c1)
-					copyMallocs += c1.Mallocs - c0.Mallocs
-					b.StartTimer()
-				}
-				ld := batches[len(batches)-1]
-				batches = batches[:len(batches)-1]
-				if err := p.ConsumeLogs(context.Background(), ld); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.StopTimer()
-			runtime.ReadMemStats(&after)
-			b.ReportMetric(float64(after.Mallocs-before.Mallocs-copyMallocs)/float64(b.N*n), "allocs/record")
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/record")
-			b.ReportMetric(0, "ns/op")
+			comptest.PerRecord(b, p, benchBatch(1000))
 		})
 	}
 }

@@ -16,8 +16,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processortest"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/otelcol-audit/otelcol-audit/internal/comptest"
 	"github.com/otelcol-audit/otelcol-audit/internal/masking"
 	"github.com/otelcol-audit/otelcol-audit/processor/auditprocessor/internal/metadata"
 )
@@ -80,15 +80,7 @@ func run(t *testing.T, cfg *Config, in plog.Logs) runResult {
 
 func counter(t *testing.T, tel *componenttest.Telemetry, name string) int64 {
 	t.Helper()
-	m, err := tel.GetMetric("otelcol_" + name)
-	if err != nil {
-		return 0
-	}
-	var total int64
-	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
-		total += dp.Value
-	}
-	return total
+	return comptest.Sum(t, tel, "otelcol_"+name)
 }
 
 // Golden tests: each case's output, as OTLP JSON, must equal

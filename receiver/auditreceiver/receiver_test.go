@@ -28,8 +28,8 @@ import (
 	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver/receivertest"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/otelcol-audit/otelcol-audit/internal/comptest"
 	"github.com/otelcol-audit/otelcol-audit/internal/testcollector"
 	"github.com/otelcol-audit/otelcol-audit/receiver/auditreceiver/internal/metadata"
 )
@@ -320,13 +320,7 @@ func TestPermanentPipelineErrorIs500(t *testing.T) {
 
 func sum(t *testing.T, tel *componenttest.Telemetry, name string) int64 {
 	t.Helper()
-	m, err := tel.GetMetric(name)
-	require.NoError(t, err)
-	var total int64
-	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
-		total += dp.Value
-	}
-	return total
+	return comptest.Sum(t, tel, name)
 }
 
 func TestRequestMetrics(t *testing.T) {

@@ -1,0 +1,88 @@
+// Package comptest holds what the components' tests share: loading a
+// component's config from testdata/config.yaml, summing a counter from test
+// telemetry, and measuring per-record cost in benchmarks.
+package comptest
+
+import (
+	"context"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+)
+
+// LoadConfig unmarshals the section typ/name of testdata/config.yaml over
+// cfg (the factory's default) and validates it.
+func LoadConfig(t *testing.T, typ component.Type, name string, cfg component.Config) error {
+	t.Helper()
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := cm.Sub(component.MustNewIDWithName(typ.String(), name).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sub.Unmarshal(cfg); err != nil {
+		return err
+	}
+	return confmap.Validate(cfg)
+}
+
+// Sum adds up every data point of an int64 counter; 0 when it was never
+// recorded.
+func Sum(t *testing.T, tel *componenttest.Telemetry, name string) int64 {
+	t.Helper()
+	m, err := tel.GetMetric(name)
+	if err != nil {
+		return 0
+	}
+	var total int64
+	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+		total += dp.Value
+	}
+	return total
+}
+
+// PerRecord runs b.N batches, fresh copies of src, through c and reports
+// ns/record and allocs/record, leaving out the cost of the copies.
+func PerRecord(b *testing.B, c consumer.Logs, src plog.Logs) {
+	n := src.LogRecordCount()
+	batches := make([]plog.Logs, 0, 4)
+	var before, after, c0, c1 runtime.MemStats
+	var copyMallocs uint64
+	b.ReportAllocs()
+	b.ResetTimer()
+	runtime.ReadMemStats(&before)
+	for i := 0; i < b.N; i++ {
+		if len(batches) == 0 {
+			b.StopTimer()
+			runtime.ReadMemStats(&c0)
+			for j := 0; j < cap(batches); j++ {
+				ld := plog.NewLogs()
+				src.CopyTo(ld)
+				batches = append(batches, ld)
+			}
+			runtime.ReadMemStats(&c1)
+			copyMallocs += c1.Mallocs - c0.Mallocs
+			b.StartTimer()
+		}
+		ld := batches[len(batches)-1]
+		batches = batches[:len(batches)-1]
+		if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(after.Mallocs-before.Mallocs-copyMallocs)/float64(b.N*n), "allocs/record")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/record")
+	b.ReportMetric(0, "ns/op")
+}
