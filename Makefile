@@ -10,8 +10,9 @@ FUZZTIME ?= 30s
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
-build: ## Build bin/otelcol-audit, bin/es-testdouble and bin/auditload
+build: ## Build bin/otelcol-audit, bin/auditctl, bin/es-testdouble and bin/auditload
 	$(GO) build $(GOFLAGS_BUILD) -o $(OTELCOL) ./cmd/otelcol-audit
+	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/auditctl ./cmd/auditctl
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/es-testdouble ./cmd/es-testdouble
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/auditload ./cmd/auditload
 

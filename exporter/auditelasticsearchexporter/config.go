@@ -201,8 +201,9 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// tiers returns every retention tier, the fixed ones first.
-func (c *Config) tiers() []assets.Tier {
+// Tiers returns every retention tier of the config, the fixed ones first;
+// `auditctl setup` installs the same ones.
+func (c *Config) Tiers() []assets.Tier {
 	ro := c.Retention.Rollover
 	mk := func(name, dataset, deleteAfter string) assets.Tier {
 		return assets.Tier{Name: name, Dataset: dataset, DeleteAfter: deleteAfter, RolloverMaxAge: ro.MaxAge, RolloverMaxPrimaryShardSize: ro.MaxPrimaryShardSize}

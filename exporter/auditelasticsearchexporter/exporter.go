@@ -130,7 +130,7 @@ func (e *auditExporter) transport(ctx context.Context, host component.Host) (htt
 // queue meanwhile.
 func (e *auditExporter) bootstrapLoop(ctx context.Context) {
 	defer e.wg.Done()
-	steps, err := esbootstrap.Plan(e.cfg.tiers(), e.cfg.DataStream.Namespace)
+	steps, err := esbootstrap.Plan(e.cfg.Tiers(), e.cfg.DataStream.Namespace)
 	if err != nil {
 		e.logger.Error("Cannot build the Elasticsearch bootstrap plan", zap.Error(err))
 		return

@@ -89,6 +89,7 @@ type Server struct {
 	stats      Stats
 	ilm        map[string]json.RawMessage
 	components map[string]json.RawMessage
+	roles      map[string]json.RawMessage
 	templates  map[string]indexTemplate
 	streams    map[string]*stream
 	ids        map[string]string // id -> stream it was first stored in
@@ -169,7 +170,7 @@ func WithSeed(seed uint64) Option { return func(s *Server) { s.rnd = rand.New(ra
 // New returns an empty double.
 func New(opts ...Option) *Server {
 	s := &Server{
-		ilm: map[string]json.RawMessage{}, components: map[string]json.RawMessage{},
+		ilm: map[string]json.RawMessage{}, components: map[string]json.RawMessage{}, roles: map[string]json.RawMessage{},
 		templates: map[string]indexTemplate{}, streams: map[string]*stream{}, ids: map[string]string{},
 		rnd: rand.New(rand.NewPCG(1, 1)),
 	}
@@ -242,6 +243,9 @@ func (s *Server) Has(kind, name string) bool {
 	case "component":
 		_, ok := s.components[name]
 		return ok
+	case "role":
+		_, ok := s.roles[name]
+		return ok
 	case "index_template":
 		_, ok := s.templates[name]
 		return ok
@@ -261,6 +265,8 @@ func (s *Server) Asset(kind, name string) json.RawMessage {
 		return s.ilm[name]
 	case "component":
 		return s.components[name]
+	case "role":
+		return s.roles[name]
 	case "index_template":
 		return s.templates[name].raw
 	}
@@ -331,6 +337,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.asset(w, r, body, s.components, parts[1], "component_templates")
 	case len(parts) == 2 && parts[0] == "_index_template":
 		s.indexTemplate(w, r, body, parts[1])
+	case len(parts) == 3 && parts[0] == "_security" && parts[1] == "role":
+		s.asset(w, r, body, s.roles, parts[2], "role")
 	case len(parts) == 2 && parts[0] == "_data_stream":
 		s.dataStream(w, r, parts[1])
 	case (len(parts) == 1 && parts[0] == "_bulk") || (len(parts) == 2 && parts[1] == "_bulk"):
