@@ -1,0 +1,171 @@
+// Package auditquery is what `auditctl search` and `export` ask: a time
+// range, free text and filters. It renders the Elasticsearch request body
+// with go-elasticsearch's typed API structs, and matches archived events
+// with the same semantics when there is no Elasticsearch.
+package auditquery
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8/typedapi/core/search"
+	"github.com/elastic/go-elasticsearch/v8/typedapi/types"
+	"github.com/elastic/go-elasticsearch/v8/typedapi/types/enums/sortorder"
+)
+
+// Query is one search.
+type Query struct {
+	From, To time.Time // zero means open
+	// Text is a case-insensitive partial match over the user, action,
+	// resource and message, like the seeds' search bar.
+	Text string
+	// User is a masked address (***@example.com) or a user.hash pseudonym.
+	User         string
+	Action       string
+	Category     string
+	ResourceType string
+	ResourceID   string
+	Outcome      string
+	// IP is an address or a CIDR prefix.
+	IP string
+}
+
+// TextFields are the fields the free text looks in.
+var TextFields = []string{"user.email", "user.name", "event.action", "audit.resource.name", "audit.resource.id", "message"}
+
+// ParseSince reads --since: "yesterday" (from the start of yesterday in
+// loc), "2d", "7d", "30d", "90d", any N followed by d, or a Go duration.
+func ParseSince(s string, now time.Time, loc *time.Location) (time.Time, error) {
+	s = strings.TrimSpace(strings.ToLower(s))
+	switch {
+	case s == "yesterday":
+		y, m, d := now.In(loc).AddDate(0, 0, -1).Date()
+		return time.Date(y, m, d, 0, 0, 0, 0, loc), nil
+	case strings.HasSuffix(s, "d"):
+		if n, err := strconv.Atoi(strings.TrimSuffix(s, "d")); err == nil && n > 0 {
+			return now.AddDate(0, 0, -n), nil
+		}
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return time.Time{}, fmt.Errorf("--since %q: use yesterday, 2d, 7d, 30d, 90d, or a duration such as 12h", s)
+	}
+	return now.Add(-d), nil
+}
+
+// ParseTime reads --from and --to: RFC 3339, or a plain date (midnight in loc).
+func ParseTime(flag, s string, loc *time.Location) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.ParseInLocation("2006-01-02", s, loc); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("%s %q: use RFC 3339 (2025-11-20T10:00:00Z) or a date (2025-11-20)", flag, s)
+}
+
+// Validate checks the filters' forms.
+func (q Query) Validate() error {
+	if !q.From.IsZero() && !q.To.IsZero() && q.To.Before(q.From) {
+		return fmt.Errorf("--to %s is before --from %s", q.To.Format(time.RFC3339), q.From.Format(time.RFC3339))
+	}
+	if q.IP != "" {
+		if _, err := netip.ParsePrefix(q.IP); err != nil {
+			if _, err := netip.ParseAddr(q.IP); err != nil {
+				return fmt.Errorf("--ip %q: use an address (203.0.113.7) or a prefix (203.0.113.0/24)", q.IP)
+			}
+		}
+	}
+	if q.ResourceID != "" && q.ResourceType == "" {
+		return fmt.Errorf("--resource: give the type before the id, as TYPE:ID")
+	}
+	return nil
+}
+
+func term(field, v string) types.Query {
+	return types.Query{Term: map[string]types.TermQuery{field: {Value: v}}}
+}
+
+// escapeWildcard keeps user text literal inside a wildcard pattern.
+func escapeWildcard(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`).Replace(s)
+}
+
+// ES is the Elasticsearch query.
+func (q Query) ES() types.Query {
+	var filter []types.Query
+	if !q.From.IsZero() || !q.To.IsZero() {
+		r := types.DateRangeQuery{}
+		if !q.From.IsZero() {
+			s := q.From.UTC().Format(time.RFC3339Nano)
+			r.Gte = &s
+		}
+		if !q.To.IsZero() {
+			s := q.To.UTC().Format(time.RFC3339Nano)
+			r.Lte = &s
+		}
+		filter = append(filter, types.Query{Range: map[string]types.RangeQuery{"@timestamp": r}})
+	}
+	if q.Text != "" {
+		ci := true
+		pattern := "*" + escapeWildcard(q.Text) + "*"
+		var should []types.Query
+		for _, f := range TextFields {
+			p := pattern
+			should = append(should, types.Query{Wildcard: map[string]types.WildcardQuery{f: {Value: &p, CaseInsensitive: &ci}}})
+		}
+		one := types.MinimumShouldMatch(1)
+		filter = append(filter, types.Query{Bool: &types.BoolQuery{Should: should, MinimumShouldMatch: one}})
+	}
+	if q.User != "" {
+		if strings.Contains(q.User, "@") {
+			filter = append(filter, term("user.email", q.User))
+		} else {
+			filter = append(filter, term("user.hash", q.User))
+		}
+	}
+	for _, f := range []struct{ field, v string }{
+		{"event.action", q.Action}, {"audit.categories", q.Category}, {"audit.resource.type", q.ResourceType},
+		{"audit.resource.id", q.ResourceID}, {"event.outcome", q.Outcome}, {"client.ip", q.IP},
+	} {
+		if f.v != "" {
+			filter = append(filter, term(f.field, f.v))
+		}
+	}
+	if len(filter) == 0 {
+		return types.Query{MatchAll: &types.MatchAllQuery{}}
+	}
+	return types.Query{Bool: &types.BoolQuery{Filter: filter}}
+}
+
+// Sort is newest first, with event.id to break ties, so search_after pages
+// are stable.
+func Sort() []types.SortCombinations {
+	return []types.SortCombinations{
+		types.SortOptions{SortOptions: map[string]types.FieldSort{"@timestamp": {Order: &sortorder.Desc}}},
+		types.SortOptions{SortOptions: map[string]types.FieldSort{"event.id": {Order: &sortorder.Desc}}},
+	}
+}
+
+// Body is one search request body: size hits after the sort values after
+// (nil for the first page), within the point in time pit when set.
+func (q Query) Body(size int, after []json.RawMessage, pit string) ([]byte, error) {
+	es := q.ES()
+	req := search.Request{Query: &es, Size: &size, Sort: Sort()}
+	if len(after) > 0 {
+		for _, a := range after {
+			req.SearchAfter = append(req.SearchAfter, types.FieldValue(a))
+		}
+	}
+	if pit != "" {
+		ka := "2m"
+		req.Pit = &types.PointInTimeReference{Id: pit, KeepAlive: ka}
+	}
+	track := types.TrackHits(true)
+	req.TrackTotalHits = track
+	return json.Marshal(req)
+}
