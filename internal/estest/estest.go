@@ -95,9 +95,12 @@ type Server struct {
 	ids        map[string]string // id -> stream it was first stored in
 	rnd        *rand.Rand
 	// KeepSource stores document sources (for search); off, only ids are kept.
-	keepSource bool
-	requests   []string
-	latency    *histogram
+	keepSource  bool
+	requests    []string
+	latency     *histogram
+	pits        map[string]*pit
+	pitSeq      int
+	parsedCache map[string]*hit
 }
 
 // histogram counts latencies in 1 ms buckets up to 10 minutes.
@@ -349,6 +352,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.bulk(w, r, body, def, f)
 	case len(parts) == 2 && parts[1] == "_count":
 		s.countDocs(w, parts[0])
+	case (len(parts) == 1 && parts[0] == "_search") || (len(parts) == 2 && parts[1] == "_search"):
+		pattern := ""
+		if len(parts) == 2 {
+			pattern = parts[0]
+		}
+		s.search(w, body, pattern)
+	case len(parts) == 2 && parts[1] == "_pit" && r.Method == http.MethodPost:
+		s.openPIT(w, parts[0])
+	case len(parts) == 1 && parts[0] == "_pit" && r.Method == http.MethodDelete:
+		s.closePIT(w, body)
 	case len(parts) == 2 && parts[1] == "_refresh":
 		writeJSON(w, 200, map[string]any{"_shards": map[string]any{"total": 1, "successful": 1, "failed": 0}})
 	default:
@@ -511,6 +524,7 @@ func (s *Server) dataStream(w http.ResponseWriter, r *http.Request, name string)
 					}
 				}
 				delete(s.streams, sn)
+				s.parsedCache = nil
 				n++
 			}
 		}
