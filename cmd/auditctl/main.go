@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
 	"go.opentelemetry.io/collector/confmap"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/otelcol-audit/otelcol-audit/exporter/auditelasticsearchexporter"
 	"github.com/otelcol-audit/otelcol-audit/internal/auditctl"
+	"github.com/otelcol-audit/otelcol-audit/internal/auditquery"
 )
 
 const usage = `auditctl administers the otelcol-audit store.
@@ -26,11 +28,13 @@ const usage = `auditctl administers the otelcol-audit store.
   auditctl setup [flags]              install or upgrade the Elasticsearch assets (ILM policies,
                                       templates, data streams), the writer and reader roles and,
                                       with --kibana, the Kibana saved objects and quick ranges
+  auditctl search [flags] [TEXT]      find events, newest first (table, json or csv)
+  auditctl export [flags] [TEXT]      write every match as CSV or NDJSON, streaming
   auditctl catalog lint FILE...       validate catalogs with the processor's rules
   auditctl catalog docs FILE          print a catalog as a Markdown table
 
 Elasticsearch: --es or ELASTICSEARCH_URL (default http://localhost:9200), and --api-key or
-ELASTICSEARCH_API_KEY, or --user/--password or ELASTICSEARCH_USER/ELASTICSEARCH_PASSWORD.
+ELASTICSEARCH_API_KEY, or --es-user/--es-password or ELASTICSEARCH_USER/ELASTICSEARCH_PASSWORD.
 `
 
 func main() {
@@ -48,6 +52,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "setup":
 		return setup(ctx, args[1:], stdout, stderr)
+	case "search", "export":
+		return find(ctx, args[0], args[1:], stdout, stderr)
 	case "catalog":
 		if len(args) < 2 {
 			return errors.New("catalog: use `catalog lint FILE...` or `catalog docs FILE`")
@@ -78,8 +84,8 @@ func setup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	esURL := fs.String("es", env("ELASTICSEARCH_URL", "http://localhost:9200"), "Elasticsearch URL")
 	apiKey := fs.String("api-key", os.Getenv("ELASTICSEARCH_API_KEY"), "Elasticsearch API key")
-	user := fs.String("user", os.Getenv("ELASTICSEARCH_USER"), "Elasticsearch user")
-	password := fs.String("password", os.Getenv("ELASTICSEARCH_PASSWORD"), "Elasticsearch password")
+	user := fs.String("es-user", os.Getenv("ELASTICSEARCH_USER"), "Elasticsearch user")
+	password := fs.String("es-password", os.Getenv("ELASTICSEARCH_PASSWORD"), "Elasticsearch password")
 	kibanaURL := fs.String("kibana", "", "Kibana URL; also import the saved objects and quick ranges")
 	collectorCfg := fs.String("collector-config", "config/elasticsearch.yaml", "collector config whose audit_elasticsearch exporter gives the retention tiers and dataset")
 	namespace := fs.String("namespace", "", "namespace of the data streams to create (default: the exporter's)")
@@ -149,4 +155,141 @@ func exporterConfig(path string) (*auditelasticsearchexporter.Config, error) {
 		return cfg, nil
 	}
 	return nil, fmt.Errorf("--collector-config %s has no audit_elasticsearch exporter", path)
+}
+
+type esFlags struct{ url, apiKey, user, password *string }
+
+func addESFlags(fs *flag.FlagSet) esFlags {
+	return esFlags{
+		url:      fs.String("es", env("ELASTICSEARCH_URL", "http://localhost:9200"), "Elasticsearch URL"),
+		apiKey:   fs.String("api-key", os.Getenv("ELASTICSEARCH_API_KEY"), "Elasticsearch API key"),
+		user:     fs.String("es-user", os.Getenv("ELASTICSEARCH_USER"), "Elasticsearch user"),
+		password: fs.String("es-password", os.Getenv("ELASTICSEARCH_PASSWORD"), "Elasticsearch password"),
+	}
+}
+
+func (f esFlags) client() (*elasticsearch.Client, error) {
+	c, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{*f.url}, APIKey: *f.apiKey, Username: *f.user, Password: *f.password})
+	if err != nil {
+		return nil, fmt.Errorf("elasticsearch client for %s: %w", *f.url, err)
+	}
+	return c, nil
+}
+
+// find runs search or export.
+func find(ctx context.Context, cmd string, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	es := addESFlags(fs)
+	since := fs.String("since", "", "yesterday, 2d, 7d, 30d, 90d, or a duration such as 12h")
+	from := fs.String("from", "", "start: RFC 3339 or a date (YYYY-MM-DD)")
+	to := fs.String("to", "", "end: RFC 3339 or a date (YYYY-MM-DD)")
+	tz := fs.String("tz", "Local", "time zone for dates and the table (e.g. UTC, Asia/Tokyo)")
+	var q auditquery.Query
+	fs.StringVar(&q.User, "user", "", "masked email (***@example.com) or user.hash pseudonym")
+	fs.StringVar(&q.Action, "action", "", "exact action name")
+	fs.StringVar(&q.Category, "category", "", "catalog category, e.g. access_control")
+	resource := fs.String("resource", "", "TYPE or TYPE:ID: a resource's change log")
+	fs.StringVar(&q.Outcome, "outcome", "", "success, failure or unknown")
+	fs.StringVar(&q.IP, "ip", "", "client address or prefix (203.0.113.0/24)")
+	size := fs.Int("size", 50, "hits per page (search)")
+	page := fs.Int("page", 1, "page, from 1 (search); deep pages use search_after")
+	output := fs.String("output", "", "table, json or csv (search: table on a terminal, else json; export: csv)")
+	file := fs.String("file", "", "write to this file instead of stdout (export)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	// Flags may follow the free text: auditctl search jane --since 7d.
+	var words []string
+	for rest := fs.Args(); len(rest) > 0; rest = fs.Args() {
+		words = append(words, rest[0])
+		if err := fs.Parse(rest[1:]); err != nil {
+			return err
+		}
+	}
+	q.Text = strings.Join(words, " ")
+	loc, err := time.LoadLocation(*tz)
+	if err != nil {
+		return fmt.Errorf("--tz %q: %v", *tz, err)
+	}
+	now := time.Now()
+	switch {
+	case *since != "" && *from != "":
+		return errors.New("--since and --from both set: use one")
+	case *since != "":
+		if q.From, err = auditquery.ParseSince(*since, now, loc); err != nil {
+			return err
+		}
+	case *from != "":
+		if q.From, err = auditquery.ParseTime("--from", *from, loc); err != nil {
+			return err
+		}
+	}
+	if *to != "" {
+		if q.To, err = auditquery.ParseTime("--to", *to, loc); err != nil {
+			return err
+		}
+	}
+	if *resource != "" {
+		q.ResourceType, q.ResourceID, _ = strings.Cut(*resource, ":")
+	}
+	if err := q.Validate(); err != nil {
+		return err
+	}
+	client, err := es.client()
+	if err != nil {
+		return err
+	}
+	if cmd == "search" {
+		format := *output
+		if format == "" {
+			format = auditctl.JSON
+			if isTerminal(stdout) {
+				format = auditctl.Table
+			}
+		}
+		total, err := auditctl.Search(ctx, auditctl.SearchOptions{ES: client, Query: q, Size: *size, Page: *page, Output: format, TZ: loc, Out: stdout})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "%d matching events; page %d of %d\n", total, *page, (total+*size-1)/max(*size, 1))
+		return nil
+	}
+	format := *output
+	if format == "" {
+		format = auditctl.CSV
+	}
+	out := stdout
+	if *file != "" {
+		f, err := os.Create(*file)
+		if err != nil {
+			return fmt.Errorf("--file: %w", err)
+		}
+		defer f.Close()
+		out = f
+	}
+	opts := auditctl.ExportOptions{ES: client, Query: q, Output: format, Out: out}
+	if isTerminal(stderr) {
+		opts.Progress = func(done, total int) {
+			fmt.Fprintf(stderr, "\r%s", auditctl.ProgressBar(done, total, 40))
+		}
+	}
+	n, err := auditctl.Export(ctx, opts)
+	if opts.Progress != nil {
+		fmt.Fprintln(stderr)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "exported %d events\n", n)
+	return nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

@@ -43,3 +43,37 @@ func TestHelp(t *testing.T) {
 	require.NoError(t, run(context.Background(), nil, &out, os.Stderr))
 	assert.Contains(t, out.String(), "auditctl setup")
 }
+
+func TestSearchAndExportFlags(t *testing.T) {
+	es := estest.New(estest.WithSource())
+	srv := es.Start(t)
+	var out, errOut bytes.Buffer
+	// An empty store: the flags parse, the query runs, nothing matches.
+	require.NoError(t, run(context.Background(), []string{"setup", "--es", srv.URL, "--collector-config", "../../config/elasticsearch.yaml"}, &out, &errOut))
+	out.Reset()
+	require.NoError(t, run(context.Background(), []string{"search", "--es", srv.URL, "jane", "--since", "7d", "--resource", "notebook:nb-1", "--ip", "203.0.113.0/24", "--output", "table", "--tz", "UTC"}, &out, &errOut))
+	assert.Contains(t, out.String(), "Time")
+	assert.Contains(t, errOut.String(), "0 matching events")
+	out.Reset()
+	errOut.Reset()
+	require.NoError(t, run(context.Background(), []string{"export", "--es", srv.URL, "--since", "yesterday"}, &out, &errOut))
+	assert.True(t, bytes.HasPrefix(out.Bytes(), []byte("Time,User,Action,Resource,IP Address")))
+	assert.Contains(t, errOut.String(), "exported 0 events")
+
+	for args, want := range map[string]string{
+		"search --since soon":                 "use yesterday, 2d",
+		"search --since 2d --from 2025-01-01": "--since and --from both set",
+		"search --from 2025-13-01":            "--from \"2025-13-01\"",
+		"search --ip 999.1.1.1":               "--ip",
+		"search --tz Mars/Olympus":            "--tz",
+		"export --output table":               "export writes csv or json",
+	} {
+		fields := []string{}
+		for _, f := range bytes.Fields([]byte(args)) {
+			fields = append(fields, string(f))
+		}
+		err := run(context.Background(), append(fields, "--es", srv.URL), &out, &errOut)
+		require.Error(t, err, args)
+		assert.Contains(t, err.Error(), want, args)
+	}
+}

@@ -1,0 +1,188 @@
+package auditctl
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/processor/processortest"
+	"go.opentelemetry.io/collector/receiver/receivertest"
+
+	"github.com/otelcol-audit/otelcol-audit/exporter/auditelasticsearchexporter"
+	"github.com/otelcol-audit/otelcol-audit/internal/auditgen"
+	"github.com/otelcol-audit/otelcol-audit/internal/auditquery"
+	"github.com/otelcol-audit/otelcol-audit/internal/estest"
+	"github.com/otelcol-audit/otelcol-audit/internal/testcollector"
+	"github.com/otelcol-audit/otelcol-audit/processor/auditprocessor"
+	"github.com/otelcol-audit/otelcol-audit/receiver/auditreceiver"
+)
+
+// store is a test double filled through the real processor and exporter.
+type store struct {
+	es     *estest.Server
+	client *elasticsearch.Client
+	url    string
+	next   consumer.Logs // processor -> exporter
+}
+
+func newStore(t *testing.T) *store {
+	t.Helper()
+	es := estest.New(estest.WithSource())
+	srv := es.Start(t)
+	c, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{srv.URL}})
+	require.NoError(t, err)
+
+	ef := auditelasticsearchexporter.NewFactory()
+	ecfg := ef.CreateDefaultConfig().(*auditelasticsearchexporter.Config)
+	ecfg.Endpoints = []string{srv.URL}
+	ecfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+	ecfg.Bootstrap.RetryInterval = 20 * time.Millisecond
+	ecfg.Retention.Tiers = []auditelasticsearchexporter.TierConfig{{Name: "view_data", Categories: []string{"view_data", "view_content"}, DeleteAfter: "90d"}}
+	exp, err := ef.CreateLogs(context.Background(), exportertest.NewNopSettings(ef.Type()), ecfg)
+	require.NoError(t, err)
+	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
+	t.Cleanup(func() { exp.Shutdown(context.Background()) })
+	require.Eventually(t, func() bool { return es.Has("data_stream", "logs-audit-default") }, 5*time.Second, 10*time.Millisecond)
+
+	pf := auditprocessor.NewFactory()
+	pcfg := pf.CreateDefaultConfig().(*auditprocessor.Config)
+	pcfg.Catalogs = []string{"../../config/catalogs/codatum.yaml", "../../config/catalogs/wherobots.yaml"}
+	pcfg.Pseudonym.Key = "auditctl-test-key-0123456789"
+	proc, err := pf.CreateLogs(context.Background(), processortest.NewNopSettings(pf.Type()), pcfg, exp)
+	require.NoError(t, err)
+	return &store{es: es, client: c, url: srv.URL, next: proc}
+}
+
+// fill writes n realistic events, one second apart, newest last.
+func (s *store) fill(t *testing.T, n int, seed uint64) {
+	t.Helper()
+	for done := 0; done < n; done += 1000 {
+		ld := auditgen.Batch(min(1000, n-done), auditgen.Options{Seed: seed + uint64(done), FreeTextEmailFraction: 0.2, UnknownFraction: 0.02, IDPrefix: fmt.Sprintf("e%d-%d-", seed, done)})
+		recs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+		for i := 0; i < recs.Len(); i++ {
+			recs.At(i).SetTimestamp(pcommon.NewTimestampFromTime(time.Date(2025, 11, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(done+i) * time.Second)))
+		}
+		require.NoError(t, s.next.ConsumeLogs(context.Background(), ld))
+	}
+}
+
+func TestSearchFiltersAndTable(t *testing.T) {
+	s := newStore(t)
+	s.fill(t, 2000, 1)
+	count := func(q auditquery.Query) int {
+		var out bytes.Buffer
+		total, err := Search(context.Background(), SearchOptions{ES: s.client, Query: q, Size: 10, Page: 1, Output: JSON, Out: &out, TZ: time.UTC})
+		require.NoError(t, err)
+		assert.LessOrEqual(t, strings.Count(out.String(), "\n"), 10)
+		return total
+	}
+	all := count(auditquery.Query{})
+	assert.Equal(t, 2000, all)
+	reports := count(auditquery.Query{Action: "report.view"})
+	assert.Positive(t, reports)
+	assert.Less(t, reports, all)
+	assert.Equal(t, reports, count(auditquery.Query{Text: "REPORT.V"}), "free text is case-insensitive and partial over the action")
+	assert.Positive(t, count(auditquery.Query{Text: "quarterly notebook"}), "and over the resource name")
+	assert.Positive(t, count(auditquery.Query{Category: "view_data"}))
+	assert.Positive(t, count(auditquery.Query{Outcome: "failure"}))
+	assert.Positive(t, count(auditquery.Query{IP: "203.0.113.0/24"}))
+	assert.Positive(t, count(auditquery.Query{ResourceType: "notebook"}))
+	assert.Positive(t, count(auditquery.Query{User: "***@example.com"}))
+	half := time.Date(2025, 11, 1, 0, 0, 0, 0, time.UTC).Add(1000 * time.Second)
+	assert.Equal(t, 1000, count(auditquery.Query{From: half}))
+	assert.Equal(t, 1001, count(auditquery.Query{To: half}))
+
+	var out bytes.Buffer
+	_, err := Search(context.Background(), SearchOptions{ES: s.client, Size: 3, Page: 1, Output: Table, Out: &out, TZ: time.UTC})
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	require.Len(t, lines, 4)
+	for _, col := range Columns {
+		assert.Contains(t, lines[0], col)
+	}
+	assert.True(t, strings.HasPrefix(lines[0], "Time"))
+	assert.Contains(t, lines[1], "2025-11-01 00:33:19 UTC", "newest first")
+	assert.Contains(t, lines[1], "***@")
+}
+
+// Pages past Elasticsearch's 10 000-hit window come from search_after.
+func TestDeepPages(t *testing.T) {
+	s := newStore(t)
+	s.fill(t, 10250, 2)
+	var out bytes.Buffer
+	total, err := Search(context.Background(), SearchOptions{ES: s.client, Size: 100, Page: 103, Output: JSON, Out: &out, TZ: time.UTC})
+	require.NoError(t, err)
+	assert.Equal(t, 10250, total)
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	require.Equal(t, 50, len(lines), "page 103 of 100 holds the last 50")
+	var first struct {
+		Timestamp string `json:"@timestamp"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(lines[0]), &first))
+	want := time.Date(2025, 11, 1, 0, 0, 0, 0, time.UTC).Add((10250 - 1 - 10200) * time.Second)
+	assert.Equal(t, want.Format("2006-01-02T15:04:05.000000000Z"), first.Timestamp)
+}
+
+func TestExportRoundTripThroughTheReceiver(t *testing.T) {
+	a := newStore(t)
+	a.fill(t, 3000, 3)
+	var first bytes.Buffer
+	n, err := Export(context.Background(), ExportOptions{ES: a.client, Output: CSV, Out: &first, Batch: 700})
+	require.NoError(t, err)
+	assert.Equal(t, 3000, n)
+
+	// Import the export into a second store through the audit receiver.
+	b := newStore(t)
+	rf := auditreceiver.NewFactory()
+	rcfg := rf.CreateDefaultConfig().(*auditreceiver.Config)
+	rcfg.ServerConfig.NetAddr.Endpoint = fmt.Sprintf("127.0.0.1:%d", testcollector.FreePort(t))
+	rcv, err := rf.CreateLogs(context.Background(), receivertest.NewNopSettings(rf.Type()), rcfg, b.next)
+	require.NoError(t, err)
+	require.NoError(t, rcv.Start(context.Background(), componenttest.NewNopHost()))
+	defer rcv.Shutdown(context.Background())
+	resp, err := http.Post("http://"+rcfg.ServerConfig.NetAddr.Endpoint+"/v1/import", "text/csv", bytes.NewReader(first.Bytes()))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusAccepted, resp.StatusCode)
+
+	var second bytes.Buffer
+	n, err = Export(context.Background(), ExportOptions{ES: b.client, Output: CSV, Out: &second, Batch: 1000})
+	require.NoError(t, err)
+	assert.Equal(t, 3000, n)
+	if first.String() != second.String() {
+		r1, _ := csv.NewReader(strings.NewReader(first.String())).ReadAll()
+		r2, _ := csv.NewReader(strings.NewReader(second.String())).ReadAll()
+		for i := range r1 {
+			if i < len(r2) {
+				require.Equal(t, r1[i], r2[i], "row %d", i)
+			}
+		}
+	}
+	assert.Equal(t, first.String(), second.String(), "export, import, export: identical")
+}
+
+func TestSearchErrors(t *testing.T) {
+	c, _ := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{"http://127.0.0.1:1"}})
+	_, err := Search(context.Background(), SearchOptions{ES: c, Size: 10, Page: 1, Output: Table, Out: &bytes.Buffer{}, TZ: time.UTC})
+	assert.ErrorContains(t, err, "cannot reach Elasticsearch")
+	assert.ErrorContains(t, err, "set ELASTICSEARCH_URL or --es")
+	_, err = Search(context.Background(), SearchOptions{ES: c, Size: 0, Page: 1})
+	assert.ErrorContains(t, err, "--size 0")
+	_, err = Export(context.Background(), ExportOptions{ES: c, Output: Table})
+	assert.ErrorContains(t, err, "export writes csv or json")
+}
