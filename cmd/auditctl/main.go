@@ -196,6 +196,10 @@ func find(ctx context.Context, cmd string, args []string, stdout, stderr io.Writ
 	page := fs.Int("page", 1, "page, from 1 (search); deep pages use search_after")
 	output := fs.String("output", "", "table, json or csv (search: table on a terminal, else json; export: csv)")
 	file := fs.String("file", "", "write to this file instead of stdout (export)")
+	archive := fs.String("archive", "", "read the collector's JSON-lines archive in this directory instead of Elasticsearch")
+	auditEndpoint := fs.String("audit-endpoint", env("AUDITCTL_AUDIT_ENDPOINT", "http://localhost:4318"), "collector OTLP/HTTP URL that records this access")
+	noAudit := fs.Bool("no-audit", os.Getenv("AUDITCTL_AUDIT") == "off", "do not record this access in the audit log (also AUDITCTL_AUDIT=off)")
+	actor := fs.String("actor", env("AUDITCTL_ACTOR", env("USER", "unknown")), "who is reading, for the access record")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -235,6 +239,18 @@ func find(ctx context.Context, cmd string, args []string, stdout, stderr io.Writ
 	}
 	if err := q.Validate(); err != nil {
 		return err
+	}
+	source := "elasticsearch " + *es.url
+	if *archive != "" {
+		source = "archive " + *archive
+	}
+	if !*noAudit {
+		if err := (auditctl.AccessLog{Endpoint: *auditEndpoint, Actor: *actor, Source: source}).Record(ctx, cmd, q); err != nil {
+			return err
+		}
+	}
+	if *archive != "" {
+		return fromArchive(cmd, auditctl.Archive{Dir: *archive}, q, *size, *page, *output, *file, loc, stdout, stderr)
 	}
 	client, err := es.client()
 	if err != nil {
@@ -292,4 +308,40 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func fromArchive(cmd string, a auditctl.Archive, q auditquery.Query, size, page int, output, file string, loc *time.Location, stdout, stderr io.Writer) error {
+	if cmd == "search" {
+		format := output
+		if format == "" {
+			format = auditctl.JSON
+			if isTerminal(stdout) {
+				format = auditctl.Table
+			}
+		}
+		total, err := auditctl.SearchArchive(a, q, size, page, format, loc, stdout)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "%d matching events in the archive; page %d of %d\n", total, page, (total+size-1)/max(size, 1))
+		return nil
+	}
+	if output == "" {
+		output = auditctl.CSV
+	}
+	out := stdout
+	if file != "" {
+		f, err := os.Create(file)
+		if err != nil {
+			return fmt.Errorf("--file: %w", err)
+		}
+		defer f.Close()
+		out = f
+	}
+	n, err := auditctl.ExportArchive(a, q, output, out)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "exported %d events from the archive\n", n)
+	return nil
 }

@@ -3,11 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 
 	"github.com/otelcol-audit/otelcol-audit/internal/estest"
 )
@@ -51,12 +56,12 @@ func TestSearchAndExportFlags(t *testing.T) {
 	// An empty store: the flags parse, the query runs, nothing matches.
 	require.NoError(t, run(context.Background(), []string{"setup", "--es", srv.URL, "--collector-config", "../../config/elasticsearch.yaml"}, &out, &errOut))
 	out.Reset()
-	require.NoError(t, run(context.Background(), []string{"search", "--es", srv.URL, "jane", "--since", "7d", "--resource", "notebook:nb-1", "--ip", "203.0.113.0/24", "--output", "table", "--tz", "UTC"}, &out, &errOut))
+	require.NoError(t, run(context.Background(), []string{"search", "--es", srv.URL, "jane", "--since", "7d", "--resource", "notebook:nb-1", "--ip", "203.0.113.0/24", "--output", "table", "--tz", "UTC", "--no-audit"}, &out, &errOut))
 	assert.Contains(t, out.String(), "Time")
 	assert.Contains(t, errOut.String(), "0 matching events")
 	out.Reset()
 	errOut.Reset()
-	require.NoError(t, run(context.Background(), []string{"export", "--es", srv.URL, "--since", "yesterday"}, &out, &errOut))
+	require.NoError(t, run(context.Background(), []string{"export", "--es", srv.URL, "--since", "yesterday", "--no-audit"}, &out, &errOut))
 	assert.True(t, bytes.HasPrefix(out.Bytes(), []byte("Time,User,Action,Resource,IP Address")))
 	assert.Contains(t, errOut.String(), "exported 0 events")
 
@@ -72,8 +77,47 @@ func TestSearchAndExportFlags(t *testing.T) {
 		for _, f := range bytes.Fields([]byte(args)) {
 			fields = append(fields, string(f))
 		}
-		err := run(context.Background(), append(fields, "--es", srv.URL), &out, &errOut)
+		err := run(context.Background(), append(fields, "--es", srv.URL, "--no-audit"), &out, &errOut)
 		require.Error(t, err, args)
 		assert.Contains(t, err.Error(), want, args)
 	}
+}
+
+// Reading the log is itself audited: the access is recorded first, and
+// when it cannot be recorded nothing is read.
+func TestReadingIsAudited(t *testing.T) {
+	es := estest.New(estest.WithSource())
+	srv := es.Start(t)
+	var got []plog.Logs
+	otlp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		req := plogotlp.NewExportRequest()
+		require.NoError(t, req.UnmarshalProto(body))
+		got = append(got, req.Logs())
+		w.Header().Set("Content-Type", "application/x-protobuf")
+	}))
+	defer otlp.Close()
+	var out, errOut bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"search", "--es", srv.URL, "--audit-endpoint", otlp.URL, "--actor", "admin@corp", "--action", "report.view", "revenue"}, &out, &errOut))
+	require.Len(t, got, 1)
+	lr := got[0].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+	assert.Equal(t, "audit_log_accessed", lr.EventName())
+	attrs := lr.Attributes().AsRaw()
+	assert.Equal(t, "admin@corp", attrs["user.name"])
+	assert.Equal(t, "search", attrs["audit.command"])
+	assert.Equal(t, `text="revenue" action="report.view"`, attrs["audit.query"])
+
+	requests := len(es.Requests())
+	err := run(context.Background(), []string{"export", "--es", srv.URL, "--audit-endpoint", "http://127.0.0.1:1"}, &out, &errOut)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "reading the audit log is itself audited")
+	assert.Contains(t, err.Error(), "--no-audit")
+	assert.Equal(t, requests, len(es.Requests()), "nothing was read")
+}
+
+func TestArchiveFlag(t *testing.T) {
+	dir := t.TempDir()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"search", "--archive", dir, "--no-audit"}, &out, &errOut)
+	assert.ErrorContains(t, err, "no *.jsonl files")
 }

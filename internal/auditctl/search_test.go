@@ -6,7 +6,10 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +23,7 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor/processortest"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
@@ -40,7 +44,40 @@ type store struct {
 	next   consumer.Logs // processor -> exporter
 }
 
-func newStore(t *testing.T) *store {
+// archiveWriter appends each batch as one OTLP JSON line, like the file
+// exporter in config/local.yaml.
+type archiveWriter struct{ path string }
+
+func (a archiveWriter) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
+
+func (a archiveWriter) ConsumeLogs(_ context.Context, ld plog.Logs) error {
+	b, err := (&plog.JSONMarshaler{}).MarshalLogs(ld)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(a.path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = f.Write(append(b, '\n'))
+	return err
+}
+
+// both sends each batch to the archive, then to the exporter.
+type both struct{ a, b consumer.Logs }
+
+func (x both) Capabilities() consumer.Capabilities { return consumer.Capabilities{MutatesData: false} }
+func (x both) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	if err := x.a.ConsumeLogs(ctx, ld); err != nil {
+		return err
+	}
+	return x.b.ConsumeLogs(ctx, ld)
+}
+
+func newStore(t *testing.T) *store { return newStoreArchive(t, "") }
+
+func newStoreArchive(t *testing.T, archive string) *store {
 	t.Helper()
 	es := estest.New(estest.WithSource())
 	srv := es.Start(t)
@@ -63,7 +100,11 @@ func newStore(t *testing.T) *store {
 	pcfg := pf.CreateDefaultConfig().(*auditprocessor.Config)
 	pcfg.Catalogs = []string{"../../config/catalogs/codatum.yaml", "../../config/catalogs/wherobots.yaml"}
 	pcfg.Pseudonym.Key = "auditctl-test-key-0123456789"
-	proc, err := pf.CreateLogs(context.Background(), processortest.NewNopSettings(pf.Type()), pcfg, exp)
+	var next consumer.Logs = exp
+	if archive != "" {
+		next = both{archiveWriter{archive}, exp}
+	}
+	proc, err := pf.CreateLogs(context.Background(), processortest.NewNopSettings(pf.Type()), pcfg, next)
 	require.NoError(t, err)
 	return &store{es: es, client: c, url: srv.URL, next: proc}
 }
@@ -185,4 +226,46 @@ func TestSearchErrors(t *testing.T) {
 	assert.ErrorContains(t, err, "--size 0")
 	_, err = Export(context.Background(), ExportOptions{ES: c, Output: Table})
 	assert.ErrorContains(t, err, "export writes csv or json")
+}
+
+// The archive answers exactly like Elasticsearch for the same query.
+func TestArchiveAnswersLikeElasticsearch(t *testing.T) {
+	dir := t.TempDir()
+	s := newStoreArchive(t, filepath.Join(dir, "audit.jsonl"))
+	s.fill(t, 2500, 4)
+	ids := func(out []byte) []string {
+		var got []string
+		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			if line == "" {
+				continue
+			}
+			var d struct {
+				Event struct{ ID string } `json:"event"`
+			}
+			require.NoError(t, json.Unmarshal([]byte(line), &d))
+			got = append(got, d.Event.ID)
+		}
+		return got
+	}
+	half := time.Date(2025, 11, 1, 0, 0, 0, 0, time.UTC).Add(1200 * time.Second)
+	for name, q := range map[string]auditquery.Query{
+		"all": {}, "text": {Text: "NoteBook"}, "action": {Action: "report.view"}, "category": {Category: "access_control"},
+		"resource": {ResourceType: "file"}, "outcome": {Outcome: "failure"}, "ip": {IP: "2001:db8::/32"},
+		"user": {User: "***@example.co.uk"}, "range": {From: half, To: half.Add(300 * time.Second)},
+	} {
+		var fromES, fromArchive bytes.Buffer
+		n1, err := Search(context.Background(), SearchOptions{ES: s.client, Query: q, Size: 200, Page: 2, Output: JSON, Out: &fromES, TZ: time.UTC})
+		require.NoError(t, err, name)
+		n2, err := SearchArchive(Archive{Dir: dir}, q, 200, 2, JSON, time.UTC, &fromArchive)
+		require.NoError(t, err, name)
+		assert.Equal(t, n1, n2, name)
+		assert.Positive(t, n1, name)
+		assert.Equal(t, ids(fromES.Bytes()), ids(fromArchive.Bytes()), name)
+	}
+	var csvOut bytes.Buffer
+	n, err := ExportArchive(Archive{Dir: dir}, auditquery.Query{}, CSV, &csvOut)
+	require.NoError(t, err)
+	assert.Equal(t, 2500, n)
+	_, err = SearchArchive(Archive{Dir: t.TempDir()}, auditquery.Query{}, 10, 1, JSON, time.UTC, io.Discard)
+	assert.ErrorContains(t, err, "no *.jsonl files")
 }

@@ -1,0 +1,100 @@
+package auditctl
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+
+	"github.com/otelcol-audit/otelcol-audit/internal/auditquery"
+	"github.com/otelcol-audit/otelcol-audit/internal/fields"
+)
+
+// AccessAction is the catalog action that records reading the audit log
+// (config/catalogs/analytics.yaml).
+const AccessAction = "audit_log_accessed"
+
+// AccessLog records each search and export as an audit event, sent over
+// OTLP/HTTP to the collector before the query runs: if it cannot be
+// recorded, the log is not read.
+type AccessLog struct {
+	// Endpoint is the collector's OTLP/HTTP base URL (http://localhost:4318).
+	Endpoint string
+	Actor    string
+	Source   string // "elasticsearch http://…" or "archive DIR"
+	Client   *http.Client
+}
+
+// Describe renders a query as "key=value" pairs for the event.
+func Describe(q auditquery.Query) string {
+	var parts []string
+	add := func(k, v string) {
+		if v != "" {
+			parts = append(parts, fmt.Sprintf("%s=%q", k, v))
+		}
+	}
+	if !q.From.IsZero() {
+		add("from", q.From.UTC().Format(time.RFC3339))
+	}
+	if !q.To.IsZero() {
+		add("to", q.To.UTC().Format(time.RFC3339))
+	}
+	add("text", q.Text)
+	add("user", q.User)
+	add("action", q.Action)
+	add("category", q.Category)
+	add("resource_type", q.ResourceType)
+	add("resource_id", q.ResourceID)
+	add("outcome", q.Outcome)
+	add("ip", q.IP)
+	return strings.Join(parts, " ")
+}
+
+// Record sends the audit_log_accessed event.
+func (a AccessLog) Record(ctx context.Context, command string, q auditquery.Query) error {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("service.name", "auditctl")
+	lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
+	lr.SetEventName(AccessAction)
+	lr.SetSeverityNumber(plog.SeverityNumberInfo)
+	lr.Body().SetStr(fmt.Sprintf("auditctl %s %s", command, Describe(q)))
+	attrs := lr.Attributes()
+	attrs.PutStr(fields.UserName, a.Actor)
+	attrs.PutStr(fields.ActorType, "user")
+	attrs.PutStr(fields.ResourceType, "audit_log")
+	attrs.PutStr(fields.ResourceName, a.Source)
+	attrs.PutStr("audit.command", command)
+	attrs.PutStr("audit.query", Describe(q))
+	attrs.PutStr(fields.EventOutcome, "success")
+	body, err := plogotlp.NewExportRequestFromLogs(ld).MarshalProto()
+	if err != nil {
+		return err
+	}
+	url := strings.TrimRight(a.Endpoint, "/") + "/v1/logs"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-protobuf")
+	client := a.Client
+	if client == nil {
+		client = &http.Client{Timeout: 10 * time.Second}
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("reading the audit log is itself audited, and the access could not be recorded at %s: %v; start the collector, set --audit-endpoint or AUDITCTL_AUDIT_ENDPOINT, or pass --no-audit", url, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("reading the audit log is itself audited, and %s refused the access record with %d; pass --no-audit to skip", url, resp.StatusCode)
+	}
+	return nil
+}
