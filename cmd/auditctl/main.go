@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -33,6 +34,9 @@ const usage = `auditctl administers the otelcol-audit store.
   auditctl catalog lint FILE...       validate catalogs with the processor's rules
   auditctl catalog docs FILE          print a catalog as a Markdown table
 
+Settings come from flags, then the environment, then an optional YAML file (--config FILE,
+AUDITCTL_CONFIG, or ~/.config/auditctl/config.yaml) with keys elasticsearch_url, api_key,
+es_user, es_password, audit_endpoint, actor and audit (off).
 Elasticsearch: --es or ELASTICSEARCH_URL (default http://localhost:9200), and --api-key or
 ELASTICSEARCH_API_KEY, or --es-user/--es-password or ELASTICSEARCH_USER/ELASTICSEARCH_PASSWORD.
 `
@@ -45,6 +49,10 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	args, err := loadConfigFile(args)
+	if err != nil {
+		return err
+	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -72,8 +80,70 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return fmt.Errorf("unknown command %q\n\n%s", args[0], usage)
 }
 
+// fileConfig holds the optional config file's values (--config or
+// AUDITCTL_CONFIG, default ~/.config/auditctl/config.yaml). Precedence:
+// flags, then environment, then this file, then built-in defaults.
+var fileConfig = map[string]string{}
+
+// fileKeys maps config-file keys to the environment variables they stand in for.
+var fileKeys = map[string]string{
+	"elasticsearch_url": "ELASTICSEARCH_URL", "api_key": "ELASTICSEARCH_API_KEY",
+	"es_user": "ELASTICSEARCH_USER", "es_password": "ELASTICSEARCH_PASSWORD",
+	"audit_endpoint": "AUDITCTL_AUDIT_ENDPOINT", "actor": "AUDITCTL_ACTOR", "audit": "AUDITCTL_AUDIT",
+}
+
+func loadConfigFile(args []string) ([]string, error) {
+	path, explicit := os.Getenv("AUDITCTL_CONFIG"), os.Getenv("AUDITCTL_CONFIG") != ""
+	var rest []string
+	for i := 0; i < len(args); i++ {
+		switch {
+		case args[i] == "--config" || args[i] == "-config":
+			if i+1 >= len(args) {
+				return nil, errors.New("--config needs a file")
+			}
+			path, explicit = args[i+1], true
+			i++
+		case strings.HasPrefix(args[i], "--config="):
+			path, explicit = strings.TrimPrefix(args[i], "--config="), true
+		default:
+			rest = append(rest, args[i])
+		}
+	}
+	if path == "" {
+		if home, err := os.UserHomeDir(); err == nil {
+			path = home + "/.config/auditctl/config.yaml"
+		}
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		if explicit {
+			return nil, fmt.Errorf("--config: %w", err)
+		}
+		return rest, nil
+	}
+	var m map[string]string
+	if err := yaml.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("config file %s: %w", path, err)
+	}
+	for k, v := range m {
+		if _, ok := fileKeys[k]; !ok {
+			keys := make([]string, 0, len(fileKeys))
+			for key := range fileKeys {
+				keys = append(keys, key)
+			}
+			sort.Strings(keys)
+			return nil, fmt.Errorf("config file %s: unknown key %q; the keys are %s", path, k, strings.Join(keys, ", "))
+		}
+		fileConfig[fileKeys[k]] = v
+	}
+	return rest, nil
+}
+
 func env(name, def string) string {
 	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	if v, ok := fileConfig[name]; ok {
 		return v
 	}
 	return def
@@ -83,9 +153,9 @@ func setup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("setup", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	esURL := fs.String("es", env("ELASTICSEARCH_URL", "http://localhost:9200"), "Elasticsearch URL")
-	apiKey := fs.String("api-key", os.Getenv("ELASTICSEARCH_API_KEY"), "Elasticsearch API key")
-	user := fs.String("es-user", os.Getenv("ELASTICSEARCH_USER"), "Elasticsearch user")
-	password := fs.String("es-password", os.Getenv("ELASTICSEARCH_PASSWORD"), "Elasticsearch password")
+	apiKey := fs.String("api-key", env("ELASTICSEARCH_API_KEY", ""), "Elasticsearch API key")
+	user := fs.String("es-user", env("ELASTICSEARCH_USER", ""), "Elasticsearch user")
+	password := fs.String("es-password", env("ELASTICSEARCH_PASSWORD", ""), "Elasticsearch password")
 	kibanaURL := fs.String("kibana", "", "Kibana URL; also import the saved objects and quick ranges")
 	collectorCfg := fs.String("collector-config", "config/elasticsearch.yaml", "collector config whose audit_elasticsearch exporter gives the retention tiers and dataset")
 	namespace := fs.String("namespace", "", "namespace of the data streams to create (default: the exporter's)")
@@ -162,9 +232,9 @@ type esFlags struct{ url, apiKey, user, password *string }
 func addESFlags(fs *flag.FlagSet) esFlags {
 	return esFlags{
 		url:      fs.String("es", env("ELASTICSEARCH_URL", "http://localhost:9200"), "Elasticsearch URL"),
-		apiKey:   fs.String("api-key", os.Getenv("ELASTICSEARCH_API_KEY"), "Elasticsearch API key"),
-		user:     fs.String("es-user", os.Getenv("ELASTICSEARCH_USER"), "Elasticsearch user"),
-		password: fs.String("es-password", os.Getenv("ELASTICSEARCH_PASSWORD"), "Elasticsearch password"),
+		apiKey:   fs.String("api-key", env("ELASTICSEARCH_API_KEY", ""), "Elasticsearch API key"),
+		user:     fs.String("es-user", env("ELASTICSEARCH_USER", ""), "Elasticsearch user"),
+		password: fs.String("es-password", env("ELASTICSEARCH_PASSWORD", ""), "Elasticsearch password"),
 	}
 }
 
@@ -198,7 +268,7 @@ func find(ctx context.Context, cmd string, args []string, stdout, stderr io.Writ
 	file := fs.String("file", "", "write to this file instead of stdout (export)")
 	archive := fs.String("archive", "", "read the collector's JSON-lines archive in this directory instead of Elasticsearch")
 	auditEndpoint := fs.String("audit-endpoint", env("AUDITCTL_AUDIT_ENDPOINT", "http://localhost:4318"), "collector OTLP/HTTP URL that records this access")
-	noAudit := fs.Bool("no-audit", os.Getenv("AUDITCTL_AUDIT") == "off", "do not record this access in the audit log (also AUDITCTL_AUDIT=off)")
+	noAudit := fs.Bool("no-audit", env("AUDITCTL_AUDIT", "") == "off", "do not record this access in the audit log (also AUDITCTL_AUDIT=off)")
 	actor := fs.String("actor", env("AUDITCTL_ACTOR", env("USER", "unknown")), "who is reading, for the access record")
 	if err := fs.Parse(args); err != nil {
 		return err

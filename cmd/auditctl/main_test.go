@@ -121,3 +121,22 @@ func TestArchiveFlag(t *testing.T) {
 	err := run(context.Background(), []string{"search", "--archive", dir, "--no-audit"}, &out, &errOut)
 	assert.ErrorContains(t, err, "no *.jsonl files")
 }
+
+func TestConfigFile(t *testing.T) {
+	es := estest.New(estest.WithSource())
+	srv := es.Start(t)
+	dir := t.TempDir()
+	cfg := dir + "/auditctl.yaml"
+	require.NoError(t, os.WriteFile(cfg, []byte("elasticsearch_url: "+srv.URL+"\naudit: \"off\"\n"), 0o600))
+	var out, errOut bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"--config", cfg, "search", "--output", "json"}, &out, &errOut))
+	assert.NotEmpty(t, es.Requests(), "the URL came from the file")
+	require.NoError(t, os.WriteFile(cfg, []byte("elastic_url: x\n"), 0o600))
+	err := run(context.Background(), []string{"--config", cfg, "search"}, &out, &errOut)
+	assert.ErrorContains(t, err, `unknown key "elastic_url"`)
+	err = run(context.Background(), []string{"--config", dir + "/missing.yaml", "search"}, &out, &errOut)
+	assert.ErrorContains(t, err, "--config")
+	for k := range fileConfig {
+		delete(fileConfig, k)
+	}
+}

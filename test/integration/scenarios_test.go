@@ -5,11 +5,13 @@
 package integration
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,6 +27,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/otelcol-audit/otelcol-audit/exporter/auditelasticsearchexporter"
+	"github.com/otelcol-audit/otelcol-audit/internal/auditctl"
+	"github.com/otelcol-audit/otelcol-audit/internal/auditquery"
 	"github.com/otelcol-audit/otelcol-audit/internal/estest"
 )
 
@@ -209,6 +213,37 @@ func TestIntegrationMappingRejectionDeadLetters(t *testing.T) {
 			require.NoError(t, exp.ConsumeLogs(context.Background(), ld))
 			assert.Equal(t, 2, count(t, tg, "logs-audit-"+ns))
 			assert.Equal(t, 1, count(t, tg, "logs-audit.deadletter-"+ns))
+		})
+	}
+}
+
+// auditctl's search and export, against the same targets.
+func TestIntegrationSearchAndExport(t *testing.T) {
+	for _, tg := range targets(t) {
+		t.Run(tg.name, func(t *testing.T) {
+			ns := namespace()
+			exp := startExporter(t, tg, ns, nil)
+			require.NoError(t, exp.ConsumeLogs(context.Background(), events("search-"+ns, 30, func(i int, lr plog.LogRecord) {
+				lr.Attributes().PutStr("audit.resource.name", fmt.Sprintf("Report %s %d", ns, i))
+				if i%3 == 0 {
+					lr.Attributes().PutStr("event.outcome", "failure")
+				}
+			})))
+			r, err := esapi.IndicesRefreshRequest{Index: []string{"logs-audit*-" + ns}}.Do(context.Background(), tg.client)
+			require.NoError(t, err)
+			r.Body.Close()
+			var out bytes.Buffer
+			total, err := auditctl.Search(context.Background(), auditctl.SearchOptions{ES: tg.client, Query: auditquery.Query{Text: strings.ToUpper(ns)}, Size: 7, Page: 2, Output: auditctl.JSON, Out: &out, TZ: time.UTC})
+			require.NoError(t, err)
+			assert.Equal(t, 30, total, "case-insensitive partial match on the resource name")
+			assert.Equal(t, 7, strings.Count(out.String(), "\n"))
+			total, err = auditctl.Search(context.Background(), auditctl.SearchOptions{ES: tg.client, Query: auditquery.Query{Text: ns, Outcome: "failure"}, Size: 50, Page: 1, Output: auditctl.JSON, Out: &out, TZ: time.UTC})
+			require.NoError(t, err)
+			assert.Equal(t, 10, total)
+			var csvOut bytes.Buffer
+			n, err := auditctl.Export(context.Background(), auditctl.ExportOptions{ES: tg.client, Query: auditquery.Query{Text: ns}, Output: auditctl.CSV, Out: &csvOut, Batch: 8})
+			require.NoError(t, err)
+			assert.Equal(t, 30, n, "point in time + search_after across batches")
 		})
 	}
 }
