@@ -5,7 +5,7 @@ OTELCOL  := $(BIN)/otelcol-audit
 GOFLAGS_BUILD := -trimpath
 FUZZTIME ?= 30s
 
-.PHONY: help build run test test-unit test-integration generate check-generated lint fuzz bench bench-e2e clean
+.PHONY: help build run test test-unit test-integration generate check-generated lint fuzz bench bench-e2e bench-export clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -53,6 +53,9 @@ bench: ## Micro-benchmarks (processor, masker, encoder) and the stock side-by-si
 
 bench-e2e: build ## The load harness: every fault scenario and the throughput references at 1M events
 	$(BIN)/auditload -events $${EVENTS:-1000000} -scenarios $${SCENARIOS:-all}
+
+bench-export: build ## auditctl export of 1M events from the test double: events/s and peak RSS
+	$(BIN)/auditload -export $${EVENTS:-1000000}
 
 clean: ## Remove build output
 	rm -rf $(BIN) dist

@@ -26,12 +26,22 @@ func main() {
 	double := flag.String("es-double", "bin/es-testdouble", "the test double binary ('' runs it in-process)")
 	verbose := flag.Bool("v", false, "show the collector's and the double's output")
 	pprof := flag.String("pprof", "", "serve the collector's pprof on this host:port")
+	export := flag.Int("export", 0, "instead of scenarios: load this many documents into the test double and time bin/auditctl export of them")
 	flag.Parse()
 
 	root, _ := os.Getwd()
 	o := loadharness.Options{Collector: *collector, ESDouble: *double, RepoRoot: root, MemLimitMiB: 1024, Pprof: *pprof}
 	if *verbose {
 		o.Log = os.Stderr
+	}
+	if *export > 0 {
+		rep, err := loadharness.Export(o, "bin/auditctl", *export)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		fmt.Println(rep)
+		return
 	}
 	var runs []loadharness.Scenario
 	want := func(n string) bool { return *which == "all" || contains(strings.Split(*which, ","), n) }

@@ -214,3 +214,9 @@ func TestCatalogLintAndDocs(t *testing.T) {
 	assert.Contains(t, doc, "| Create an API key credential | `CreateApiKeyCredential` | access_control |")
 	assert.Equal(t, 48, strings.Count(doc, "| `")-6, "every event in a row (plus the six categories)")
 }
+
+func TestProgressBar(t *testing.T) {
+	assert.Equal(t, "[==========          ] 50/100 (50%)", ProgressBar(50, 100, 20))
+	assert.Equal(t, "[====================] 100/100 (100%)", ProgressBar(100, 100, 20))
+	assert.Equal(t, "7", ProgressBar(7, 0, 20), "unknown total")
+}

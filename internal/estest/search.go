@@ -14,12 +14,23 @@ import (
 	"time"
 )
 
-// hit is a stored document prepared for searching.
+// hit is a stored document prepared for searching. The source is parsed
+// only when a query looks at fields other than @timestamp, so a 1M-document
+// export needs no parsed copies.
 type hit struct {
 	index, id string
 	ts        int64 // @timestamp in nanoseconds
 	src       map[string]any
+	parsed    bool
 	raw       []byte
+}
+
+func (h *hit) source() map[string]any {
+	if !h.parsed {
+		h.parsed = true
+		_ = json.Unmarshal(h.raw, &h.src)
+	}
+	return h.src
 }
 
 type pit struct {
@@ -96,14 +107,17 @@ func (s *Server) parsed(index, id string, raw []byte) *hit {
 	if h, ok := s.parsedCache[key]; ok {
 		return h
 	}
-	var src map[string]any
-	if raw == nil || json.Unmarshal(raw, &src) != nil {
+	if raw == nil {
 		return nil
 	}
-	h := &hit{index: index, id: id, src: src, raw: raw}
-	if t, ok := src["@timestamp"].(string); ok {
-		if tt, err := time.Parse(time.RFC3339Nano, t); err == nil {
-			h.ts = tt.UnixNano()
+	h := &hit{index: index, id: id, raw: raw}
+	if t, ok := docTime(raw); ok {
+		h.ts = t.UnixNano()
+	} else if src := h.source(); src != nil {
+		if t, ok := src["@timestamp"].(string); ok {
+			if tt, err := time.Parse(time.RFC3339Nano, t); err == nil {
+				h.ts = tt.UnixNano()
+			}
 		}
 	}
 	s.parsedCache[key] = h
@@ -346,7 +360,7 @@ func compileLeaf(kind string, raw json.RawMessage) (matcher, error) {
 				return ipMatcher(field, want)
 			}
 			return func(h *hit) bool {
-				for _, x := range values(h.src, field) {
+				for _, x := range values(h.source(), field) {
 					if fmt.Sprint(x) == want {
 						return true
 					}
@@ -363,7 +377,7 @@ func compileLeaf(kind string, raw json.RawMessage) (matcher, error) {
 				set[fmt.Sprint(v)] = true
 			}
 			return func(h *hit) bool {
-				for _, x := range values(h.src, field) {
+				for _, x := range values(h.source(), field) {
 					if set[fmt.Sprint(x)] {
 						return true
 					}
@@ -410,7 +424,7 @@ func compileLeaf(kind string, raw json.RawMessage) (matcher, error) {
 				return nil, err
 			}
 			return func(h *hit) bool {
-				for _, x := range values(h.src, field) {
+				for _, x := range values(h.source(), field) {
 					if s, ok := x.(string); ok && re.MatchString(s) {
 						return true
 					}
@@ -432,7 +446,7 @@ func ipMatcher(field, want string) (matcher, error) {
 		prefix = netip.PrefixFrom(addr, addr.BitLen())
 	}
 	return func(h *hit) bool {
-		for _, x := range values(h.src, field) {
+		for _, x := range values(h.source(), field) {
 			if s, ok := x.(string); ok {
 				if a, err := netip.ParseAddr(s); err == nil && prefix.Contains(a) {
 					return true
