@@ -68,3 +68,35 @@ func (t Tier) ILMPolicy() ([]byte, error) { return t.render("ilm-policy.json") }
 
 // IndexTemplate is the body of PUT _index_template/<TemplateName>.
 func (t Tier) IndexTemplate() ([]byte, error) { return t.render("index-template.json") }
+
+// MappedFields lists every leaf field of the audit mapping, dotted
+// ("user.email"), so tests can check documents and saved objects against it.
+func MappedFields() (map[string]bool, error) {
+	raw, err := files.ReadFile("component-template-mappings.json")
+	if err != nil {
+		return nil, err
+	}
+	var tmpl struct {
+		Template struct {
+			Mappings struct {
+				Properties map[string]any `json:"properties"`
+			} `json:"mappings"`
+		} `json:"template"`
+	}
+	if err := json.Unmarshal(raw, &tmpl); err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	var walk func(prefix string, props map[string]any)
+	walk = func(prefix string, props map[string]any) {
+		for k, v := range props {
+			if sub, ok := v.(map[string]any)["properties"].(map[string]any); ok {
+				walk(prefix+k+".", sub)
+				continue
+			}
+			out[prefix+k] = true
+		}
+	}
+	walk("", tmpl.Template.Mappings.Properties)
+	return out, nil
+}

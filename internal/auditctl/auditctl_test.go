@@ -9,7 +9,6 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -173,29 +172,9 @@ func TestSavedObjectsAreConsistent(t *testing.T) {
 }
 
 func mappedFields(t *testing.T) map[string]bool {
-	raw, err := os.ReadFile("../../config/elasticsearch/component-template-mappings.json")
+	m, err := assets.MappedFields()
 	require.NoError(t, err)
-	var tmpl struct {
-		Template struct {
-			Mappings struct {
-				Properties map[string]any `json:"properties"`
-			} `json:"mappings"`
-		} `json:"template"`
-	}
-	require.NoError(t, json.Unmarshal(raw, &tmpl))
-	out := map[string]bool{}
-	var walk func(prefix string, props map[string]any)
-	walk = func(prefix string, props map[string]any) {
-		for k, v := range props {
-			if sub, ok := v.(map[string]any)["properties"].(map[string]any); ok {
-				walk(prefix+k+".", sub)
-				continue
-			}
-			out[prefix+k] = true
-		}
-	}
-	walk("", tmpl.Template.Mappings.Properties)
-	return out
+	return m
 }
 
 func TestCatalogLintAndDocs(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
+	assets "github.com/otelcol-audit/otelcol-audit/config/elasticsearch"
 	"github.com/otelcol-audit/otelcol-audit/internal/auditgen"
 )
 
@@ -118,29 +119,8 @@ func TestGoldenDocuments(t *testing.T) {
 // Every field a document can carry is in the shipped mapping, so nothing
 // is silently left unindexed (audit.properties is flattened on purpose).
 func TestDocumentFieldsAreMapped(t *testing.T) {
-	raw, err := os.ReadFile("../../config/elasticsearch/component-template-mappings.json")
+	mapped, err := assets.MappedFields()
 	require.NoError(t, err)
-	var tmpl struct {
-		Template struct {
-			Mappings struct {
-				Properties map[string]any `json:"properties"`
-			} `json:"mappings"`
-		} `json:"template"`
-	}
-	require.NoError(t, json.Unmarshal(raw, &tmpl))
-	mapped := map[string]bool{}
-	var walk func(prefix string, props map[string]any)
-	walk = func(prefix string, props map[string]any) {
-		for k, v := range props {
-			m := v.(map[string]any)
-			if sub, ok := m["properties"].(map[string]any); ok {
-				walk(prefix+k+".", sub)
-				continue
-			}
-			mapped[prefix+k] = true
-		}
-	}
-	walk("", tmpl.Template.Mappings.Properties)
 
 	res, lr := fullRecord()
 	e := &Encoder{}

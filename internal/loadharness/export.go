@@ -33,7 +33,10 @@ func (r ExportReport) String() string {
 // auditctl's peak RSS from the kernel's rusage.
 func Export(o Options, auditctl string, n int) (ExportReport, error) {
 	rep := ExportReport{Events: n}
-	d, err := startDoubleSource(o)
+	if o.ESDouble == "" {
+		return rep, fmt.Errorf("the export run needs the test double as its own process (-es-double)")
+	}
+	d, err := startDouble(o, "-keep-source")
 	if err != nil {
 		return rep, err
 	}
@@ -75,26 +78,4 @@ func Export(o Options, auditctl string, n int) (ExportReport, error) {
 	}
 	rep.EventsPerSec = float64(n) / rep.Elapsed.Seconds()
 	return rep, nil
-}
-
-func startDoubleSource(o Options) (*double, error) {
-	if o.ESDouble == "" {
-		return nil, fmt.Errorf("the export run needs the test double as its own process (-es-double)")
-	}
-	port := freePort()
-	d := &double{url: fmt.Sprintf("http://127.0.0.1:%d", port)}
-	d.cmd = exec.Command(o.ESDouble, "-listen", fmt.Sprintf("127.0.0.1:%d", port), "-keep-source")
-	d.cmd.Stderr = o.Log
-	if err := d.cmd.Start(); err != nil {
-		return nil, err
-	}
-	d.stop = func() { d.cmd.Process.Kill(); d.cmd.Wait() }
-	for i := 0; i < 100; i++ {
-		if _, err := d.stats(); err == nil {
-			return d, nil
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	d.stop()
-	return nil, fmt.Errorf("the Elasticsearch test double did not come up on %s", d.url)
 }

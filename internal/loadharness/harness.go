@@ -141,7 +141,9 @@ func freePort() int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-func startDouble(o Options) (*double, error) {
+// startDouble starts the test double: in-process when o.ESDouble is empty,
+// else as its own process with the extra flags.
+func startDouble(o Options, flags ...string) (*double, error) {
 	port := freePort()
 	d := &double{url: fmt.Sprintf("http://127.0.0.1:%d", port)}
 	if o.ESDouble == "" {
@@ -153,7 +155,7 @@ func startDouble(o Options) (*double, error) {
 		go srv.Serve(ln)
 		d.stop = func() { srv.Close() }
 	} else {
-		d.cmd = exec.Command(o.ESDouble, "-listen", fmt.Sprintf("127.0.0.1:%d", port), "-latency")
+		d.cmd = exec.Command(o.ESDouble, append([]string{"-listen", fmt.Sprintf("127.0.0.1:%d", port)}, flags...)...)
 		d.cmd.Stderr = o.Log
 		if err := d.cmd.Start(); err != nil {
 			return nil, err
@@ -312,7 +314,7 @@ func Run(ctx context.Context, o Options, sc Scenario) (Report, error) {
 		return rep, err
 	}
 	defer os.RemoveAll(dir)
-	d, err := startDouble(o)
+	d, err := startDouble(o, "-latency")
 	if err != nil {
 		return rep, err
 	}
