@@ -282,6 +282,11 @@ func (e *auditExporter) send(ctx context.Context, buf []byte, docs []pending) (r
 	for attempt := 0; ; attempt++ {
 		var results []itemResult
 		results, err = e.bulk(ctx, body, len(todo))
+		var refused *requestRefused
+		if errors.As(err, &refused) && refused.splittable() {
+			r, d, p, serr := e.split(ctx, body, todo, refused)
+			return r, append(dead, d...), append(perm, p...), serr
+		}
 		var next []pending
 		switch {
 		case err != nil:
@@ -318,21 +323,54 @@ func (e *auditExporter) send(ctx context.Context, buf []byte, docs []pending) (r
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, e.cfg.Bulk.MaxBackoff)
-		body = make([]byte, 0, len(body))
-		for _, d := range next {
-			body = append(body, buf[d.start:d.end]...)
-		}
-		// Offsets now index the new body.
-		off := 0
-		for i := range next {
-			n := next[i].end - next[i].start
-			shift := next[i].docStart - next[i].start
-			next[i].start, next[i].docStart, next[i].end = off, off+shift, off+n
-			off += n
-		}
+		body, todo = rebase(buf, next)
 		buf = body
-		todo = next
 	}
+}
+
+// rebase copies the documents' bytes into a new body and points their
+// offsets at it.
+func rebase(buf []byte, docs []pending) ([]byte, []pending) {
+	size := 0
+	for _, d := range docs {
+		size += d.end - d.start
+	}
+	body := make([]byte, 0, size)
+	out := make([]pending, len(docs))
+	for i, d := range docs {
+		shift := d.docStart - d.start
+		n := d.end - d.start
+		off := len(body)
+		body = append(body, buf[d.start:d.end]...)
+		d.start, d.docStart, d.end = off, off+shift, off+n
+		out[i] = d
+	}
+	return body, out
+}
+
+// split sends the halves of a refused request separately, down to single
+// documents; a single document refused on its own is dead-lettered (or, if
+// it is a dead letter, a permanent failure).
+func (e *auditExporter) split(ctx context.Context, buf []byte, todo []pending, refused *requestRefused) (retry []pending, dead []rejected, perm []pending, err error) {
+	if len(todo) == 1 {
+		d := todo[0]
+		if d.dead {
+			e.logger.Error("Dead-letter stream refused a document", zap.String("event.id", d.id), zap.Error(refused))
+			return nil, nil, []pending{d}, nil
+		}
+		e.deadLettered.Add(ctx, 1)
+		return nil, []rejected{{pending: d, errType: refused.typ, reason: fmt.Sprintf("the bulk request holding only this document was refused with %d: %s", refused.status, refused.reason)}}, nil, nil
+	}
+	mid := len(todo) / 2
+	for _, part := range [][]pending{todo[:mid], todo[mid:]} {
+		body, docs := rebase(buf, part)
+		r, d, p, perr := e.send(ctx, body, docs)
+		retry, dead, perm = append(retry, r...), append(dead, d...), append(perm, p...)
+		if perr != nil && err == nil {
+			err = perr
+		}
+	}
+	return retry, dead, perm, err
 }
 
 func (e *auditExporter) kind(d pending) metric.MeasurementOption {
@@ -343,6 +381,23 @@ func (e *auditExporter) kind(d pending) metric.MeasurementOption {
 		return e.kindQuarantine
 	}
 	return e.kindAudit
+}
+
+// requestRefused is a whole bulk request answered with an error.
+type requestRefused struct {
+	status      int
+	typ, reason string
+}
+
+func (r *requestRefused) Error() string {
+	return fmt.Sprintf("Elasticsearch answered the bulk request with %d %s: %s", r.status, r.typ, r.reason)
+}
+
+// splittable: the request as a whole can never succeed (too large, or one
+// document breaks it), so retrying it unchanged would wedge the queue.
+// Auth failures, timeouts and throttling are retried as they are.
+func (r *requestRefused) splittable() bool {
+	return r.status >= 400 && r.status < 500 && r.status != 401 && r.status != 403 && r.status != 408 && r.status != 429
 }
 
 type itemResult struct {
@@ -364,7 +419,7 @@ func (e *auditExporter) bulk(ctx context.Context, body []byte, n int) ([]itemRes
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		typ, reason := esbootstrap.ErrorOf(resp.Body)
-		return nil, fmt.Errorf("Elasticsearch answered the bulk request with %d %s: %s", resp.StatusCode, typ, reason)
+		return nil, &requestRefused{status: resp.StatusCode, typ: typ, reason: reason}
 	}
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {

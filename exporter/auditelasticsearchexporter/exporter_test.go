@@ -358,3 +358,48 @@ func TestBootstrapDisabledWritesOnly(t *testing.T) {
 		assert.True(t, strings.HasSuffix(r, "/_bulk") || r == "GET /", r)
 	}
 }
+
+// A request too large for Elasticsearch is split until it fits: nothing is
+// dead-lettered, nothing wedges the queue.
+func TestTooLargeRequestIsSplit(t *testing.T) {
+	v := newEnv(t)
+	exp := v.start(t, v.config(nil))
+	v.es.SetFaults(estest.Faults{MaxBodyBytes: 4000})
+	require.NoError(t, exp.ConsumeLogs(context.Background(), many("big", 60)))
+	assert.Len(t, v.es.IDs("logs-audit-default"), 60)
+	assert.Empty(t, v.es.IDs("logs-audit.deadletter-default"))
+}
+
+// One document that breaks the whole request is found by splitting and
+// dead-lettered alone; the rest is stored.
+func TestPoisonDocumentIsIsolated(t *testing.T) {
+	v := newEnv(t)
+	exp := v.start(t, v.config(nil))
+	// The marker is in the document itself; the dead letter quotes the
+	// document as an escaped string, so it does not carry the marker.
+	v.es.SetFaults(estest.Faults{RejectRequestContaining: `"client":{"address":"198.51.100.99"`})
+	var recs []rec
+	for i := 0; i < 40; i++ {
+		r := rec{id: fmt.Sprintf("p-%d", i), action: "notebook.open"}
+		if i == 13 {
+			r.clientIP = "198.51.100.99"
+		}
+		recs = append(recs, r)
+	}
+	require.NoError(t, exp.ConsumeLogs(context.Background(), logs(recs...)))
+	assert.Len(t, v.es.IDs("logs-audit-default"), 39)
+	assert.Equal(t, []string{"p-13"}, v.es.IDs("logs-audit.deadletter-default"))
+	doc, ok := v.es.Doc("logs-audit.deadletter-default", "p-13")
+	require.True(t, ok)
+	assert.Contains(t, string(doc), "the bulk request holding only this document was refused with 400")
+	assert.Equal(t, int64(1), v.metric(t, "exporter_audit_es_docs_dead_lettered"))
+}
+
+func TestAuthFailureIsRetriedNotSplit(t *testing.T) {
+	assert.False(t, (&requestRefused{status: 401}).splittable())
+	assert.False(t, (&requestRefused{status: 403}).splittable())
+	assert.False(t, (&requestRefused{status: 429}).splittable())
+	assert.False(t, (&requestRefused{status: 503}).splittable())
+	assert.True(t, (&requestRefused{status: 413}).splittable())
+	assert.True(t, (&requestRefused{status: 400}).splittable())
+}

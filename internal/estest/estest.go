@@ -48,6 +48,12 @@ type Faults struct {
 	RejectField string `json:"reject_field"`
 	// RejectDeadLetter rejects every write to a dead-letter stream.
 	RejectDeadLetter bool `json:"reject_dead_letter"`
+	// MaxBodyBytes answers 413 to larger bulk requests, like
+	// http.max_content_length.
+	MaxBodyBytes int `json:"max_body_bytes"`
+	// RejectRequestContaining answers 400 to a whole bulk request whose
+	// body contains this string.
+	RejectRequestContaining string `json:"reject_request_containing"`
 }
 
 // Stats are the double's counters.
@@ -578,6 +584,15 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request, body []byte, defIn
 	throttle := s.chance(f.RequestThrottleFraction)
 	drop := !throttle && s.chance(f.IndexThenDropFraction)
 	s.mu.Unlock()
+	if f.MaxBodyBytes > 0 && len(body) > f.MaxBodyBytes {
+		w.Header().Set("X-Elastic-Product", "Elasticsearch")
+		w.WriteHeader(http.StatusRequestEntityTooLarge)
+		return
+	}
+	if f.RejectRequestContaining != "" && bytes.Contains(body, []byte(f.RejectRequestContaining)) {
+		writeError(w, 400, "illegal_argument_exception", "Malformed action/metadata line [1], expected START_OBJECT but found [VALUE_STRING]")
+		return
+	}
 	if throttle {
 		s.count(func(st *Stats) { st.Throttled++ })
 		writeError(w, http.StatusTooManyRequests, "es_rejected_execution_exception", "rejected execution of coordinating operation [coordinating_and_primary_bytes=0, replica_bytes=0, all_bytes=0, coordinating_operation_bytes=1, max_coordinating_and_primary_bytes=0]")
