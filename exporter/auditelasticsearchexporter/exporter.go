@@ -218,9 +218,7 @@ func (e *auditExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 		perm = append(perm, perm2...)
 		// A dead-letter write that must be retried keeps its original
 		// record in the retry set: the whole event is tried again.
-		for _, d := range r2 {
-			retry = append(retry, d)
-		}
+		retry = append(retry, r2...)
 		if err2 != nil && err == nil {
 			err = err2
 		}

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-json-experiment/json/jsontext"
 	"github.com/zeebo/xxh3"
 	"go.opentelemetry.io/collector/pdata/plog"
 
@@ -41,7 +40,6 @@ type Reader struct {
 	line   int
 	limits auditevent.Limits
 	ev     auditevent.Event
-	dec    *jsontext.Decoder
 }
 
 // NewReader reads the header. Columns are matched by name, in any order;

@@ -140,7 +140,7 @@ func (c *Catalog) add(file string, data []byte) error {
 		}
 		declared[cd.Name] = true
 		if !slices.ContainsFunc(c.categories, func(x Category) bool { return x.Name == cd.Name }) {
-			c.categories = append(c.categories, Category{Name: cd.Name, Description: cd.Description})
+			c.categories = append(c.categories, Category(cd))
 		}
 	}
 	names := slices.Sorted(mapsKeys(declared))

@@ -43,7 +43,6 @@ type core struct {
 	id, outcome, kind, category, typ, group, categories, actorType      pcommon.Value
 	rType, rID, rName, route, reason                                    pcommon.Value
 	userID, userName, userEmail, userHash, client, agent, region, orgID pcommon.Value
-	props                                                               int
 }
 
 // scan sorts the attributes in one pass: core ones into c, the rest

@@ -81,11 +81,10 @@ type Stats struct {
 }
 
 type stream struct {
-	name      string
-	template  string
-	docs      map[string][]byte
-	order     []string
-	keepBytes bool
+	name     string
+	template string
+	docs     map[string][]byte
+	order    []string
 }
 
 // Server is the double. Use New, then Handler or Start.
