@@ -72,15 +72,7 @@ func TestDecodeForms(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			recs := plog.NewLogRecordSlice()
-			probs := &Problems{}
-			var err error
-			if tt.ndjson {
-				err = decoder().DecodeNDJSON(strings.NewReader(tt.body), recs, probs)
-			} else {
-				err = decoder().DecodeJSON(strings.NewReader(tt.body), recs, probs)
-			}
-			require.NoError(t, err)
+			recs, probs := decodeBody(t, tt.ndjson, tt.body)
 			require.Zero(t, probs.Len(), "%+v", probs.List)
 			assert.Equal(t, tt.n, recs.Len())
 		})
@@ -93,6 +85,19 @@ func TestDecodeForms(t *testing.T) {
 }
 
 func idx(i int) *int { return &i }
+
+// decodeBody runs the JSON or NDJSON decoder and fails on a read error.
+func decodeBody(t *testing.T, ndjson bool, body string) (plog.LogRecordSlice, *Problems) {
+	t.Helper()
+	recs := plog.NewLogRecordSlice()
+	probs := &Problems{}
+	decode := decoder().DecodeJSON
+	if ndjson {
+		decode = decoder().DecodeNDJSON
+	}
+	require.NoError(t, decode(strings.NewReader(body), recs, probs))
+	return recs, probs
+}
 
 func TestDecodeProblems(t *testing.T) {
 	tests := []struct {
@@ -132,15 +137,7 @@ func TestDecodeProblems(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			recs := plog.NewLogRecordSlice()
-			probs := &Problems{}
-			var err error
-			if tt.ndjson {
-				err = decoder().DecodeNDJSON(strings.NewReader(tt.body), recs, probs)
-			} else {
-				err = decoder().DecodeJSON(strings.NewReader(tt.body), recs, probs)
-			}
-			require.NoError(t, err)
+			_, probs := decodeBody(t, tt.ndjson, tt.body)
 			assert.Equal(t, tt.want, probs.List)
 		})
 	}
