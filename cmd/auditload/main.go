@@ -21,7 +21,7 @@ import (
 func main() {
 	events := flag.Int("events", 1_000_000, "events per scenario")
 	outage := flag.Duration("outage", 30*time.Second, "outage window of scenarios 4-6")
-	which := flag.String("scenarios", "all", "comma-separated scenario numbers (1-9), 'ref' for the throughput references, 'latency', or all")
+	which := flag.String("scenarios", "all", "comma-separated scenario numbers (1-9), 'ref' for the throughput references (or one of them by name, e.g. ref-memory-queue), 'latency', or all")
 	collector := flag.String("collector", "bin/otelcol-audit", "the collector binary")
 	double := flag.String("es-double", "bin/es-testdouble", "the test double binary ('' runs it in-process)")
 	verbose := flag.Bool("v", false, "show the collector's and the double's output")
@@ -57,21 +57,21 @@ func main() {
 	if want("9") {
 		runs = append(runs, loadharness.DownUnderSteadyLoad(5000, 30*time.Second, 2*time.Minute, 30*time.Second))
 	}
-	if want("ref") {
-		for _, r := range []struct {
-			name                  string
-			noAudit, gzip, memory bool
-			proto                 string
-		}{
-			{"ref-memory-queue", false, false, true, loadgen.OTLPGRPC},
-			{"ref-memory-queue-gzip", false, true, true, loadgen.OTLPGRPC},
-			{"ref-memory-queue-no-audit", true, false, true, loadgen.OTLPGRPC},
-			{"ref-persistent-queue", false, false, false, loadgen.OTLPGRPC},
-			{"ref-persistent-queue-gzip", false, true, false, loadgen.OTLPGRPC},
-			{"ref-persistent-queue-no-audit", true, false, false, loadgen.OTLPGRPC},
-			{"ref-memory-queue-otlp-http", false, false, true, loadgen.OTLPHTTP},
-			{"ref-memory-queue-receiver", false, false, true, loadgen.Receiver},
-		} {
+	for _, r := range []struct {
+		name                  string
+		noAudit, gzip, memory bool
+		proto                 string
+	}{
+		{"ref-memory-queue", false, false, true, loadgen.OTLPGRPC},
+		{"ref-memory-queue-gzip", false, true, true, loadgen.OTLPGRPC},
+		{"ref-memory-queue-no-audit", true, false, true, loadgen.OTLPGRPC},
+		{"ref-persistent-queue", false, false, false, loadgen.OTLPGRPC},
+		{"ref-persistent-queue-gzip", false, true, false, loadgen.OTLPGRPC},
+		{"ref-persistent-queue-no-audit", true, false, false, loadgen.OTLPGRPC},
+		{"ref-memory-queue-otlp-http", false, false, true, loadgen.OTLPHTTP},
+		{"ref-memory-queue-receiver", false, false, true, loadgen.Receiver},
+	} {
+		if want("ref") || want(r.name) {
 			runs = append(runs, loadharness.Scenario{Name: r.name, Events: *events, Protocol: r.proto, Workers: 4, Batch: 1000, NoAudit: r.noAudit, Gzip: r.gzip, MemoryQueue: r.memory})
 		}
 	}

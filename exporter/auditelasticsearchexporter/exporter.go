@@ -398,6 +398,10 @@ func (r *requestRefused) splittable() bool {
 	return r.status >= 400 && r.status < 500 && r.status != 401 && r.status != 403 && r.status != 408 && r.status != 429
 }
 
+// bulkFilterPath asks Elasticsearch for only what parseBulk reads: a
+// fraction of the full answer's size to build, send and parse.
+var bulkFilterPath = []string{"errors", "items.*.status", "items.*.error.type", "items.*.error.reason"}
+
 type itemResult struct {
 	status          int
 	errType, reason string
@@ -409,7 +413,7 @@ func (e *auditExporter) bulk(ctx context.Context, body []byte, n int) ([]itemRes
 	rctx, cancel := context.WithTimeout(ctx, e.cfg.RequestTimeout)
 	defer cancel()
 	start := time.Now()
-	resp, err := esapi.BulkRequest{Body: bytes.NewReader(body)}.Do(rctx, e.client)
+	resp, err := esapi.BulkRequest{Body: bytes.NewReader(body), FilterPath: bulkFilterPath}.Do(rctx, e.client)
 	e.latency.Record(ctx, time.Since(start).Seconds())
 	if err != nil {
 		return nil, fmt.Errorf("bulk request to Elasticsearch failed: %w", err)

@@ -8,7 +8,6 @@
 package estest
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
@@ -17,11 +16,14 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"path"
+	pathpkg "path"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // Faults are the failures the double injects. The zero value injects none.
@@ -495,7 +497,7 @@ func (s *Server) matchTemplate(name string) (string, indexTemplate, bool) {
 	best, bestName, found := indexTemplate{priority: -1}, "", false
 	for n, t := range s.templates {
 		for _, p := range t.patterns {
-			if ok, _ := path.Match(p, name); ok && t.priority > best.priority {
+			if ok, _ := pathpkg.Match(p, name); ok && t.priority > best.priority {
 				best, bestName, found = t, n, true
 			}
 		}
@@ -522,7 +524,7 @@ func (s *Server) dataStream(w http.ResponseWriter, r *http.Request, name string)
 	case http.MethodDelete:
 		n := 0
 		for sn := range s.streams {
-			if ok, _ := path.Match(name, sn); ok || sn == name {
+			if ok, _ := pathpkg.Match(name, sn); ok || sn == name {
 				for id := range s.streams[sn].docs {
 					if s.ids[id] == sn {
 						delete(s.ids, id)
@@ -560,7 +562,7 @@ func (s *Server) countDocs(w http.ResponseWriter, name string) {
 	defer s.mu.Unlock()
 	n := 0
 	for sn, ds := range s.streams {
-		if ok, _ := path.Match(name, sn); ok || sn == name {
+		if ok, _ := pathpkg.Match(name, sn); ok || sn == name {
 			n += len(ds.docs)
 		}
 	}
@@ -575,6 +577,13 @@ type bulkAction struct {
 	Index  json.RawMessage `json:"index"`
 	Update json.RawMessage `json:"update"`
 	Delete json.RawMessage `json:"delete"`
+}
+
+// itemResult is one bulk item's answer.
+type itemResult struct {
+	index, id      string
+	status, seqNo  int
+	errType, cause string
 }
 
 func (s *Server) bulk(w http.ResponseWriter, r *http.Request, body []byte, defIndex string, f Faults) {
@@ -598,50 +607,221 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request, body []byte, defIn
 		return
 	}
 	start := time.Now()
-	var items []map[string]any
-	errorsSeen := false
-	sc := bufio.NewScanner(bytes.NewReader(body))
-	sc.Buffer(make([]byte, 0, 1<<20), 100<<20)
-	for sc.Scan() {
-		line := bytes.TrimSpace(sc.Bytes())
+	// Parse and validate everything before storing anything: a malformed
+	// request is refused as a whole, as Elasticsearch does.
+	type op struct {
+		index, id string
+		doc       []byte
+		valid     bool
+	}
+	var ops []op
+	for rest := body; len(rest) > 0; {
+		line, next := nextLine(rest)
+		rest = next
 		if len(line) == 0 {
 			continue
 		}
-		var a bulkAction
-		if err := json.Unmarshal(line, &a); err != nil || a.Create == nil {
+		index, id, ok := parseCreate(line)
+		if !ok {
 			writeError(w, 400, "illegal_argument_exception", "Malformed action/metadata line: expected a create action (the only one this test double speaks)")
 			return
 		}
-		if !sc.Scan() {
+		if len(rest) == 0 {
 			writeError(w, 400, "illegal_argument_exception", "The bulk request must be terminated by a newline [\\n]")
 			return
 		}
-		doc := append([]byte(nil), sc.Bytes()...)
-		index := a.Create.Index
+		doc, next := nextLine(rest)
+		rest = next
 		if index == "" {
 			index = defIndex
 		}
-		items = append(items, map[string]any{"create": s.createItem(index, a.Create.ID, doc, f)})
-		if st := items[len(items)-1]["create"].(map[string]any)["status"].(int); st >= 300 {
-			errorsSeen = true
-		}
+		ops = append(ops, op{index: index, id: id, doc: doc, valid: jsontext.Value(doc).IsValid()})
 	}
+	items := make([]itemResult, len(ops))
+	errorsSeen := false
+	s.mu.Lock()
+	for i, o := range ops {
+		items[i] = s.createItem(o.index, o.id, o.doc, o.valid, f)
+		errorsSeen = errorsSeen || items[i].status >= 300
+	}
+	s.mu.Unlock()
 	if drop {
 		s.count(func(st *Stats) { st.DroppedAnswers++ })
 		hijackClose(w)
 		return
 	}
-	writeJSON(w, 200, map[string]any{"took": time.Since(start).Milliseconds(), "errors": errorsSeen, "items": items})
+	fp := parseFilterPath(r.URL.Query().Get("filter_path"))
+	out := make([]byte, 0, 64+len(items)*200)
+	out = append(out, '{')
+	n := 0
+	if fp.keep("took") {
+		out, n = appendKey(out, n, "took")
+		out = strconv.AppendInt(out, time.Since(start).Milliseconds(), 10)
+	}
+	if fp.keep("errors") {
+		out, n = appendKey(out, n, "errors")
+		out = strconv.AppendBool(out, errorsSeen)
+	}
+	if fp.keep("items") || fp.descends("items") {
+		out, n = appendKey(out, n, "items")
+		out = append(out, '[')
+		for i, it := range items {
+			if i > 0 {
+				out = append(out, ',')
+			}
+			out = it.appendJSON(out, fp)
+		}
+		out = append(out, ']')
+	}
+	out = append(out, "}\n"...)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Elastic-Product", "Elasticsearch")
+	w.WriteHeader(200)
+	_, _ = w.Write(out)
 }
 
-func (s *Server) createItem(index, id string, doc []byte, f Faults) map[string]any {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// filterPath is Elasticsearch's filter_path response filtering: dotted
+// paths whose segments may be "*" wildcards; a path keeps what is under it.
+type filterPath [][]string
+
+func parseFilterPath(q string) filterPath {
+	if q == "" {
+		return nil
+	}
+	var fp filterPath
+	for _, p := range strings.Split(q, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			fp = append(fp, strings.Split(p, "."))
+		}
+	}
+	return fp
+}
+
+// keep reports whether the value at path is kept whole.
+func (fp filterPath) keep(path ...string) bool {
+	if fp == nil {
+		return true
+	}
+	for _, p := range fp {
+		if len(p) <= len(path) && segmentsMatch(p, path[:len(p)]) {
+			return true
+		}
+	}
+	return false
+}
+
+// descends reports whether some of what is under path is kept.
+func (fp filterPath) descends(path ...string) bool {
+	for _, p := range fp {
+		if len(p) > len(path) && segmentsMatch(p[:len(path)], path) {
+			return true
+		}
+	}
+	return false
+}
+
+func segmentsMatch(pattern, path []string) bool {
+	for i := range pattern {
+		if pattern[i] == "*" || pattern[i] == path[i] {
+			continue
+		}
+		if ok, _ := pathpkg.Match(pattern[i], path[i]); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func appendKey(b []byte, n int, key string) ([]byte, int) {
+	if n > 0 {
+		b = append(b, ',')
+	}
+	b = strconv.AppendQuote(b, key)
+	return append(b, ':'), n + 1
+}
+
+// nextLine splits off one NDJSON line, without its newline.
+func nextLine(b []byte) (line, rest []byte) {
+	i := bytes.IndexByte(b, '\n')
+	if i < 0 {
+		return bytes.TrimSpace(b), nil
+	}
+	return bytes.TrimSpace(b[:i]), b[i+1:]
+}
+
+// parseCreate reads a create action line; anything else is refused.
+func parseCreate(line []byte) (index, id string, ok bool) {
+	// Fast path for the exact shape the exporter writes.
+	if rest, ok := bytes.CutPrefix(line, []byte(`{"create":{"_index":"`)); ok {
+		if i := bytes.IndexByte(rest, '"'); i >= 0 && bytes.IndexByte(rest[:i], '\\') < 0 {
+			index, rest = string(rest[:i]), rest[i+1:]
+			if rest, ok := bytes.CutPrefix(rest, []byte(`,"_id":"`)); ok {
+				if j := bytes.IndexByte(rest, '"'); j >= 0 && bytes.IndexByte(rest[:j], '\\') < 0 && string(rest[j+1:]) == "}}" {
+					return index, string(rest[:j]), true
+				}
+			}
+		}
+	}
+	var a bulkAction
+	if err := json.Unmarshal(line, &a); err != nil || a.Create == nil || a.Index != nil || a.Update != nil || a.Delete != nil {
+		return "", "", false
+	}
+	return a.Create.Index, a.Create.ID, true
+}
+
+// appendJSON writes the item as Elasticsearch does, in its key order,
+// keeping what fp keeps.
+func (it itemResult) appendJSON(b []byte, fp filterPath) []byte {
+	const op = "create"
+	b = append(b, `{"create":{`...)
+	n := 0
+	str := func(key, v string, path ...string) {
+		if fp.keep(path...) {
+			b, n = appendKey(b, n, key)
+			b = strconv.AppendQuote(b, v)
+		}
+	}
+	num := func(key string, v int, path ...string) {
+		if fp.keep(path...) {
+			b, n = appendKey(b, n, key)
+			b = strconv.AppendInt(b, int64(v), 10)
+		}
+	}
+	str("_index", backingIndex(it.index), "items", op, "_index")
+	str("_id", it.id, "items", op, "_id")
+	if it.errType != "" {
+		num("status", it.status, "items", op, "status")
+		if fp.keep("items", op, "error") || fp.descends("items", op, "error") {
+			b, n = appendKey(b, n, "error")
+			outer := n
+			b, n = append(b, '{'), 0
+			str("type", it.errType, "items", op, "error", "type")
+			str("reason", it.cause, "items", op, "error", "reason")
+			str("index_uuid", "aAsFqTI0Tc2W0LCWgPNrOA", "items", op, "error", "index_uuid")
+			str("shard", "0", "items", op, "error", "shard")
+			str("index", backingIndex(it.index), "items", op, "error", "index")
+			b, n = append(b, '}'), outer
+		}
+		return append(b, "}}"...)
+	}
+	num("_version", 1, "items", op, "_version")
+	str("result", "created", "items", op, "result")
+	if fp.keep("items", op, "_shards") {
+		b, n = appendKey(b, n, "_shards")
+		b = append(b, `{"total":2,"successful":1,"failed":0}`...)
+	}
+	num("_seq_no", it.seqNo, "items", op, "_seq_no")
+	num("_primary_term", 1, "items", op, "_primary_term")
+	num("status", it.status, "items", op, "status")
+	return append(b, "}}"...)
+}
+
+// createItem stores one document; s.mu is held.
+func (s *Server) createItem(index, id string, doc []byte, valid bool, f Faults) itemResult {
 	s.stats.Items++
-	item := map[string]any{"_index": backingIndex(index), "_id": id}
-	fail := func(status int, typ, reason string) map[string]any {
-		item["status"] = status
-		item["error"] = map[string]any{"type": typ, "reason": reason, "index_uuid": "aAsFqTI0Tc2W0LCWgPNrOA", "shard": "0", "index": backingIndex(index)}
+	item := itemResult{index: index, id: id}
+	fail := func(status int, typ, reason string) itemResult {
+		item.status, item.errType, item.cause = status, typ, reason
 		return item
 	}
 	switch {
@@ -656,7 +836,7 @@ func (s *Server) createItem(index, id string, doc []byte, f Faults) map[string]a
 	case f.RejectDeadLetter && strings.Contains(index, "deadletter"):
 		s.stats.Rejected++
 		return fail(400, "document_parsing_exception", fmt.Sprintf("[1:1] failed to parse: dead-letter stream refuses document with id '%s'", id))
-	case !json.Valid(doc):
+	case !valid:
 		s.stats.Rejected++
 		return fail(400, "document_parsing_exception", fmt.Sprintf("[1:1] failed to parse: Unexpected character in document with id '%s'", id))
 	case f.RejectIDSuffix != "" && strings.HasSuffix(id, f.RejectIDSuffix) && !strings.Contains(index, "deadletter"),
@@ -683,7 +863,7 @@ func (s *Server) createItem(index, id string, doc []byte, f Faults) map[string]a
 		s.ids[id] = index
 	}
 	if s.keepSource {
-		ds.docs[id] = doc
+		ds.docs[id] = bytes.Clone(doc)
 	} else {
 		ds.docs[id] = nil
 	}
@@ -694,12 +874,7 @@ func (s *Server) createItem(index, id string, doc []byte, f Faults) map[string]a
 			s.latency.add(time.Since(t))
 		}
 	}
-	item["_version"] = 1
-	item["result"] = "created"
-	item["_shards"] = map[string]any{"total": 2, "successful": 1, "failed": 0}
-	item["_seq_no"] = len(ds.order) - 1
-	item["_primary_term"] = 1
-	item["status"] = 201
+	item.status, item.seqNo = 201, len(ds.order)-1
 	return item
 }
 

@@ -183,3 +183,27 @@ func TestLatency(t *testing.T) {
 	assert.InDelta(t, 1.5, st.LatencyP50, 0.2)
 	assert.InDelta(t, 1.5, st.LatencyP99, 0.2)
 }
+
+func TestBulkFilterPath(t *testing.T) {
+	_, c := setup(t)
+	post := func(query, body string) string {
+		t.Helper()
+		resp, err := http.Post(c.url+"/_bulk"+query, "application/x-ndjson", strings.NewReader(body))
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		require.Equal(t, 200, resp.StatusCode, string(raw))
+		return strings.TrimSpace(string(raw))
+	}
+	const exporterFilter = "?filter_path=errors,items.*.status,items.*.error.type,items.*.error.reason"
+	assert.Equal(t, `{"errors":false,"items":[{"create":{"status":201}},{"create":{"status":201}}]}`, post(exporterFilter, bulk))
+	assert.Equal(t, `{"errors":true,"items":[`+
+		`{"create":{"status":409,"error":{"type":"version_conflict_engine_exception","reason":"[a]: version conflict, document already exists (current version [1])"}}},`+
+		`{"create":{"status":409,"error":{"type":"version_conflict_engine_exception","reason":"[b]: version conflict, document already exists (current version [1])"}}}]}`,
+		post(exporterFilter, bulk))
+	assert.Regexp(t, `^\{"took":\d+,"items":\[\{"create":\{"_id":"c"\}\}\]\}$`,
+		post("?filter_path=took,items.*._id", `{"create":{"_index":"logs-audit-default","_id":"c"}}`+"\n{}\n"))
+	assert.Regexp(t, `^\{"took":\d+,"errors":false,"items":\[\{"create":\{"_index":"\.ds-logs-audit-default-[^"]+","_id":"d","_version":1,"result":"created",`+
+		`"_shards":\{"total":2,"successful":1,"failed":0\},"_seq_no":3,"_primary_term":1,"status":201\}\}\]\}$`,
+		post("", `{"create":{"_index":"logs-audit-default","_id":"d"}}`+"\n{}\n"), "unfiltered, in Elasticsearch's key order")
+}

@@ -1,0 +1,62 @@
+package auditelasticsearchexporter
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestParseBulk(t *testing.T) {
+	ok := itemResult{status: 201}
+	for _, tc := range []struct {
+		name    string
+		raw     string
+		n       int
+		want    []itemResult
+		wantErr string
+	}{
+		{
+			name: "filtered, nothing failed",
+			raw:  `{"errors":false,"items":[{"create":{"status":201}},{"create":{"status":201}}]}`,
+			n:    2, want: []itemResult{ok, ok},
+		},
+		{
+			name: "unfiltered, nothing failed",
+			raw: `{"took":3,"errors":false,"items":[{"create":{"_index":".ds-logs-audit-default-2025.11.20-000001","_id":"a","_version":1,"result":"created",` +
+				`"_shards":{"total":2,"successful":1,"failed":0},"_seq_no":0,"_primary_term":1,"status":201}}]}`,
+			n: 1, want: []itemResult{ok},
+		},
+		{
+			name: "filtered, partial failure",
+			raw: `{"errors":true,"items":[{"create":{"status":201}},{"create":{"status":409,"error":{"type":"version_conflict_engine_exception","reason":"[a]: version conflict"}}},` +
+				`{"create":{"status":429,"error":{"type":"es_rejected_execution_exception","reason":"rejected"}}}]}`,
+			n: 3, want: []itemResult{ok, {409, "version_conflict_engine_exception", "[a]: version conflict"}, {429, "es_rejected_execution_exception", "rejected"}},
+		},
+		{
+			name:    "nothing failed, but an item is missing",
+			raw:     `{"errors":false,"items":[{"create":{"status":201}}]}`,
+			n:       2,
+			wantErr: "1 items in the answer for 2 documents",
+		},
+		{
+			name:    "nothing failed, but too many items",
+			raw:     `{"errors":false,"items":[{"create":{"status":201}},{"create":{"status":201}}]}`,
+			n:       1,
+			wantErr: "2 items in the answer for 1 documents",
+		},
+		{name: "not an object", raw: `[]`, n: 1, wantErr: "not a JSON object"},
+		{name: "truncated", raw: `{"errors":true,"items":[{"create":{"status":201}`, n: 1, wantErr: "EOF"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parseBulk([]byte(tc.raw), tc.n)
+			if tc.wantErr != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
