@@ -177,7 +177,9 @@ func TestIDFallbacks(t *testing.T) {
 }
 
 func FuzzAppendString(f *testing.F) {
-	for _, s := range []string{"", "plain", "quote\" back\\slash", "\x00\x1f\x7f", "\xff\xfe", "é日本\u2028\u2029", "\U0001F600"} {
+	for _, s := range []string{"", "plain", "quote\" back\\slash", "\x00\x1f\x7f", "\xff\xfe", "é日本\u2028\u2029", "\U0001F600",
+		// Past the 8-byte fast path: an escape or a multi-byte rune after whole plain words.
+		"12345678\"", "0123456789abcdef\n tail", "plain ascii words, then é", "sixteen bytes ok\xff"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -23,6 +23,15 @@ type Deriver struct {
 // The observed timestamp is left out on purpose: a receiver sets it anew on
 // every retry.
 func (d *Deriver) Derive(lr plog.LogRecord) string {
+	var out [Len]byte
+	return string(d.Append(out[:0], lr))
+}
+
+// Len is the length of an id.
+const Len = 32
+
+// Append appends the id Derive returns to dst.
+func (d *Deriver) Append(dst []byte, lr plog.LogRecord) []byte {
 	b := d.buf[:0]
 	b = binary.LittleEndian.AppendUint64(b, uint64(lr.Timestamp()))
 	b = appendString(b, lr.EventName())
@@ -35,9 +44,7 @@ func (d *Deriver) Derive(lr plog.LogRecord) string {
 	b = append(b, sid[:]...)
 	d.buf = b
 	sum := xxh3.Hash128(b).Bytes()
-	var out [32]byte
-	hex.Encode(out[:], sum[:])
-	return string(out[:])
+	return hex.AppendEncode(dst, sum[:])
 }
 
 func appendString(b []byte, s string) []byte {

@@ -8,11 +8,13 @@
 package masking
 
 import (
+	"encoding/binary"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Mask is what replaces a local part.
@@ -114,6 +116,32 @@ func nextAt(s string, from int) (int, int) {
 		return -1, 0
 	}
 	return from + i, 1
+}
+
+// MayContain reports whether s holds an '@' or a '%', the bytes every
+// address (plain or URL-encoded) needs: one pass, 8 bytes at a time, so the
+// common string without either costs a few nanoseconds.
+func MayContain(s string) bool {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+		at    = '@' * ones
+		pct   = '%' * ones
+	)
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s[i:]), 8))
+		a, p := w^at, w^pct
+		if ((a-ones)&^a|(p-ones)&^p)&highs != 0 {
+			return true
+		}
+	}
+	for ; i < len(s); i++ {
+		if s[i] == '@' || s[i] == '%' {
+			return true
+		}
+	}
+	return false
 }
 
 // localStart scans back from the '@' at index at over local-part characters,

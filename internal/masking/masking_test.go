@@ -143,7 +143,29 @@ func FuzzMask(f *testing.F) {
 		if strings.Count(out, "@") != strings.Count(s, "@") {
 			t.Fatalf("an '@' went missing: %q -> %q", s, out)
 		}
+		if MayContain(s) != strings.ContainsAny(s, "@%") {
+			t.Fatalf("MayContain(%q) = %v", s, MayContain(s))
+		}
 	})
+}
+
+func TestMayContain(t *testing.T) {
+	// Every position within and around an 8-byte word, for both bytes, and
+	// bytes next to them in value (? A $ &) that must not match.
+	for n := 0; n <= 24; n++ {
+		base := strings.Repeat("x", n)
+		if MayContain(base) {
+			t.Fatalf("%q: false positive", base)
+		}
+		for i := 0; i < n; i++ {
+			for _, c := range "@%?A$&\x80\xc0" {
+				s := base[:i] + string(c) + base[i+1:]
+				if got, want := MayContain(s), c == '@' || c == '%'; got != want {
+					t.Fatalf("MayContain(%q) = %v, want %v", s, got, want)
+				}
+			}
+		}
+	}
 }
 
 func BenchmarkString(b *testing.B) {

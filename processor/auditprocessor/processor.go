@@ -9,6 +9,7 @@ import (
 	"hash"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -71,6 +72,20 @@ type scratch struct {
 // batchCounts are added to the counters once per batch, not per record.
 type batchCounts struct {
 	processed, quarantined, dropped, masked, removed int64
+	records                                          int
+	// ids holds the batch's derived ids: one allocation per batch instead
+	// of one per record. Strings point into it, so it is never reused.
+	ids []byte
+}
+
+// deriveID returns lr's derived id, backed by n.ids.
+func (n *batchCounts) deriveID(d *eventid.Deriver, lr plog.LogRecord) string {
+	if cap(n.ids)-len(n.ids) < eventid.Len {
+		n.ids = make([]byte, 0, eventid.Len*max(n.records-int(n.processed)+1, 1))
+	}
+	start := len(n.ids)
+	n.ids = d.Append(n.ids, lr)
+	return unsafe.String(&n.ids[start], eventid.Len)
 }
 
 func newProcessor(set processor.Settings, cfg *Config) (*auditProcessor, error) {
@@ -139,7 +154,7 @@ func toSet(keys []string) map[string]bool {
 func (p *auditProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
 	sc := p.scratch.Get().(*scratch)
 	defer p.scratch.Put(sc)
-	var n batchCounts
+	n := batchCounts{records: ld.LogRecordCount()}
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
@@ -247,7 +262,7 @@ func (p *auditProcessor) processRecord(lr plog.LogRecord, sc *scratch, n *batchC
 	k := scan(attrs)
 	id, idSource := k.id()
 	if idSource == idNone {
-		id = sc.ids.Derive(lr)
+		id = n.deriveID(&sc.ids, lr)
 	}
 	userHash := ""
 	// An already masked address (a re-imported export) keeps its user.hash.
@@ -428,7 +443,7 @@ func (p *auditProcessor) maskMap(m pcommon.Map) int {
 	total, keys := 0, 0
 	for k, v := range m.All() {
 		total += p.maskValue(v)
-		if strings.IndexByte(k, '@') >= 0 || strings.Contains(k, "%40") {
+		if masking.MayContain(k) {
 			keys++
 		}
 	}
@@ -439,6 +454,7 @@ func (p *auditProcessor) maskMap(m pcommon.Map) int {
 }
 
 // maskKeys renames keys that hold an address; rare, so it may allocate.
+// A key with only a '%' costs a wasted pass, no more.
 func (p *auditProcessor) maskKeys(m pcommon.Map) int {
 	renames := map[string]string{}
 	for k := range m.All() {
