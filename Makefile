@@ -51,8 +51,12 @@ bench: ## Micro-benchmarks (processor, masker, encoder) and the stock side-by-si
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./processor/... ./internal/...
 	cd bench/stock && $(GO) test -run '^$$' -bench . -benchtime 200x .
 
+# The collector's Go runtime settings recommended for production (README,
+# "Tuning"); COLLECTOR_ENV= runs the harness with the Go defaults.
+COLLECTOR_ENV ?= GOGC=200 GOMEMLIMIT=768MiB
+
 bench-e2e: build ## The load harness: every fault scenario and the throughput references at 1M events
-	$(BIN)/auditload -events $${EVENTS:-1000000} -scenarios $${SCENARIOS:-all}
+	$(BIN)/auditload -events $${EVENTS:-1000000} -scenarios $${SCENARIOS:-all} $(foreach e,$(COLLECTOR_ENV),-collector-env $(e))
 
 bench-export: build ## auditctl export of 1M events from the test double: events/s and peak RSS
 	$(BIN)/auditload -export $${EVENTS:-1000000}

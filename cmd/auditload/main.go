@@ -26,11 +26,13 @@ func main() {
 	double := flag.String("es-double", "bin/es-testdouble", "the test double binary ('' runs it in-process)")
 	verbose := flag.Bool("v", false, "show the collector's and the double's output")
 	pprof := flag.String("pprof", "", "serve the collector's pprof on this host:port")
+	var collectorEnv envList
+	flag.Var(&collectorEnv, "collector-env", "NAME=value added to the collector's environment only (repeatable), e.g. GOGC=200")
 	export := flag.Int("export", 0, "instead of scenarios: load this many documents into the test double and time bin/auditctl export of them")
 	flag.Parse()
 
 	root, _ := os.Getwd()
-	o := loadharness.Options{Collector: *collector, ESDouble: *double, RepoRoot: root, MemLimitMiB: 1024, Pprof: *pprof}
+	o := loadharness.Options{Collector: *collector, ESDouble: *double, RepoRoot: root, MemLimitMiB: 1024, Pprof: *pprof, CollectorEnv: collectorEnv}
 	if *verbose {
 		o.Log = os.Stderr
 	}
@@ -61,18 +63,20 @@ func main() {
 		name                  string
 		noAudit, gzip, memory bool
 		proto                 string
+		batchProcessor        bool
 	}{
-		{"ref-memory-queue", false, false, true, loadgen.OTLPGRPC},
-		{"ref-memory-queue-gzip", false, true, true, loadgen.OTLPGRPC},
-		{"ref-memory-queue-no-audit", true, false, true, loadgen.OTLPGRPC},
-		{"ref-persistent-queue", false, false, false, loadgen.OTLPGRPC},
-		{"ref-persistent-queue-gzip", false, true, false, loadgen.OTLPGRPC},
-		{"ref-persistent-queue-no-audit", true, false, false, loadgen.OTLPGRPC},
-		{"ref-memory-queue-otlp-http", false, false, true, loadgen.OTLPHTTP},
-		{"ref-memory-queue-receiver", false, false, true, loadgen.Receiver},
+		{"ref-memory-queue", false, false, true, loadgen.OTLPGRPC, false},
+		{"ref-memory-queue-gzip", false, true, true, loadgen.OTLPGRPC, false},
+		{"ref-memory-queue-no-audit", true, false, true, loadgen.OTLPGRPC, false},
+		{"ref-persistent-queue", false, false, false, loadgen.OTLPGRPC, false},
+		{"ref-persistent-queue-gzip", false, true, false, loadgen.OTLPGRPC, false},
+		{"ref-persistent-queue-no-audit", true, false, false, loadgen.OTLPGRPC, false},
+		{"ref-memory-queue-otlp-http", false, false, true, loadgen.OTLPHTTP, false},
+		{"ref-memory-queue-receiver", false, false, true, loadgen.Receiver, false},
+		{"ref-batch-processor", false, false, true, loadgen.OTLPGRPC, true},
 	} {
 		if want("ref") || want(r.name) {
-			runs = append(runs, loadharness.Scenario{Name: r.name, Events: *events, Protocol: r.proto, Workers: 4, Batch: 1000, NoAudit: r.noAudit, Gzip: r.gzip, MemoryQueue: r.memory})
+			runs = append(runs, loadharness.Scenario{Name: r.name, Events: *events, Protocol: r.proto, Workers: 4, Batch: 1000, NoAudit: r.noAudit, Gzip: r.gzip, MemoryQueue: r.memory, BatchProcessor: r.batchProcessor})
 		}
 	}
 	failed := false
@@ -91,6 +95,18 @@ func main() {
 	if failed {
 		os.Exit(1)
 	}
+}
+
+type envList []string
+
+func (e *envList) String() string { return strings.Join(*e, " ") }
+
+func (e *envList) Set(v string) error {
+	if name, _, ok := strings.Cut(v, "="); !ok || name == "" {
+		return fmt.Errorf("%q is not NAME=value", v)
+	}
+	*e = append(*e, v)
+	return nil
 }
 
 func contains(xs []string, s string) bool {

@@ -41,6 +41,7 @@ type auditExporter struct {
 	stop         context.CancelFunc
 	wg           sync.WaitGroup
 	encoders     sync.Pool
+	bodies       sync.Pool // *[]byte bulk bodies
 
 	indexed, duplicate, retried, deadLettered, failed metric.Int64Counter
 	latency                                           metric.Float64Histogram
@@ -50,6 +51,7 @@ type auditExporter struct {
 func newExporter(set exporter.Settings, cfg *Config) (*auditExporter, error) {
 	e := &auditExporter{cfg: cfg, set: set, logger: set.Logger, router: newRouter(cfg)}
 	e.encoders.New = func() any { return &esdoc.Encoder{} }
+	e.bodies.New = func() any { return new([]byte) }
 	m := set.TelemetrySettings.MeterProvider.Meter(metadata.ScopeName)
 	var errs []error
 	counter := func(name, desc string) metric.Int64Counter {
@@ -165,6 +167,9 @@ func (e *auditExporter) shutdown(context.Context) error {
 
 // pending is one document on its way: where its bytes are, and which
 // record it came from, so a retryable failure can hand back just that.
+// maxPooledBody keeps one unusually large export from pinning its body.
+const maxPooledBody = 64 << 20
+
 type pending struct {
 	start, end int // action line + document in buf
 	docStart   int
@@ -185,7 +190,13 @@ func (e *auditExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	enc := e.encoders.Get().(*esdoc.Encoder)
 	defer e.encoders.Put(enc)
 
-	buf := make([]byte, 0, 1024*ld.LogRecordCount())
+	// Bulk bodies are megabytes: reuse them rather than have every export
+	// allocate and zero one (and pace the GC by it).
+	bp := e.bodies.Get().(*[]byte)
+	buf := (*bp)[:0]
+	if need := 1024 * ld.LogRecordCount(); cap(buf) < need {
+		buf = make([]byte, 0, need)
+	}
 	docs := make([]pending, 0, ld.LogRecordCount())
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
@@ -209,11 +220,16 @@ func (e *auditExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	}
 
 	retry, dead, perm, err := e.send(ctx, buf, docs)
+	if err == nil && len(retry) == 0 && cap(buf) <= maxPooledBody {
+		// Every request over buf was answered, so nothing reads it any more
+		// (the rare failure paths leave it to the GC instead).
+		defer func() { *bp = buf[:0]; e.bodies.Put(bp) }()
+	}
 	if err != nil && len(retry) == 0 {
 		return err
 	}
 	if len(dead) > 0 {
-		dlBuf, dlDocs := e.deadLetters(buf, dead)
+		dlBuf, dlDocs := e.deadLetters(dead)
 		r2, _, perm2, err2 := e.send(ctx, dlBuf, dlDocs)
 		perm = append(perm, perm2...)
 		// A dead-letter write that must be retried keeps its original
@@ -247,8 +263,12 @@ func errOr(err error, msg string) error {
 }
 
 // deadLetters builds dead-letter documents for the rejected ones.
-func (e *auditExporter) deadLetters(buf []byte, dead []rejected) ([]byte, []pending) {
-	out := make([]byte, 0, 2*len(buf)/max(1, len(dead)))
+func (e *auditExporter) deadLetters(dead []rejected) ([]byte, []pending) {
+	size := 0
+	for _, d := range dead {
+		size += 2*len(d.doc) + 512
+	}
+	out := make([]byte, 0, size)
 	docs := make([]pending, 0, len(dead))
 	now := time.Now()
 	for _, d := range dead {
@@ -257,7 +277,7 @@ func (e *auditExporter) deadLetters(buf []byte, dead []rejected) ([]byte, []pend
 		p.target, p.dead, p.start = t, true, len(out)
 		out = esdoc.AppendCreate(out, t.Index(), d.id)
 		p.docStart = len(out)
-		out = esdoc.AppendDeadLetter(out, buf[d.docStart:d.end-1], d.id, d.errType, d.reason, t, now)
+		out = esdoc.AppendDeadLetter(out, d.doc, d.id, d.errType, d.reason, t, now)
 		out = append(out, '\n')
 		p.end = len(out)
 		docs = append(docs, p)
@@ -267,6 +287,9 @@ func (e *auditExporter) deadLetters(buf []byte, dead []rejected) ([]byte, []pend
 
 type rejected struct {
 	pending
+	// doc is the document as sent. pending's offsets are into the body of
+	// the request that was refused, which a retry or a split rebuilt.
+	doc             []byte
 	errType, reason string
 }
 
@@ -303,7 +326,7 @@ func (e *auditExporter) send(ctx context.Context, buf []byte, docs []pending) (r
 					perm = append(perm, d)
 					e.logger.Error("Dead-letter stream rejected a document", zap.String("event.id", d.id), zap.Int("status", r.status), zap.String("type", r.errType), zap.String("reason", r.reason))
 				default:
-					dead = append(dead, rejected{pending: d, errType: r.errType, reason: r.reason})
+					dead = append(dead, rejected{pending: d, doc: body[d.docStart : d.end-1], errType: r.errType, reason: r.reason})
 					e.deadLettered.Add(ctx, 1)
 				}
 			}
@@ -357,7 +380,7 @@ func (e *auditExporter) split(ctx context.Context, buf []byte, todo []pending, r
 			return nil, nil, []pending{d}, nil
 		}
 		e.deadLettered.Add(ctx, 1)
-		return nil, []rejected{{pending: d, errType: refused.typ, reason: fmt.Sprintf("the bulk request holding only this document was refused with %d: %s", refused.status, refused.reason)}}, nil, nil
+		return nil, []rejected{{pending: d, doc: buf[d.docStart : d.end-1], errType: refused.typ, reason: fmt.Sprintf("the bulk request holding only this document was refused with %d: %s", refused.status, refused.reason)}}, nil, nil
 	}
 	mid := len(todo) / 2
 	for _, part := range [][]pending{todo[:mid], todo[mid:]} {

@@ -392,6 +392,7 @@ func TestPoisonDocumentIsIsolated(t *testing.T) {
 	doc, ok := v.es.Doc("logs-audit.deadletter-default", "p-13")
 	require.True(t, ok)
 	assert.Contains(t, string(doc), "the bulk request holding only this document was refused with 400")
+	assert.Contains(t, string(doc), "198.51.100.99", "the dead letter quotes the offending document, not another")
 	assert.Equal(t, int64(1), v.metric(t, "exporter_audit_es_docs_dead_lettered"))
 }
 

@@ -47,6 +47,9 @@ type Scenario struct {
 	KillDuringOutage bool
 	// NoAudit leaves the audit processor out (a reference pipeline).
 	NoAudit bool
+	// BatchProcessor batches in the batch processor (otlp → memory_limiter
+	// → audit → batch → exporter) instead of in the exporter's queue.
+	BatchProcessor bool
 	Gzip    bool
 	// MemoryQueue uses exporterhelper's in-memory queue instead of the
 	// persistent one (a throughput reference; not crash-safe).
@@ -65,6 +68,9 @@ type Options struct {
 	Log         io.Writer
 	// Pprof, when set (host:port), serves the collector's pprof endpoint.
 	Pprof string
+	// CollectorEnv is added to the collector's environment only (GOGC,
+	// GOMEMLIMIT), never to the double's or the generator's.
+	CollectorEnv []string
 }
 
 // Report is what a run measured.
@@ -182,6 +188,11 @@ func (o Options) config(sc Scenario, esURL, queue string, p map[string]int) stri
 	if sc.NoAudit {
 		processors = "[memory_limiter]"
 	}
+	queueBatch := "\n      batch: {sizer: items, flush_timeout: 1s, min_size: 5000, max_size: 10000}"
+	if sc.BatchProcessor {
+		processors = strings.TrimSuffix(processors, "]") + ", batch]"
+		queueBatch = ""
+	}
 	compression := "none"
 	if sc.Gzip {
 		compression = "gzip"
@@ -210,6 +221,7 @@ processors:
   memory_limiter: {check_interval: 200ms, limit_mib: %d, spike_limit_mib: %d}
   audit:
     catalogs: [%s/config/catalogs/codatum.yaml, %s/config/catalogs/wherobots.yaml, %s/config/catalogs/analytics.yaml]
+  batch: {send_batch_size: 5000, send_batch_max_size: 10000, timeout: 1s}
 exporters:
   audit_elasticsearch:
     endpoints: [%s]
@@ -221,8 +233,7 @@ exporters:
       enabled: true%s
       sizer: items
       queue_size: 2000000
-      num_consumers: 4
-      batch: {sizer: items, flush_timeout: 1s, min_size: 5000, max_size: 10000}
+      num_consumers: 4%s
     retry_on_failure: {enabled: true, initial_interval: 200ms, max_interval: 2s, max_elapsed_time: 0s}
 service:
   extensions: [health_check, file_storage/queue%s]
@@ -234,12 +245,13 @@ service:
   telemetry:
     logs: {level: warn}
     metrics: {level: none}
-`, pprof, p["health"], queue, p["grpc"], p["http"], p["audit"], o.MemLimitMiB, o.MemLimitMiB/4, root, root, root, esURL, compression, storage, pprofExt, processors)
+`, pprof, p["health"], queue, p["grpc"], p["http"], p["audit"], o.MemLimitMiB, o.MemLimitMiB/4, root, root, root, esURL, compression, storage, queueBatch, pprofExt, processors)
 }
 
 func (o Options) startCollector(cfgPath string, health int) (*collector, error) {
 	c := &collector{health: fmt.Sprintf("http://127.0.0.1:%d/", health)}
 	c.cmd = exec.Command(o.Collector, "--config", cfgPath)
+	c.cmd.Env = append(os.Environ(), o.CollectorEnv...)
 	c.cmd.Stdout, c.cmd.Stderr = o.Log, o.Log
 	if err := c.cmd.Start(); err != nil {
 		return nil, err
