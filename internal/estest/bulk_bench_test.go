@@ -48,10 +48,8 @@ func BenchmarkBulk(b *testing.B) {
 
 func compact(tb testing.TB, doc []byte) []byte {
 	var out bytes.Buffer
-	if err := jsonCompact(&out, doc); err != nil {
+	if err := json.Compact(&out, doc); err != nil {
 		tb.Fatal(err)
 	}
 	return out.Bytes()
 }
-
-func jsonCompact(dst *bytes.Buffer, src []byte) error { return json.Compact(dst, src) }

@@ -50,7 +50,7 @@ type Scenario struct {
 	// BatchProcessor batches in the batch processor (otlp → memory_limiter
 	// → audit → batch → exporter) instead of in the exporter's queue.
 	BatchProcessor bool
-	Gzip    bool
+	Gzip           bool
 	// MemoryQueue uses exporterhelper's in-memory queue instead of the
 	// persistent one (a throughput reference; not crash-safe).
 	MemoryQueue bool
