@@ -736,8 +736,14 @@ func appendKey(b []byte, n int, key string) ([]byte, int) {
 	if n > 0 {
 		b = append(b, ',')
 	}
-	b = strconv.AppendQuote(b, key)
+	b = appendQuote(b, key)
 	return append(b, ':'), n + 1
+}
+
+// appendQuote writes s as a JSON string (strconv's quoting is Go's, not JSON's).
+func appendQuote(b []byte, s string) []byte {
+	out, _ := jsontext.AppendQuote(b, s) // invalid UTF-8 becomes U+FFFD
+	return out
 }
 
 // nextLine splits off one NDJSON line, without its newline.
@@ -778,7 +784,7 @@ func (it itemResult) appendJSON(b []byte, fp filterPath) []byte {
 	str := func(key, v string, path ...string) {
 		if fp.keep(path...) {
 			b, n = appendKey(b, n, key)
-			b = strconv.AppendQuote(b, v)
+			b = appendQuote(b, v)
 		}
 	}
 	num := func(key string, v int, path ...string) {

@@ -207,3 +207,17 @@ func TestBulkFilterPath(t *testing.T) {
 		`"_shards":\{"total":2,"successful":1,"failed":0\},"_seq_no":3,"_primary_term":1,"status":201\}\}\]\}$`,
 		post("", `{"create":{"_index":"logs-audit-default","_id":"d"}}`+"\n{}\n"), "unfiltered, in Elasticsearch's key order")
 }
+
+// Ids and reasons are JSON strings, not Go-quoted ones.
+func TestBulkAnswerIsJSONForOddIDs(t *testing.T) {
+	_, c := setup(t)
+	odd := "ctl\x01-é-\u2028"
+	line := `{"create":{"_index":"logs-audit-default","_id":"ctl\u0001-é-\u2028"}}` + "\n{}\n"
+	for range 2 { // the second answer is a 409 whose reason quotes the id
+		code, body, _ := c.do("POST", "/_bulk", line)
+		require.Equal(t, 200, code)
+		require.NotNil(t, body, "the answer must parse as JSON")
+		item := body["items"].([]any)[0].(map[string]any)["create"].(map[string]any)
+		assert.Equal(t, odd, item["_id"])
+	}
+}
