@@ -209,7 +209,7 @@ func (e *auditExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 				t := e.router.target(lr)
 				id := enc.ID(lr)
 				p := pending{start: len(buf), id: id, target: t, rl: i, sl: j, lr: k}
-				buf = esdoc.AppendCreate(buf, t.Index(), id)
+				buf = esdoc.AppendCreate(buf, t, id)
 				p.docStart = len(buf)
 				buf = enc.AppendDocument(buf, rl.Resource(), lr, t, id)
 				buf = append(buf, '\n')
@@ -275,7 +275,7 @@ func (e *auditExporter) deadLetters(dead []rejected) ([]byte, []pending) {
 		t := esdoc.Target{Dataset: e.cfg.DataStream.Dataset + ".deadletter", Namespace: d.target.Namespace}
 		p := d.pending
 		p.target, p.dead, p.start = t, true, len(out)
-		out = esdoc.AppendCreate(out, t.Index(), d.id)
+		out = esdoc.AppendCreate(out, t, d.id)
 		p.docStart = len(out)
 		out = esdoc.AppendDeadLetter(out, d.doc, d.id, d.errType, d.reason, t, now)
 		out = append(out, '\n')

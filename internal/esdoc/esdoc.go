@@ -6,11 +6,12 @@ package esdoc
 
 import (
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/hex"
 	"math"
 	"net/netip"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 	"unsafe"
@@ -33,78 +34,175 @@ func (t Target) Index() string { return "logs-" + t.Dataset + "-" + t.Namespace 
 
 // Encoder is not safe for concurrent use: it keeps a scratch id deriver.
 type Encoder struct {
-	ids   eventid.Deriver
-	props []byte // audit.properties, written during the attribute scan
+	ids     eventid.Deriver
+	props   []byte // audit.properties, written during the attribute scan
+	targets []targetJSON
+	next    int
+	day     int64 // the date last written, and its text
+	date    [12]byte
 	// Now is used when a record has neither timestamp nor observed time.
 	Now func() time.Time
 }
 
-// core holds the record attributes that have a place of their own in the
-// document; everything else goes to audit.properties.
-type core struct {
-	id, outcome, kind, category, typ, group, categories, actorType      pcommon.Value
-	rType, rID, rName, route, reason                                    pcommon.Value
-	userID, userName, userEmail, userHash, client, agent, region, orgID pcommon.Value
+// targetJSON is a target's share of every document, encoded once.
+type targetJSON struct {
+	t          Target
+	dataStream []byte // through `"event":{"id":`
+	dataset    []byte // `,"dataset":` and the dataset
+}
+
+// maxTargets bounds the cache; a batch rarely spans more data streams.
+const maxTargets = 16
+
+func (e *Encoder) targetJSON(t Target) *targetJSON {
+	for i := range e.targets {
+		if e.targets[i].t == t {
+			return &e.targets[i]
+		}
+	}
+	tj := targetJSON{t: t}
+	tj.dataStream = append(tj.dataStream, `,"data_stream":{"type":"logs","dataset":`...)
+	tj.dataStream = appendString(tj.dataStream, t.Dataset)
+	tj.dataStream = append(tj.dataStream, `,"namespace":`...)
+	tj.dataStream = appendString(tj.dataStream, t.Namespace)
+	tj.dataStream = append(tj.dataStream, `},"event":{"id":`...)
+	tj.dataset = append(tj.dataset, `,"dataset":`...)
+	tj.dataset = appendString(tj.dataset, t.Dataset)
+	if len(e.targets) < maxTargets {
+		e.targets = append(e.targets, tj)
+		return &e.targets[len(e.targets)-1]
+	}
+	e.next = (e.next + 1) % maxTargets
+	e.targets[e.next] = tj
+	return &e.targets[e.next]
+}
+
+// Slots of core: the record attributes that have a place of their own in
+// the document; everything else goes to audit.properties.
+const (
+	sNone = iota
+	sID
+	sUID
+	sOutcome
+	sKind
+	sCategory
+	sTyp
+	sGroup
+	sCategories
+	sActorType
+	sRType
+	sRID
+	sRName
+	sRoute
+	sReason
+	sUserID
+	sUserName
+	sUserEmail
+	sUserHash
+	sClient
+	sAgent
+	sRegion
+	sOrgID
+	sSkip // event.name and event.action: the action is the EventName
+	nSlots
+)
+
+type core [nSlots]pcommon.Value
+
+// coreKeys finds an attribute's slot with one hash and one comparison; a
+// string switch over two dozen keys was a sixth of the encoder's time.
+var coreKeys = newKeyTable([]struct {
+	key  string
+	slot uint8
+}{
+	{fields.EventID, sID},
+	{fields.LogRecordUID, sUID},
+	{fields.EventOutcome, sOutcome},
+	{fields.EventKind, sKind},
+	{fields.EventCategory, sCategory},
+	{fields.EventType, sTyp},
+	{fields.AuditGroup, sGroup},
+	{fields.AuditCategories, sCategories},
+	{fields.ActorType, sActorType},
+	{fields.ResourceType, sRType},
+	{fields.ResourceID, sRID},
+	{fields.ResourceName, sRName},
+	{fields.AuditRoute, sRoute},
+	{fields.AuditInvalidReason, sReason},
+	{fields.UserID, sUserID},
+	{fields.UserName, sUserName},
+	{fields.UserEmail, sUserEmail},
+	{fields.UserHash, sUserHash},
+	{fields.ClientAddress, sClient},
+	{fields.UserAgent, sAgent},
+	{fields.CloudRegion, sRegion},
+	{fields.Organization, sOrgID},
+	{fields.EventName, sSkip},
+	{fields.EventAction, sSkip},
+})
+
+type keyTable struct {
+	seed  uint32
+	keys  [64]string
+	slots [64]uint8
+}
+
+func keyHash(k string, seed uint32) uint32 {
+	n := len(k)
+	x := uint32(n)<<24 | uint32(k[n-1])<<16 | uint32(k[n-2])<<8 | uint32(k[n/2])
+	return x * seed >> 26
+}
+
+// newKeyTable searches for a multiplier under which no two keys share a
+// bucket (a few thousand tries for these keys).
+func newKeyTable(entries []struct {
+	key  string
+	slot uint8
+}) *keyTable {
+	for seed := uint32(1); seed < 1<<24; seed += 2 {
+		t := &keyTable{seed: seed}
+		clash := false
+		for _, e := range entries {
+			h := keyHash(e.key, seed)
+			if t.keys[h] != "" {
+				clash = true
+				break
+			}
+			t.keys[h], t.slots[h] = e.key, e.slot
+		}
+		if !clash {
+			return t
+		}
+	}
+	panic("esdoc: no collision-free hash for the core keys")
+}
+
+func (t *keyTable) slot(k string) uint8 {
+	if len(k) < 2 {
+		return sNone
+	}
+	h := keyHash(k, t.seed)
+	if t.keys[h] == k {
+		return t.slots[h]
+	}
+	return sNone
 }
 
 // scan sorts the attributes in one pass: core ones into c, the rest
 // straight into props as JSON members.
 func (c *core) scan(attrs pcommon.Map, props []byte) []byte {
 	for k, v := range attrs.All() {
-		switch k {
-		case fields.EventID:
-			c.id = v
-		case fields.LogRecordUID:
-			if c.id == (pcommon.Value{}) {
-				c.id = v
-			}
-		case fields.EventOutcome:
-			c.outcome = v
-		case fields.EventKind:
-			c.kind = v
-		case fields.EventCategory:
-			c.category = v
-		case fields.EventType:
-			c.typ = v
-		case fields.AuditGroup:
-			c.group = v
-		case fields.AuditCategories:
-			c.categories = v
-		case fields.ActorType:
-			c.actorType = v
-		case fields.ResourceType:
-			c.rType = v
-		case fields.ResourceID:
-			c.rID = v
-		case fields.ResourceName:
-			c.rName = v
-		case fields.AuditRoute:
-			c.route = v
-		case fields.AuditInvalidReason:
-			c.reason = v
-		case fields.UserID:
-			c.userID = v
-		case fields.UserName:
-			c.userName = v
-		case fields.UserEmail:
-			c.userEmail = v
-		case fields.UserHash:
-			c.userHash = v
-		case fields.ClientAddress:
-			c.client = v
-		case fields.UserAgent:
-			c.agent = v
-		case fields.CloudRegion:
-			c.region = v
-		case fields.Organization:
-			c.orgID = v
-		case fields.EventName, fields.EventAction:
-		default:
-			props = append(props, ',')
-			props = appendString(props, k)
-			props = append(props, ':')
-			props = appendValue(props, v)
+		if s := coreKeys.slot(k); s != sNone {
+			c[s] = v
+			continue
 		}
+		props = append(props, ',')
+		props = appendString(props, k)
+		props = append(props, ':')
+		props = appendValue(props, v)
+	}
+	if c[sID] == (pcommon.Value{}) {
+		c[sID] = c[sUID]
 	}
 	return props
 }
@@ -137,55 +235,50 @@ func (e *Encoder) AppendDocument(b []byte, res pcommon.Resource, lr plog.LogReco
 		}
 		ts = pcommon.NewTimestampFromTime(now())
 	}
+	tj := e.targetJSON(t)
 	b = append(b, `{"@timestamp":`...)
-	b = appendTime(b, ts)
-	b = append(b, `,"data_stream":{"type":"logs","dataset":`...)
-	b = appendString(b, t.Dataset)
-	b = append(b, `,"namespace":`...)
-	b = appendString(b, t.Namespace)
-	b = append(b, '}')
+	b = e.appendTime(b, ts)
+	b = append(b, tj.dataStream...)
 
 	// event
-	b = append(b, `,"event":{"id":`...)
 	b = appendString(b, id)
 	if a := lr.EventName(); a != "" {
 		b = append(b, `,"action":`...)
 		b = appendString(b, a)
 	}
-	b = optField(b, "category", c.category)
-	b = optField(b, "type", c.typ)
-	b = optField(b, "kind", c.kind)
-	b = optField(b, "outcome", c.outcome)
-	b = append(b, `,"dataset":`...)
-	b = appendString(b, t.Dataset)
+	b = optField(b, `"category":`, c[sCategory])
+	b = optField(b, `"type":`, c[sTyp])
+	b = optField(b, `"kind":`, c[sKind])
+	b = optField(b, `"outcome":`, c[sOutcome])
+	b = append(b, tj.dataset...)
 	if o := lr.ObservedTimestamp(); o != 0 {
 		b = append(b, `,"created":`...)
-		b = appendTime(b, o)
+		b = e.appendTime(b, o)
 	}
 	b = append(b, '}')
 
 	// audit
 	b = append(b, `,"audit":{`...)
 	n := 0
-	b, n = field(b, n, "group", c.group)
-	b, n = field(b, n, "categories", c.categories)
-	if ok(c.actorType) {
+	b, n = field(b, n, `"group":`, c[sGroup])
+	b, n = field(b, n, `"categories":`, c[sCategories])
+	if ok(c[sActorType]) {
 		b, n = sep(b, n)
 		b = append(b, `"actor":{"type":`...)
-		b = appendValue(b, c.actorType)
+		b = appendValue(b, c[sActorType])
 		b = append(b, '}')
 	}
-	if ok(c.rType) || ok(c.rID) || ok(c.rName) {
+	if ok(c[sRType]) || ok(c[sRID]) || ok(c[sRName]) {
 		b, n = sep(b, n)
 		b = append(b, `"resource":{`...)
 		m := 0
-		b, m = field(b, m, "type", c.rType)
-		b, m = field(b, m, "id", c.rID)
-		b, _ = field(b, m, "name", c.rName)
+		b, m = field(b, m, `"type":`, c[sRType])
+		b, m = field(b, m, `"id":`, c[sRID])
+		b, _ = field(b, m, `"name":`, c[sRName])
 		b = append(b, '}')
 	}
-	b, n = field(b, n, "route", c.route)
-	b, n = field(b, n, "invalid_reason", c.reason)
+	b, n = field(b, n, `"route":`, c[sRoute])
+	b, n = field(b, n, `"invalid_reason":`, c[sReason])
 	if len(e.props) > 0 {
 		b, _ = sep(b, n)
 		b = append(b, `"properties":{`...)
@@ -195,19 +288,22 @@ func (e *Encoder) AppendDocument(b []byte, res pcommon.Resource, lr plog.LogReco
 	b = append(b, '}')
 
 	b = group(b, "user", func(b []byte, n int) ([]byte, int) {
-		b, n = field(b, n, "id", c.userID)
-		b, n = field(b, n, "name", c.userName)
-		b, n = field(b, n, "email", c.userEmail)
-		return field(b, n, "hash", c.userHash)
+		b, n = field(b, n, `"id":`, c[sUserID])
+		b, n = field(b, n, `"name":`, c[sUserName])
+		b, n = field(b, n, `"email":`, c[sUserEmail])
+		return field(b, n, `"hash":`, c[sUserHash])
 	})
-	if ok(c.client) {
+	if ok(c[sClient]) {
 		b = append(b, `,"client":{"address":`...)
-		b = appendValue(b, c.client)
-		if c.client.Type() == pcommon.ValueTypeStr {
-			if ip, err := netip.ParseAddr(c.client.Str()); err == nil {
+		b = appendValue(b, c[sClient])
+		if addr := c[sClient].Str(); isIPv4(addr) {
+			b = append(b, `,"ip":`...)
+			b = appendString(b, addr)
+		} else if strings.IndexByte(addr, ':') >= 0 {
+			if ip, err := netip.ParseAddr(addr); err == nil {
 				b = append(b, `,"ip":`...)
 				if ip.Zone() == "" {
-					b = appendString(b, c.client.Str())
+					b = appendString(b, addr)
 				} else {
 					b = append(b, '"')
 					b = ip.WithZone("").AppendTo(b)
@@ -217,9 +313,9 @@ func (e *Encoder) AppendDocument(b []byte, res pcommon.Resource, lr plog.LogReco
 		}
 		b = append(b, '}')
 	}
-	b = group(b, "user_agent", func(b []byte, n int) ([]byte, int) { return field(b, n, "original", c.agent) })
-	b = group(b, "cloud", func(b []byte, n int) ([]byte, int) { return field(b, n, "region", c.region) })
-	b = group(b, "organization", func(b []byte, n int) ([]byte, int) { return field(b, n, "id", c.orgID) })
+	b = group(b, "user_agent", func(b []byte, n int) ([]byte, int) { return field(b, n, `"original":`, c[sAgent]) })
+	b = group(b, "cloud", func(b []byte, n int) ([]byte, int) { return field(b, n, `"region":`, c[sRegion]) })
+	b = group(b, "organization", func(b []byte, n int) ([]byte, int) { return field(b, n, `"id":`, c[sOrgID]) })
 
 	switch body := lr.Body(); body.Type() {
 	case pcommon.ValueTypeEmpty:
@@ -278,10 +374,18 @@ func AppendDeadLetter(b []byte, original []byte, id, errType, reason string, t T
 	return append(b, `}}`...)
 }
 
-// AppendCreate appends a bulk "create" action line.
-func AppendCreate(b []byte, index, id string) []byte {
+// AppendCreate appends a bulk "create" action line for t's data stream.
+func AppendCreate(b []byte, t Target, id string) []byte {
 	b = append(b, `{"create":{"_index":`...)
-	b = appendString(b, index)
+	if plainString(t.Dataset) && plainString(t.Namespace) {
+		b = append(b, `"logs-`...)
+		b = append(b, t.Dataset...)
+		b = append(b, '-')
+		b = append(b, t.Namespace...)
+		b = append(b, '"')
+	} else {
+		b = appendString(b, t.Index())
+	}
 	b = append(b, `,"_id":`...)
 	b = appendString(b, id)
 	return append(b, "}}\n"...)
@@ -298,26 +402,27 @@ func sep(b []byte, n int) ([]byte, int) {
 	return b, n + 1
 }
 
-func field(b []byte, n int, name string, v pcommon.Value) ([]byte, int) {
+// field writes key (a quoted name and its colon) and v, when v is set.
+func field(b []byte, n int, key string, v pcommon.Value) ([]byte, int) {
 	if v == (pcommon.Value{}) {
 		return b, n
 	}
-	t := v.Type()
-	if t == pcommon.ValueTypeEmpty {
+	// Str is one type assertion; Type is a switch over every kind.
+	if s := v.Str(); s != "" {
+		b, n = sep(b, n)
+		b = append(b, key...)
+		return appendString(b, s), n
+	}
+	if v.Type() == pcommon.ValueTypeEmpty {
 		return b, n
 	}
 	b, n = sep(b, n)
-	b = append(b, '"')
-	b = append(b, name...)
-	b = append(b, `":`...)
-	if t == pcommon.ValueTypeStr {
-		return appendString(b, v.Str()), n
-	}
+	b = append(b, key...)
 	return appendValue(b, v), n
 }
 
-func optField(b []byte, name string, v pcommon.Value) []byte {
-	b, _ = field(b, 1, name, v)
+func optField(b []byte, key string, v pcommon.Value) []byte {
+	b, _ = field(b, 1, key, v)
 	return b
 }
 
@@ -334,27 +439,63 @@ func group(b []byte, name string, fill func([]byte, int) ([]byte, int)) []byte {
 	return append(b, '}')
 }
 
+// isIPv4 reports whether s is a dotted-quad address as netip.ParseAddr
+// accepts it (no leading zeros), without its general parser.
+func isIPv4(s string) bool {
+	fields, digits, v := 0, 0, 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case '0' <= c && c <= '9':
+			if digits == 1 && v == 0 {
+				return false
+			}
+			v = v*10 + int(c-'0')
+			digits++
+			if v > 255 {
+				return false
+			}
+		case c == '.' && digits > 0 && fields < 3:
+			fields++
+			digits, v = 0, 0
+		default:
+			return false
+		}
+	}
+	return fields == 3 && digits > 0
+}
+
 // appendTime writes RFC 3339 with nanoseconds in UTC, the date_nanos
 // format. It computes the civil date itself: time.Format was a fifth of the
 // encoder's time.
 func appendTime(b []byte, ts pcommon.Timestamp) []byte {
+	var e Encoder
+	return e.appendTime(b, ts)
+}
+
+// appendTime keeps the last date it wrote: records in a batch share it.
+func (e *Encoder) appendTime(b []byte, ts pcommon.Timestamp) []byte {
 	ns := int64(ts)
 	secs, nanos := ns/1e9, ns%1e9
 	days, rem := secs/86400, secs%86400
-	y, m, d := civil(days)
-	if y < 0 || y > 9999 {
-		b = append(b, '"')
-		b = ts.AsTime().UTC().AppendFormat(b, "2006-01-02T15:04:05.000000000Z")
-		return append(b, '"')
+	if days != e.day || e.date[0] == 0 {
+		y, m, d := civil(days)
+		if y < 0 || y > 9999 {
+			b = append(b, '"')
+			b = ts.AsTime().UTC().AppendFormat(b, "2006-01-02T15:04:05.000000000Z")
+			return append(b, '"')
+		}
+		e.date[0] = '"'
+		put4(e.date[1:], int(y))
+		e.date[5] = '-'
+		put2(e.date[6:], m)
+		e.date[8] = '-'
+		put2(e.date[9:], d)
+		e.date[11] = 'T'
+		e.day = days
 	}
 	var out [32]byte
-	out[0] = '"'
-	put4(out[1:], int(y))
-	out[5] = '-'
-	put2(out[6:], m)
-	out[8] = '-'
-	put2(out[9:], d)
-	out[11] = 'T'
+	copy(out[:12], e.date[:])
 	put2(out[12:], int(rem/3600))
 	out[14] = ':'
 	put2(out[15:], int(rem%3600/60))
@@ -455,31 +596,80 @@ const (
 )
 
 // plain reports whether 8 bytes need no escaping: none below 0x20, none
-// '"' or '\\', none 0x80 or above.
+// '"' or '\\', none 0x80 or above. A subtraction sets a byte's top bit only
+// for a byte that is bad itself or that a bad byte below borrowed from, and
+// every byte from 0x80 up keeps its top bit in the first or the second term
+// (TestPlainMatchesTable checks every byte at every position).
 func plain(w uint64) bool {
-	below := (w - 0x20*lo) & ^w
-	quote := w ^ ('"' * lo)
-	slash := w ^ ('\\' * lo)
-	return (below|((quote-lo)&^quote)|((slash-lo)&^slash)|w)&hi == 0
+	return ((w-0x20*lo)|(w^('"'*lo)-lo)|(w^('\\'*lo)-lo))&hi == 0
 }
 
 // appendString writes s as a JSON string; invalid UTF-8 becomes U+FFFD.
+// Most strings are printable ASCII: they are checked and copied in one pass,
+// 8 bytes at a time.
 func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	// Most strings are printable ASCII: find that out 8 bytes at a time
-	// and copy them in one go.
-	i := 0
-	for i+8 <= len(s) && plain(binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s[i:]), 8))) {
-		i += 8
+	l, n := len(b), len(s)
+	if cap(b)-l < n+2 {
+		b = slices.Grow(b, n+2)
 	}
-	for i < len(s) && safe[s[i]] {
-		i++
+	out := b[l : l+n+2]
+	out[0] = '"'
+	if n >= 8 {
+		src, dst := unsafe.Pointer(unsafe.StringData(s)), unsafe.Pointer(&out[1])
+		for i := 0; i+8 < n; i += 8 {
+			w := *(*uint64)(unsafe.Add(src, i))
+			if !plain(w) {
+				return appendEscaped(append(b, '"'), s, i)
+			}
+			*(*uint64)(unsafe.Add(dst, i)) = w
+		}
+		// The last word overlaps the one before rather than going byte
+		// by byte.
+		w := *(*uint64)(unsafe.Add(src, n-8))
+		if !plain(w) {
+			return appendEscaped(append(b, '"'), s, max(n-8, 0)&^7)
+		}
+		*(*uint64)(unsafe.Add(dst, n-8)) = w
+	} else if n >= 4 {
+		// Two 4-byte words that overlap cover 4 to 7 bytes.
+		src, dst := unsafe.Pointer(unsafe.StringData(s)), unsafe.Pointer(&out[1])
+		w1, w2 := *(*uint32)(src), *(*uint32)(unsafe.Add(src, n-4))
+		if !plain(uint64(w1)<<32 | uint64(w2)) {
+			return appendEscaped(append(b, '"'), s, 0)
+		}
+		*(*uint32)(dst) = w1
+		*(*uint32)(unsafe.Add(dst, n-4)) = w2
+	} else {
+		for i := 0; i < n; i++ {
+			c := s[i]
+			if !safe[c] {
+				return appendEscaped(append(b, '"'), s, i)
+			}
+			out[1+i] = c
+		}
 	}
-	if i == len(s) {
-		b = append(b, s...)
-		return append(b, '"')
+	out[n+1] = '"'
+	return b[:l+n+2]
+}
+
+// plainString reports whether s needs no escaping.
+func plainString(s string) bool {
+	n := len(s)
+	if n < 8 {
+		for i := 0; i < n; i++ {
+			if !safe[s[i]] {
+				return false
+			}
+		}
+		return true
 	}
-	return appendEscaped(b, s, i)
+	p := unsafe.Pointer(unsafe.StringData(s))
+	for i := 0; i+8 < n; i += 8 {
+		if !plain(*(*uint64)(unsafe.Add(p, i))) {
+			return false
+		}
+	}
+	return plain(*(*uint64)(unsafe.Add(p, n-8)))
 }
 
 // appendEscaped writes the rest of a JSON string whose first i bytes need

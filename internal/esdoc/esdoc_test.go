@@ -3,10 +3,13 @@ package esdoc
 import (
 	"encoding/json"
 	"flag"
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -19,6 +22,7 @@ import (
 
 	assets "github.com/otelcol-audit/otelcol-audit/config/elasticsearch"
 	"github.com/otelcol-audit/otelcol-audit/internal/auditgen"
+	"github.com/otelcol-audit/otelcol-audit/internal/fields"
 )
 
 var update = flag.Bool("update", false, "rewrite golden documents")
@@ -161,7 +165,24 @@ func TestDeadLetterAndAction(t *testing.T) {
 	require.NoError(t, json.Unmarshal(doc, &v))
 	assert.Equal(t, `{"event":{"id":"e\"1"}}`, v.Event.Original)
 	assert.Equal(t, "failed to parse field [client.ip]", v.Error.Message)
-	assert.Equal(t, "{\"create\":{\"_index\":\"logs-audit-default\",\"_id\":\"a\\\"b\"}}\n", string(AppendCreate(nil, "logs-audit-default", `a"b`)))
+}
+
+func TestAppendCreate(t *testing.T) {
+	for _, tc := range []struct {
+		target Target
+		id     string
+		want   string
+	}{
+		{Target{"audit", "default"}, "0ee4777f6410ec6f49ee23a989fc8a47", `{"create":{"_index":"logs-audit-default","_id":"0ee4777f6410ec6f49ee23a989fc8a47"}}` + "\n"},
+		{Target{"audit", "default"}, `a"b`, `{"create":{"_index":"logs-audit-default","_id":"a\"b"}}` + "\n"},
+		// Names are sanitized before they get here; escaping still holds if not.
+		{Target{"audit.access_control", `t"1`}, "x", `{"create":{"_index":"logs-audit.access_control-t\"1","_id":"x"}}` + "\n"},
+		{Target{"audit", "org-\u00e9t\u00e9-long-enough"}, "x", `{"create":{"_index":"logs-audit-org-été-long-enough","_id":"x"}}` + "\n"},
+	} {
+		got := string(AppendCreate(nil, tc.target, tc.id))
+		assert.Equal(t, tc.want, got)
+		assert.True(t, json.Valid([]byte(got)), got)
+	}
 }
 
 func TestIDFallbacks(t *testing.T) {
@@ -217,7 +238,7 @@ func BenchmarkEncode(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		lr := recs.At(i % recs.Len())
-		buf = AppendCreate(buf[:0], "logs-audit-default", "0ee4777f6410ec6f49ee23a989fc8a47")
+		buf = AppendCreate(buf[:0], t, "0ee4777f6410ec6f49ee23a989fc8a47")
 		buf = e.AppendDocument(buf, res, lr, t, "0ee4777f6410ec6f49ee23a989fc8a47")
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/document")
@@ -230,11 +251,108 @@ func TestAppendTimeMatchesTimeFormat(t *testing.T) {
 	for i := 0; i < 100_000; i++ {
 		cases = append(cases, r.Int64N(math.MaxInt64))
 	}
-	for _, ns := range cases {
+	// One encoder keeps the last date: run it over random jumps and over
+	// a sorted run that crosses midnights.
+	var e Encoder
+	sorted := slices.Clone(cases)
+	slices.Sort(sorted)
+	for i := int64(0); i < 5000; i++ {
+		sorted = append(sorted, 1_700_000_000_000_000_000+i*37_000_000_000_000)
+	}
+	for _, ns := range append(cases, sorted...) {
 		ts := pcommon.Timestamp(ns)
 		want := `"` + ts.AsTime().UTC().Format("2006-01-02T15:04:05.000000000Z") + `"`
 		if got := string(appendTime(nil, ts)); got != want {
 			t.Fatalf("%d: got %s, want %s", ns, got, want)
 		}
+		if got := string(e.appendTime(nil, ts)); got != want {
+			t.Fatalf("%d, after %d: got %s, want %s", ns, e.day, got, want)
+		}
+	}
+}
+
+// isIPv4 must agree with netip.ParseAddr on everything without a ':'.
+func FuzzIsIPv4(f *testing.F) {
+	for _, s := range []string{"203.0.113.7", "0.0.0.0", "255.255.255.255", "256.1.1.1", "01.2.3.4", "1.2.3", "1.2.3.4.5",
+		"1..3.4", ".1.2.3", "1.2.3.", "1.2.3.4 ", "10.0.0.1", "1.2.3.00", "999.0.0.1", "1.2.3.-4", "", "a.b.c.d", "192.168.1.1%eth0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if strings.IndexByte(s, ':') >= 0 {
+			return
+		}
+		ip, err := netip.ParseAddr(s)
+		want := err == nil && ip.Is4()
+		if got := isIPv4(s); got != want {
+			t.Fatalf("isIPv4(%q) = %v, netip says %v (%v)", s, got, want, err)
+		}
+	})
+}
+
+func TestCoreKeysTable(t *testing.T) {
+	for _, k := range fields.Core {
+		assert.NotEqual(t, uint8(sNone), coreKeys.slot(k), k)
+	}
+	for _, k := range []string{"", "a", "event.idx", "event.i", "user.emai", "tenant", "http.request.method", "EVENT.ID"} {
+		assert.Equal(t, uint8(sNone), coreKeys.slot(k), k)
+	}
+	assert.Equal(t, uint8(sUserEmail), coreKeys.slot(fields.UserEmail))
+	assert.Equal(t, uint8(sSkip), coreKeys.slot(fields.EventAction))
+}
+
+// More targets than the encoder caches, in turns: each document names its own.
+func TestTargetsCachedAndEvicted(t *testing.T) {
+	res, lr := fullRecord()
+	e := &Encoder{}
+	for round := 0; round < 3; round++ {
+		for i := 0; i < maxTargets+5; i++ {
+			tg := Target{Dataset: fmt.Sprintf("audit.t%d", i%7), Namespace: fmt.Sprintf("ns%d", i)}
+			var doc struct {
+				DataStream struct{ Dataset, Namespace string } `json:"data_stream"`
+				Event      struct{ Dataset string }            `json:"event"`
+			}
+			require.NoError(t, json.Unmarshal(e.AppendDocument(nil, res, lr, tg, "x"), &doc))
+			assert.Equal(t, tg.Dataset, doc.DataStream.Dataset)
+			assert.Equal(t, tg.Namespace, doc.DataStream.Namespace)
+			assert.Equal(t, tg.Dataset, doc.Event.Dataset)
+		}
+	}
+	assert.Len(t, e.targets, maxTargets)
+}
+
+// plain must agree with the byte table on every byte at every position,
+// and on random words (which mix several bad bytes).
+func TestPlainMatchesTable(t *testing.T) {
+	check := func(w uint64) {
+		want := true
+		for i := 0; i < 8; i++ {
+			want = want && safe[byte(w>>(8*i))]
+		}
+		if got := plain(w); got != want {
+			t.Fatalf("plain(%#016x) = %v, want %v", w, got, want)
+		}
+	}
+	for _, filler := range []byte{'a', ' ', '~', '#', ']'} {
+		for pos := 0; pos < 8; pos++ {
+			for c := 0; c < 256; c++ {
+				w := uint64(filler) * lo
+				w = w&^(0xff<<(8*pos)) | uint64(c)<<(8*pos)
+				check(w)
+			}
+		}
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := 0; i < 1_000_000; i++ {
+		check(r.Uint64())
+		// Mostly printable words with the odd bad byte, where borrows matter.
+		w := uint64(0)
+		for j := 0; j < 8; j++ {
+			c := byte(0x20 + r.IntN(0x5f))
+			if r.IntN(10) == 0 {
+				c = []byte{0, 0x1f, '"', '\\', 0x7f, 0x80, 0xff, 0x21, 0x23, 0x5b, 0x5d}[r.IntN(11)]
+			}
+			w |= uint64(c) << (8 * j)
+		}
+		check(w)
 	}
 }

@@ -32,18 +32,37 @@ const Len = 32
 
 // Append appends the id Derive returns to dst.
 func (d *Deriver) Append(dst []byte, lr plog.LogRecord) []byte {
+	d.Begin(lr)
+	for k, v := range lr.Attributes().All() {
+		d.Attr(k, v)
+	}
+	return d.Finish(dst, lr)
+}
+
+// Begin starts an id over lr's fields other than its attributes, so a
+// caller that walks the attributes anyway can feed them with Attr, in
+// order and before changing any, then call Finish: one walk instead of two.
+func (d *Deriver) Begin(lr plog.LogRecord) {
 	b := d.buf[:0]
 	b = binary.LittleEndian.AppendUint64(b, uint64(lr.Timestamp()))
 	b = appendString(b, lr.EventName())
 	b = append(b, byte(lr.SeverityNumber()))
 	b = appendString(b, lr.SeverityText())
 	b = appendValue(b, lr.Body())
-	b = appendMap(b, lr.Attributes())
+	d.buf = binary.AppendUvarint(b, uint64(lr.Attributes().Len()))
+}
+
+// Attr feeds one attribute.
+func (d *Deriver) Attr(k string, v pcommon.Value) {
+	d.buf = appendValue(appendString(d.buf, k), v)
+}
+
+// Finish appends the id to dst.
+func (d *Deriver) Finish(dst []byte, lr plog.LogRecord) []byte {
 	tid, sid := lr.TraceID(), lr.SpanID()
-	b = append(b, tid[:]...)
-	b = append(b, sid[:]...)
-	d.buf = b
-	sum := xxh3.Hash128(b).Bytes()
+	b := append(d.buf, tid[:]...)
+	d.buf = append(b, sid[:]...)
+	sum := xxh3.Hash128(d.buf).Bytes()
 	return hex.AppendEncode(dst, sum[:])
 }
 
@@ -62,6 +81,10 @@ func appendMap(b []byte, m pcommon.Map) []byte {
 }
 
 func appendValue(b []byte, v pcommon.Value) []byte {
+	// Str is one type assertion; Type is a switch over every kind.
+	if s := v.Str(); s != "" {
+		return appendString(append(b, byte(pcommon.ValueTypeStr)), s)
+	}
 	b = append(b, byte(v.Type()))
 	switch v.Type() {
 	case pcommon.ValueTypeStr:

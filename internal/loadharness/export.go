@@ -54,7 +54,7 @@ func Export(o Options, auditctl string, n int) (ExportReport, error) {
 			lr := recs.At(i)
 			lr.SetTimestamp(pcommon.NewTimestampFromTime(base.Add(time.Duration(done+i) * time.Millisecond)))
 			id := enc.ID(lr)
-			body = esdoc.AppendCreate(body, "logs-audit-default", id)
+			body = esdoc.AppendCreate(body, esdoc.Target{Dataset: "audit", Namespace: "default"}, id)
 			body = enc.AppendDocument(body, res, lr, esdoc.Target{Dataset: "audit", Namespace: "default"}, id)
 			body = append(body, '\n')
 		}

@@ -54,7 +54,7 @@ func (m *Masker) String(s string) (out string, n int) {
 				if ls == 0 && de == len(s) && w == 1 {
 					return m.wholeAddress(s[at+1:]), 1
 				}
-				b = make([]byte, 0, len(s))
+				b = make([]byte, 0, len(s)+len(Mask))
 			}
 			b = append(b, s[last:ls]...)
 			b = append(b, Mask...)
@@ -67,7 +67,8 @@ func (m *Masker) String(s string) (out string, n int) {
 		return s, 0
 	}
 	b = append(b, s[last:]...)
-	return string(b), n
+	// b is never written again: the string can share it (one allocation, not two).
+	return unsafe.String(unsafe.SliceData(b), len(b)), n
 }
 
 // Contains reports whether s holds an unmasked address.

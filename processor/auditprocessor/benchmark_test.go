@@ -32,7 +32,8 @@ func BenchmarkProcessor(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			comptest.PerRecord(b, p, benchBatch(1000))
+			b.Run("pooling_off", func(b *testing.B) { comptest.PerRecord(b, p, benchBatch(1000)) })
+			b.Run("pooling_on", func(b *testing.B) { comptest.PerRecordPooled(b, p, benchBatch(1000)) })
 		})
 	}
 }

@@ -63,10 +63,11 @@ type auditProcessor struct {
 }
 
 type scratch struct {
-	ids  eventid.Deriver
-	norm []byte
-	sum  []byte
-	hex  [64]byte
+	ids    eventid.Deriver
+	norm   []byte
+	sum    []byte
+	hex    [64]byte
+	hashes map[string]string // address -> pseudonym
 }
 
 // batchCounts are added to the counters once per batch, not per record.
@@ -78,13 +79,14 @@ type batchCounts struct {
 	ids []byte
 }
 
-// deriveID returns lr's derived id, backed by n.ids.
+// deriveID returns lr's derived id, backed by n.ids; d has been fed the
+// record (see walk).
 func (n *batchCounts) deriveID(d *eventid.Deriver, lr plog.LogRecord) string {
 	if cap(n.ids)-len(n.ids) < eventid.Len {
 		n.ids = make([]byte, 0, eventid.Len*max(n.records-int(n.processed)+1, 1))
 	}
 	start := len(n.ids)
-	n.ids = d.Append(n.ids, lr)
+	n.ids = d.Finish(n.ids, lr)
 	return unsafe.String(&n.ids[start], eventid.Len)
 }
 
@@ -195,30 +197,58 @@ func (p *auditProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Lo
 	return ld, nil
 }
 
-// known holds the attributes the processor reads, found in one pass. The
-// Values stay valid only until the map is appended to or compacted.
+// known is what the pass over a record's attributes found. outcome stays
+// valid only until the map is appended to or compacted.
 type known struct {
-	eventID, uid, outcome, email                                  pcommon.Value
-	hasEventID, hasUID, hasOutcome, hasEmail, hasRoute, hasReason bool
+	outcome                         pcommon.Value
+	eventID, uid, userHash          string
+	hasOutcome, hasRoute, hasReason bool
 }
 
-func scan(attrs pcommon.Map) known {
+// walk makes the one pass over a record's attributes: it feeds the id
+// derivation the record as sent, takes the pseudonym from the address
+// before masking it, finds the attributes the processor reads, and masks
+// every value (and, rarely, keys).
+func (p *auditProcessor) walk(lr plog.LogRecord, sc *scratch, n *batchCounts) known {
 	var k known
+	attrs := lr.Attributes()
+	sc.ids.Begin(lr)
+	keys := 0
 	for key, v := range attrs.All() {
+		sc.ids.Attr(key, v)
+		if key == fields.UserEmail && p.hmacPool != nil && v.Type() == pcommon.ValueTypeStr {
+			// An already masked address (a re-imported export) keeps its user.hash.
+			if s := v.Str(); s != "" && !strings.HasPrefix(s, masking.Mask+"@") {
+				k.userHash = p.pseudonym(s, sc)
+			}
+		}
+		if p.cfg.MaskEmails {
+			n.masked += int64(p.maskValue(v))
+			if masking.MayContain(key) {
+				keys++
+			}
+		}
 		switch key {
 		case fields.EventID:
-			k.eventID, k.hasEventID = v, true
+			if v.Type() == pcommon.ValueTypeStr {
+				k.eventID = v.Str()
+			}
 		case fields.LogRecordUID:
-			k.uid, k.hasUID = v, true
+			if v.Type() == pcommon.ValueTypeStr {
+				k.uid = v.Str()
+			}
 		case fields.EventOutcome:
 			k.outcome, k.hasOutcome = v, true
-		case fields.UserEmail:
-			k.email, k.hasEmail = v, true
 		case fields.AuditRoute:
 			k.hasRoute = true
 		case fields.AuditInvalidReason:
 			k.hasReason = true
 		}
+	}
+	if keys > 0 {
+		n.masked += int64(p.maskKeys(attrs))
+		// Renaming appends to the map, which may move it.
+		k.outcome, k.hasOutcome = attrs.Get(fields.EventOutcome)
 	}
 	return k
 }
@@ -230,11 +260,11 @@ const (
 )
 
 func (k *known) id() (string, int) {
-	if k.hasEventID && k.eventID.Type() == pcommon.ValueTypeStr && k.eventID.Str() != "" {
-		return k.eventID.Str(), idFromEventID
+	if k.eventID != "" {
+		return k.eventID, idFromEventID
 	}
-	if k.hasUID && k.uid.Type() == pcommon.ValueTypeStr && k.uid.Str() != "" {
-		return k.uid.Str(), idFromUID
+	if k.uid != "" {
+		return k.uid, idFromUID
 	}
 	return "", idNone
 }
@@ -258,21 +288,13 @@ func (p *auditProcessor) processRecord(lr plog.LogRecord, sc *scratch, n *batchC
 		return true
 	}
 
-	// The id and the pseudonym are taken from the record as the source sent it.
-	k := scan(attrs)
+	k := p.walk(lr, sc, n)
 	id, idSource := k.id()
 	if idSource == idNone {
 		id = n.deriveID(&sc.ids, lr)
 	}
-	userHash := ""
-	// An already masked address (a re-imported export) keeps its user.hash.
-	if p.hmacPool != nil && k.hasEmail && k.email.Type() == pcommon.ValueTypeStr && k.email.Str() != "" &&
-		!strings.HasPrefix(k.email.Str(), masking.Mask+"@") {
-		userHash = p.pseudonym(k.email.Str(), sc)
-	}
-
 	if p.cfg.MaskEmails {
-		n.masked += int64(p.maskMap(attrs) + p.maskValue(lr.Body()))
+		n.masked += int64(p.maskValue(lr.Body()))
 		if s, c := p.masker.String(lr.SeverityText()); c > 0 {
 			lr.SetSeverityText(s)
 			n.masked += int64(c)
@@ -285,8 +307,8 @@ func (p *auditProcessor) processRecord(lr plog.LogRecord, sc *scratch, n *batchC
 		if idSource != idFromEventID {
 			attrs.PutStr(fields.EventID, id)
 		}
-		if userHash != "" {
-			attrs.PutStr(fields.UserHash, userHash)
+		if k.userHash != "" {
+			attrs.PutStr(fields.UserHash, k.userHash)
 		}
 		return false
 	}
@@ -324,8 +346,8 @@ func (p *auditProcessor) processRecord(lr plog.LogRecord, sc *scratch, n *batchC
 	if t.hasECSType {
 		putStrings(attrs, fields.EventType, a.ECSType)
 	}
-	if userHash != "" {
-		attrs.PutStr(fields.UserHash, userHash)
+	if k.userHash != "" {
+		attrs.PutStr(fields.UserHash, k.userHash)
 	}
 	return false
 }
@@ -400,12 +422,16 @@ func oneOf(s string, options ...string) bool {
 	return false
 }
 
-// pseudonym is HMAC-SHA256 over the lower-cased, trimmed address.
+// pseudonym is HMAC-SHA256 over the lower-cased, trimmed address. A user
+// acts many times: results are cached per scratch, up to maxPseudonyms.
 func (p *auditProcessor) pseudonym(addr string, sc *scratch) string {
-	addr = strings.TrimSpace(addr)
+	if h, ok := sc.hashes[addr]; ok {
+		return h
+	}
+	norm := strings.TrimSpace(addr)
 	sc.norm = sc.norm[:0]
-	for i := 0; i < len(addr); i++ {
-		c := addr[i]
+	for i := 0; i < len(norm); i++ {
+		c := norm[i]
 		if 'A' <= c && c <= 'Z' {
 			c += 'a' - 'A'
 		}
@@ -417,10 +443,26 @@ func (p *auditProcessor) pseudonym(addr string, sc *scratch) string {
 	sc.sum = h.Sum(sc.sum[:0])
 	p.hmacPool.Put(h)
 	hex.Encode(sc.hex[:], sc.sum)
-	return string(sc.hex[:])
+	out := string(sc.hex[:])
+	if sc.hashes == nil || len(sc.hashes) >= maxPseudonyms {
+		sc.hashes = make(map[string]string, 64)
+	}
+	// The key is cloned: the address may point into a whole request's bytes.
+	sc.hashes[strings.Clone(addr)] = out
+	return out
 }
 
+// maxPseudonyms bounds each scratch's cache (about 150 bytes an entry).
+const maxPseudonyms = 2048
+
 func (p *auditProcessor) maskValue(v pcommon.Value) int {
+	if s := v.Str(); s != "" {
+		if ms, k := p.masker.String(s); k > 0 {
+			v.SetStr(ms)
+			return k
+		}
+		return 0
+	}
 	switch v.Type() {
 	case pcommon.ValueTypeStr:
 		if s, k := p.masker.String(v.Str()); k > 0 {

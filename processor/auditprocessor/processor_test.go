@@ -2,7 +2,11 @@ package auditprocessor
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -257,6 +261,28 @@ func TestOutcomeNormalization(t *testing.T) {
 	}
 }
 
+// Renaming a key that holds an address appends to the map and may move it;
+// the outcome must still be normalized in the map as it is afterwards.
+func TestOutcomeNormalizedAfterKeyRename(t *testing.T) {
+	for extra := 0; extra < 6; extra++ {
+		in := plog.NewLogs()
+		newRecord(in, func(lr plog.LogRecord) {
+			lr.SetEventName("notebook.open")
+			a := lr.Attributes()
+			a.EnsureCapacity(2 + extra)
+			a.PutStr("event.outcome", "ok")
+			a.PutStr("shared with jane@example.com", "edit")
+			for i := 0; i < extra; i++ {
+				a.PutInt(fmt.Sprintf("n%d", i), int64(i))
+			}
+		})
+		res := run(t, testConfig(nil), in)
+		lr := firstRecord(res.out)
+		assert.Equal(t, "success", attr(t, lr, "event.outcome").Str(), "%d extra attributes", extra)
+		assert.Equal(t, "edit", attr(t, lr, "shared with ***@example.com").Str())
+	}
+}
+
 func TestNoOutcomeWhenSourceGaveNone(t *testing.T) {
 	in := plog.NewLogs()
 	newRecord(in, func(lr plog.LogRecord) { lr.SetEventName("notebook.open") })
@@ -302,6 +328,34 @@ func TestPseudonymNeedsKeyAndIsKeyed(t *testing.T) {
 	h2 := attr(t, firstRecord(run(t, testConfig(func(c *Config) { c.Pseudonym.Key = testKey + "x" }), build()).out), "user.hash").Str()
 	assert.Len(t, h1, 64)
 	assert.NotEqual(t, h1, h2)
+}
+
+// The pseudonym cache must give what HMAC gives, across case variants and
+// after it has filled up and started over.
+func TestPseudonymCacheAgreesWithHMAC(t *testing.T) {
+	want := func(addr string) string {
+		m := hmac.New(sha256.New, []byte(testKey))
+		m.Write([]byte(strings.ToLower(strings.TrimSpace(addr))))
+		return hex.EncodeToString(m.Sum(nil))
+	}
+	in := plog.NewLogs()
+	var addrs []string
+	for i := 0; i < 2*maxPseudonyms+10; i++ {
+		addr := fmt.Sprintf("user%d@example.com", i%(maxPseudonyms+7))
+		if i%3 == 0 {
+			addr = " " + strings.ToUpper(addr)
+		}
+		addrs = append(addrs, addr)
+		newRecord(in, func(lr plog.LogRecord) {
+			lr.SetEventName("notebook.open")
+			lr.Attributes().PutStr("user.email", addr)
+		})
+	}
+	res := run(t, testConfig(func(c *Config) { c.Pseudonym.Key = testKey }), in)
+	for i := 0; i < res.out.ResourceLogs().Len(); i++ {
+		lr := res.out.ResourceLogs().At(i).ScopeLogs().At(0).LogRecords().At(0)
+		require.Equal(t, want(addrs[i]), attr(t, lr, "user.hash").Str(), addrs[i])
+	}
 }
 
 func TestReimportKeepsPseudonym(t *testing.T) {
