@@ -627,7 +627,7 @@ func appendString(b []byte, s string) []byte {
 		// by byte.
 		w := *(*uint64)(unsafe.Add(src, n-8))
 		if !plain(w) {
-			return appendEscaped(append(b, '"'), s, max(n-8, 0)&^7)
+			return appendEscaped(append(b, '"'), s, (n-8)&^7)
 		}
 		*(*uint64)(unsafe.Add(dst, n-8)) = w
 	} else if n >= 4 {
