@@ -39,6 +39,17 @@ func LoadConfig(t *testing.T, typ component.Type, name string, cfg component.Con
 	return confmap.Validate(cfg)
 }
 
+// Load is LoadConfig over the factory's default config, typed: what every
+// component's config test starts from.
+func Load[C any](t *testing.T, typ component.Type, name string, createDefault func() component.Config) (*C, error) {
+	t.Helper()
+	cfg := createDefault().(*C)
+	if err := LoadConfig(t, typ, name, cfg); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
 // Sum adds up every data point of an int64 counter; 0 when it was never
 // recorded.
 func Sum(t *testing.T, tel *componenttest.Telemetry, name string) int64 {

@@ -14,11 +14,7 @@ import (
 
 func loadConfig(t *testing.T, name string) (*Config, error) {
 	t.Helper()
-	cfg := createDefaultConfig().(*Config)
-	if err := comptest.LoadConfig(t, metadata.Type, name, cfg); err != nil {
-		return nil, err
-	}
-	return cfg, nil
+	return comptest.Load[Config](t, metadata.Type, name, createDefaultConfig)
 }
 
 func TestConfigStruct(t *testing.T) {
