@@ -35,18 +35,44 @@ type tags struct {
 	hasECSType bool
 }
 
+// attrFilter is a group's metadata-only list. It is asked about every
+// attribute of every record.
 type attrFilter struct {
-	allow map[string]bool
-	deny  map[string]bool
+	keys   keySet // the allow list plus the core attributes, or the deny list
+	allow  bool
+	active bool
 }
 
-func (f attrFilter) active() bool { return f.allow != nil || f.deny != nil }
+func (f attrFilter) drop(key string) bool { return f.active && f.keys.has(key) != f.allow }
 
-func (f attrFilter) drop(key string) bool {
-	if f.allow != nil {
-		return !f.allow[key] && !fields.IsCore(key)
+// keySet is a small set of attribute keys. Most keys differ in length from
+// every member, so a mask of the members' lengths answers before the map
+// is hashed.
+type keySet struct {
+	lens uint64
+	m    map[string]struct{}
+}
+
+func newKeySet(lists ...[]string) keySet {
+	s := keySet{m: map[string]struct{}{}}
+	for _, l := range lists {
+		for _, k := range l {
+			s.m[k] = struct{}{}
+			s.lens |= lenBit(k)
+		}
 	}
-	return f.deny[key]
+	return s
+}
+
+// lenBit shares the top bit among keys of 63 bytes and more.
+func lenBit(k string) uint64 { return 1 << min(len(k), 63) }
+
+func (s keySet) has(k string) bool {
+	if s.lens&lenBit(k) == 0 {
+		return false
+	}
+	_, ok := s.m[k]
+	return ok
 }
 
 type auditProcessor struct {
@@ -135,22 +161,13 @@ func newProcessor(set processor.Settings, cfg *Config) (*auditProcessor, error) 
 }
 
 func newFilter(r AttributeRule) attrFilter {
-	var f attrFilter
-	if len(r.Allow) > 0 {
-		f.allow = toSet(r.Allow)
+	switch {
+	case len(r.Allow) > 0:
+		return attrFilter{keys: newKeySet(r.Allow, fields.Core), allow: true, active: true}
+	case len(r.Deny) > 0:
+		return attrFilter{keys: newKeySet(r.Deny), active: true}
 	}
-	if len(r.Deny) > 0 {
-		f.deny = toSet(r.Deny)
-	}
-	return f
-}
-
-func toSet(keys []string) map[string]bool {
-	m := make(map[string]bool, len(keys))
-	for _, k := range keys {
-		m[k] = true
-	}
-	return m
+	return attrFilter{}
 }
 
 func (p *auditProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
@@ -202,14 +219,15 @@ func (p *auditProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Lo
 type known struct {
 	outcome                         pcommon.Value
 	eventID, uid, userHash          string
+	drops                           int // attributes f drops
 	hasOutcome, hasRoute, hasReason bool
 }
 
 // walk makes the one pass over a record's attributes: it feeds the id
 // derivation the record as sent, takes the pseudonym from the address
 // before masking it, finds the attributes the processor reads, and masks
-// every value (and, rarely, keys).
-func (p *auditProcessor) walk(lr plog.LogRecord, sc *scratch, n *batchCounts) known {
+// every value (and, rarely, keys), and counts what f drops.
+func (p *auditProcessor) walk(lr plog.LogRecord, f attrFilter, sc *scratch, n *batchCounts) known {
 	var k known
 	attrs := lr.Attributes()
 	sc.ids.Begin(lr)
@@ -227,6 +245,9 @@ func (p *auditProcessor) walk(lr plog.LogRecord, sc *scratch, n *batchCounts) kn
 			if masking.MayContain(key) {
 				keys++
 			}
+		}
+		if f.drop(key) {
+			k.drops++
 		}
 		switch key {
 		case fields.EventID:
@@ -249,6 +270,12 @@ func (p *auditProcessor) walk(lr plog.LogRecord, sc *scratch, n *batchCounts) kn
 		n.masked += int64(p.maskKeys(attrs))
 		// Renaming appends to the map, which may move it.
 		k.outcome, k.hasOutcome = attrs.Get(fields.EventOutcome)
+		k.drops = 0
+		for key := range attrs.All() {
+			if f.drop(key) {
+				k.drops++
+			}
+		}
 	}
 	return k
 }
@@ -288,7 +315,11 @@ func (p *auditProcessor) processRecord(lr plog.LogRecord, sc *scratch, n *batchC
 		return true
 	}
 
-	k := p.walk(lr, sc, n)
+	var f attrFilter
+	if t != nil {
+		f = t.attrs
+	}
+	k := p.walk(lr, f, sc, n)
 	id, idSource := k.id()
 	if idSource == idNone {
 		id = n.deriveID(&sc.ids, lr)
@@ -318,10 +349,9 @@ func (p *auditProcessor) processRecord(lr plog.LogRecord, sc *scratch, n *batchC
 			k.outcome.SetStr(o)
 		}
 	}
-	if t.attrs.active() {
-		before := attrs.Len()
-		attrs.RemoveIf(func(key string, _ pcommon.Value) bool { return t.attrs.drop(key) })
-		n.removed += int64(before - attrs.Len())
+	if k.drops > 0 {
+		attrs.RemoveIf(func(key string, _ pcommon.Value) bool { return f.drop(key) })
+		n.removed += int64(k.drops)
 	}
 	// A sender cannot route or invalidate its own events.
 	if k.hasRoute {
@@ -331,12 +361,27 @@ func (p *auditProcessor) processRecord(lr plog.LogRecord, sc *scratch, n *batchC
 		attrs.Remove(fields.AuditInvalidReason)
 	}
 
-	a := t.action
-	lr.SetEventName(a.Name)
-	attrs.EnsureCapacity(attrs.Len() + t.newAttrs + 2)
+	lr.SetEventName(t.action.Name)
+	t.put(attrs, id, idSource, k.userHash)
+	return false
+}
+
+// put adds the catalog's tags for the action, the id unless the sender's
+// event.id is kept, and the pseudonym. The attribute array grows once, to
+// the exact size: it is most of the bytes a record costs.
+func (t *tags) put(attrs pcommon.Map, id string, idSource int, userHash string) {
+	n := t.newAttrs
+	if idSource == idFromEventID {
+		n--
+	}
+	if userHash != "" {
+		n++
+	}
+	attrs.EnsureCapacity(attrs.Len() + n)
 	if idSource != idFromEventID {
 		attrs.PutStr(fields.EventID, id)
 	}
+	a := t.action
 	attrs.PutStr(fields.AuditGroup, a.Group)
 	putStrings(attrs, fields.AuditCategories, a.Categories)
 	attrs.PutStr(fields.EventKind, fields.KindEvent)
@@ -346,10 +391,9 @@ func (p *auditProcessor) processRecord(lr plog.LogRecord, sc *scratch, n *batchC
 	if t.hasECSType {
 		putStrings(attrs, fields.EventType, a.ECSType)
 	}
-	if k.userHash != "" {
-		attrs.PutStr(fields.UserHash, k.userHash)
+	if userHash != "" {
+		attrs.PutStr(fields.UserHash, userHash)
 	}
-	return false
 }
 
 func (p *auditProcessor) quarantine(lr plog.LogRecord, action string) {

@@ -233,6 +233,51 @@ func TestDropPolicyDropsAndCounts(t *testing.T) {
 	assert.EqualValues(t, 3, counter(t, res.tel, "processor_audit_records_processed"))
 }
 
+func TestMetadataListsRemoveAndCount(t *testing.T) {
+	long := strings.Repeat("k", 70) // shares the length mask's top bit with 63+ byte members
+	tests := []struct {
+		name          string
+		rule          AttributeRule
+		attrs         []string
+		kept, removed []string
+		count         int64
+	}{
+		{"deny", AttributeRule{Deny: []string{"notebook.content", strings.Repeat("k", 64)}},
+			[]string{"notebook.id", "notebook.content", "notebook.contenT", long},
+			[]string{"notebook.id", "notebook.contenT", long}, []string{"notebook.content"}, 1},
+		{"allow keeps core attributes", AttributeRule{Allow: []string{"notebook.id", strings.Repeat("k", 64)}},
+			[]string{"notebook.id", "user.id", "notebook.content", "notebook.ie", long},
+			[]string{"notebook.id", "user.id"}, []string{"notebook.content", "notebook.ie", long}, 3},
+		{"deny a key renamed by masking", AttributeRule{Deny: []string{"***@example.com"}},
+			[]string{"notebook.id", "jane@example.com"},
+			[]string{"notebook.id"}, []string{"jane@example.com", "***@example.com"}, 1},
+		{"nothing listed is present", AttributeRule{Deny: []string{"db.query.text"}},
+			[]string{"notebook.id"}, []string{"notebook.id"}, nil, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := plog.NewLogs()
+			newRecord(in, func(lr plog.LogRecord) {
+				lr.SetEventName("notebook.open")
+				for _, k := range tt.attrs {
+					lr.Attributes().PutStr(k, "v")
+				}
+			})
+			res := run(t, testConfig(func(c *Config) { c.Attributes.Default = tt.rule }), in)
+			attrs := firstRecord(res.out).Attributes()
+			for _, k := range tt.kept {
+				_, ok := attrs.Get(k)
+				assert.True(t, ok, "%s was removed", k)
+			}
+			for _, k := range tt.removed {
+				_, ok := attrs.Get(k)
+				assert.False(t, ok, "%s was kept", k)
+			}
+			assert.Equal(t, tt.count, counter(t, res.tel, "processor_audit_attributes_removed"))
+		})
+	}
+}
+
 func TestAllDroppedSendsNothing(t *testing.T) {
 	in := plog.NewLogs()
 	newRecord(in, func(lr plog.LogRecord) { lr.SetEventName("nope") })
