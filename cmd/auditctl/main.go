@@ -27,8 +27,9 @@ import (
 const usage = `auditctl administers the otelcol-audit store.
 
   auditctl setup [flags]              install or upgrade the Elasticsearch assets (ILM policies,
-                                      templates, data streams), the writer and reader roles and,
-                                      with --kibana, the Kibana saved objects and quick ranges
+                                      templates, the dead-letter data stream), the writer and
+                                      reader roles and, with --kibana [--kibana-space ID], the
+                                      Kibana saved objects and quick ranges
   auditctl search [flags] [TEXT]      find events, newest first (table, json or csv)
   auditctl export [flags] [TEXT]      write every match as CSV or NDJSON, streaming
   auditctl catalog lint FILE...       validate catalogs with the processor's rules
@@ -156,9 +157,10 @@ func setup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	apiKey := fs.String("api-key", env("ELASTICSEARCH_API_KEY", ""), "Elasticsearch API key")
 	user := fs.String("es-user", env("ELASTICSEARCH_USER", ""), "Elasticsearch user")
 	password := fs.String("es-password", env("ELASTICSEARCH_PASSWORD", ""), "Elasticsearch password")
-	kibanaURL := fs.String("kibana", "", "Kibana URL; also import the saved objects and quick ranges")
+	kibanaURL := fs.String("kibana", "", "Kibana URL; also import the saved objects and add the quick ranges")
+	kibanaSpace := fs.String("kibana-space", "", "Kibana space id to install into (default: the default space)")
 	collectorCfg := fs.String("collector-config", "config/elasticsearch.yaml", "collector config whose audit_elasticsearch exporter gives the retention tiers and dataset")
-	namespace := fs.String("namespace", "", "namespace of the data streams to create (default: the exporter's)")
+	namespace := fs.String("namespace", "", "namespace of the dead-letter data stream to create (default: the exporter's)")
 	dryRun := fs.Bool("dry-run", false, "print what would be done, change nothing")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -180,9 +182,12 @@ func setup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("cannot reach Elasticsearch at %s: %v; set ELASTICSEARCH_URL or --es", *esURL, err)
 		}
 	}
-	o := auditctl.SetupOptions{ES: es, Tiers: cfg.Tiers(), Namespace: ns, KibanaURL: *kibanaURL, DryRun: *dryRun, Out: stdout}
+	if err := auditctl.ValidateSpace(*kibanaSpace); err != nil {
+		return err
+	}
+	o := auditctl.SetupOptions{ES: es, Tiers: cfg.Tiers(), Namespace: ns, Kibana: auditctl.Kibana{URL: *kibanaURL, Space: *kibanaSpace}, DryRun: *dryRun, Out: stdout}
 	if *kibanaURL != "" {
-		o.KibanaAuth = func(r *http.Request) {
+		o.Kibana.Auth = func(r *http.Request) {
 			switch {
 			case *apiKey != "":
 				r.Header.Set("Authorization", "ApiKey "+*apiKey)

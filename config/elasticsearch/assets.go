@@ -2,13 +2,24 @@
 // the component templates (mapping, settings), and the ILM policy and index
 // template that are stamped out once per retention tier. The exporter's
 // bootstrap and `auditctl setup` both install exactly these.
+//
+// Events live in concrete indices, one per tier, namespace and period of
+// event time: logs-<dataset>-<namespace>-<yyyy.MM.dd>, the date being the
+// period's first day. The same event always lands in the same index, so a
+// create with its _id is refused as a duplicate however late it is resent;
+// and ILM counts retention from that date
+// (index.lifecycle.parse_origination_date), not from when the index was
+// written. Dead letters go to one data stream that bootstrap creates.
 package elasticsearch
 
 import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
+	"time"
 )
 
 //go:embed *.json
@@ -20,38 +31,150 @@ var ComponentTemplates = []struct{ Name, File string }{
 	{"audit@settings", "component-template-settings.json"},
 }
 
+// Roles are the least-privilege roles `auditctl setup` installs, by name.
+var Roles = []struct{ Name, File string }{
+	{"otelcol_audit_writer", "role-writer.json"},
+	{"audit_log_reader", "role-reader.json"},
+}
+
+// IndexPatterns are every audit index and data stream: the events tiers'
+// indices and the dead-letter stream, and nothing of another dataset
+// (logs-audit*-* would also take Elastic's logs-auditd.log-*).
+var IndexPatterns = []string{"logs-audit-*", "logs-audit.*-*"}
+
 // Read returns one embedded file.
 func Read(name string) ([]byte, error) { return files.ReadFile(name) }
 
-// Tier is one retention tier: its own data streams and ILM policy.
+// Period is how much event time one events index holds.
+type Period string
+
+// The periods. Shorter periods keep retention tighter and make more indices.
+const (
+	Day   Period = "day"
+	Week  Period = "week"
+	Month Period = "month"
+)
+
+// Periods lists the valid periods.
+var Periods = []Period{Day, Week, Month}
+
+// Start is the first instant of the period holding t (UTC; weeks start on
+// Monday).
+func (p Period) Start(t time.Time) time.Time {
+	y, m, d := t.UTC().Date()
+	switch p {
+	case Month:
+		return time.Date(y, m, 1, 0, 0, 0, 0, time.UTC)
+	case Week:
+		day := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+		return day.AddDate(0, 0, -((int(day.Weekday()) + 6) % 7))
+	}
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// MaxLength is the longest a period can be.
+func (p Period) MaxLength() time.Duration {
+	switch p {
+	case Month:
+		return 31 * 24 * time.Hour
+	case Week:
+		return 7 * 24 * time.Hour
+	}
+	return 24 * time.Hour
+}
+
+// Tier is one retention tier: its own indices and ILM policy.
 type Tier struct {
-	Name    string // "default", "view_data", "quarantine", …
+	Name    string // "default", "view_data", "quarantine", "deadletter"…
 	Dataset string // "audit", "audit.view_data", …
-	// DeleteAfter and Rollover* are Elasticsearch time and size units.
-	DeleteAfter                 string
+	// DeleteAfter is an Elasticsearch time unit: how long an event is kept.
+	DeleteAfter string
+	// Period is the event time one index holds; empty for the dead-letter
+	// tier, which is a data stream.
+	Period Period
+	// Rollover* apply to the dead-letter data stream.
 	RolloverMaxAge              string
 	RolloverMaxPrimaryShardSize string
 }
+
+// DataStream reports whether the tier is a data stream (dead letters).
+func (t Tier) DataStream() bool { return t.Period == "" }
 
 // PolicyName is the tier's ILM policy; TemplateName its index template.
 func (t Tier) PolicyName() string   { return "audit-" + t.Name }
 func (t Tier) TemplateName() string { return "audit-" + t.Name }
 
-// IndexPattern matches the tier's data streams in every namespace.
+// IndexPattern matches the tier's indices (or data streams) in every
+// namespace: logs-audit-* or logs-audit.<tier>-*, never another dataset
+// such as logs-auditd.log-*.
 func (t Tier) IndexPattern() string { return "logs-" + t.Dataset + "-*" }
 
-// DataStream names the tier's stream in a namespace.
-func (t Tier) DataStream(namespace string) string { return "logs-" + t.Dataset + "-" + namespace }
+// StreamName names the dead-letter tier's data stream in a namespace.
+func (t Tier) StreamName(namespace string) string { return "logs-" + t.Dataset + "-" + namespace }
+
+// IndexName names the events index holding event time ts.
+func (t Tier) IndexName(namespace string, ts time.Time) string {
+	return "logs-" + t.Dataset + "-" + namespace + "-" + t.Period.Start(ts).Format("2006.01.02")
+}
+
+// DeleteMinAge is the delete phase's min_age: counted from the period's
+// first day, an event is kept at least DeleteAfter and less than
+// DeleteAfter plus one period. For a data stream it is DeleteAfter,
+// counted from rollover.
+func (t Tier) DeleteMinAge() (string, error) {
+	d, err := Duration(t.DeleteAfter)
+	if err != nil {
+		return "", err
+	}
+	if t.DataStream() {
+		return t.DeleteAfter, nil
+	}
+	return FormatDuration(d + t.Period.MaxLength()), nil
+}
+
+var timeUnit = regexp.MustCompile(`^([0-9]+)(d|h|m|s|ms|micros|nanos)$`)
+
+var units = map[string]time.Duration{"d": 24 * time.Hour, "h": time.Hour, "m": time.Minute, "s": time.Second,
+	"ms": time.Millisecond, "micros": time.Microsecond, "nanos": time.Nanosecond}
+
+// Duration parses an Elasticsearch time unit (90d, 12h, 30m; TimeValue's
+// units, without fractions).
+func Duration(s string) (time.Duration, error) {
+	m := timeUnit.FindStringSubmatch(s)
+	if m == nil {
+		return 0, fmt.Errorf("%q is not an Elasticsearch time unit such as 90d, 400d or 12h", s)
+	}
+	n, err := strconv.ParseInt(m[1], 10, 64)
+	if err != nil || n <= 0 || n > int64(1<<62)/int64(units[m[2]]) {
+		return 0, fmt.Errorf("%q is not a positive time within range", s)
+	}
+	return time.Duration(n) * units[m[2]], nil
+}
+
+// FormatDuration writes d in the largest Elasticsearch unit that holds it
+// exactly.
+func FormatDuration(d time.Duration) string {
+	for _, u := range []string{"d", "h", "m", "s", "ms", "micros"} {
+		if d%units[u] == 0 {
+			return strconv.FormatInt(int64(d/units[u]), 10) + u
+		}
+	}
+	return strconv.FormatInt(int64(d), 10) + "nanos"
+}
 
 func (t Tier) render(file string) ([]byte, error) {
 	raw, err := files.ReadFile(file)
 	if err != nil {
 		return nil, err
 	}
+	minAge, err := t.DeleteMinAge()
+	if err != nil {
+		return nil, fmt.Errorf("tier %q: delete after %w", t.Name, err)
+	}
 	r := strings.NewReplacer(
 		"${TIER}", t.Name, "${INDEX_PATTERN}", t.IndexPattern(), "${ILM_POLICY}", t.PolicyName(),
-		"${DELETE_AFTER}", t.DeleteAfter, "${ROLLOVER_MAX_AGE}", t.RolloverMaxAge,
-		"${ROLLOVER_MAX_PRIMARY_SHARD_SIZE}", t.RolloverMaxPrimaryShardSize,
+		"${DELETE_AFTER}", t.DeleteAfter, "${DELETE_MIN_AGE}", minAge, "${PERIOD}", string(t.Period),
+		"${ROLLOVER_MAX_AGE}", t.RolloverMaxAge, "${ROLLOVER_MAX_PRIMARY_SHARD_SIZE}", t.RolloverMaxPrimaryShardSize,
 	)
 	out := []byte(r.Replace(string(raw)))
 	if !json.Valid(out) {
@@ -63,11 +186,18 @@ func (t Tier) render(file string) ([]byte, error) {
 	return out, nil
 }
 
+func (t Tier) kind() string {
+	if t.DataStream() {
+		return "deadletter"
+	}
+	return "events"
+}
+
 // ILMPolicy is the body of PUT _ilm/policy/<PolicyName>.
-func (t Tier) ILMPolicy() ([]byte, error) { return t.render("ilm-policy.json") }
+func (t Tier) ILMPolicy() ([]byte, error) { return t.render("ilm-policy-" + t.kind() + ".json") }
 
 // IndexTemplate is the body of PUT _index_template/<TemplateName>.
-func (t Tier) IndexTemplate() ([]byte, error) { return t.render("index-template.json") }
+func (t Tier) IndexTemplate() ([]byte, error) { return t.render("index-template-" + t.kind() + ".json") }
 
 // MappedFields lists every leaf field of the audit mapping, dotted
 // ("user.email"), so tests can check documents and saved objects against it.
@@ -95,6 +225,11 @@ func MappedFields() (map[string]bool, error) {
 				continue
 			}
 			out[prefix+k] = true
+			if multi, ok := v.(map[string]any)["fields"].(map[string]any); ok {
+				for mf := range multi {
+					out[prefix+k+"."+mf] = true
+				}
+			}
 		}
 	}
 	walk("", tmpl.Template.Mappings.Properties)

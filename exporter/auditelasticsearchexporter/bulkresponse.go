@@ -9,7 +9,7 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 )
 
-var statusKey = []byte(`"status":`)
+var statusKey, indexKey = []byte(`"status":`), []byte(`"_index":`)
 
 // parseBulk reads a _bulk answer: {"took":..,"errors":bool,"items":[{"create":
 // {"status":201,...}}, ...]}, and checks that it holds one item per document.
@@ -35,7 +35,7 @@ func parseBulk(raw []byte, n int) ([]itemResult, error) {
 		case "items":
 			// With bulkFilterPath an item is {"create":{"status":201}}: when
 			// nothing failed, counting the status keys is enough.
-			if noErrors && bytes.Count(raw[dec.InputOffset():], statusKey) == n {
+			if noErrors && !bytes.Contains(raw, indexKey) && bytes.Count(raw[dec.InputOffset():], statusKey) == n {
 				for i := 0; i < n; i++ {
 					out = append(out, itemResult{status: 201})
 				}
@@ -69,6 +69,12 @@ func readItems(dec *jsontext.Decoder, out []itemResult) ([]itemResult, error) {
 			var r itemResult
 			if err := readObject(dec, func(key string) error {
 				switch key {
+				case "_index":
+					tok, err := dec.ReadToken()
+					if err != nil {
+						return err
+					}
+					r.index = tok.String()
 				case "status":
 					tok, err := dec.ReadToken()
 					if err != nil {

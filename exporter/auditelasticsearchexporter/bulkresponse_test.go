@@ -25,13 +25,18 @@ func TestParseBulk(t *testing.T) {
 			name: "unfiltered, nothing failed",
 			raw: `{"took":3,"errors":false,"items":[{"create":{"_index":".ds-logs-audit-default-2025.11.20-000001","_id":"a","_version":1,"result":"created",` +
 				`"_shards":{"total":2,"successful":1,"failed":0},"_seq_no":0,"_primary_term":1,"status":201}}]}`,
-			n: 1, want: []itemResult{ok},
+			n: 1, want: []itemResult{{status: 201, index: ".ds-logs-audit-default-2025.11.20-000001"}},
 		},
 		{
 			name: "filtered, partial failure",
 			raw: `{"errors":true,"items":[{"create":{"status":201}},{"create":{"status":409,"error":{"type":"version_conflict_engine_exception","reason":"[a]: version conflict"}}},` +
 				`{"create":{"status":429,"error":{"type":"es_rejected_execution_exception","reason":"rejected"}}}]}`,
-			n: 3, want: []itemResult{ok, {409, "version_conflict_engine_exception", "[a]: version conflict"}, {429, "es_rejected_execution_exception", "rejected"}},
+			n: 3, want: []itemResult{ok, {status: 409, errType: "version_conflict_engine_exception", reason: "[a]: version conflict"}, {status: 429, errType: "es_rejected_execution_exception", reason: "rejected"}},
+		},
+		{
+			name: "with _index, nothing failed: every item is read",
+			raw:  `{"errors":false,"items":[{"create":{"_index":"logs-audit-default-2025.11.01","status":201}},{"create":{"_index":".ds-logs-audit-default-2025.11.01-2025.11.20-000001","status":201}}]}`,
+			n:    2, want: []itemResult{{status: 201, index: "logs-audit-default-2025.11.01"}, {status: 201, index: ".ds-logs-audit-default-2025.11.01-2025.11.20-000001"}},
 		},
 		{
 			name:    "nothing failed, but an item is missing",

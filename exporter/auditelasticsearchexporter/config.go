@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -63,16 +62,21 @@ type DataStreamConfig struct {
 }
 
 // RetentionConfig sets how long each kind of event is kept (Elasticsearch
-// time units: 90d, 400d, 12h).
+// time units: 90d, 400d, 12h), counted from the event's own time.
 type RetentionConfig struct {
-	Default    string         `mapstructure:"default"`
-	Quarantine string         `mapstructure:"quarantine"`
-	DeadLetter string         `mapstructure:"dead_letter"`
-	Rollover   RolloverConfig `mapstructure:"rollover"`
-	Tiers      []TierConfig   `mapstructure:"tiers"`
+	Default    string `mapstructure:"default"`
+	Quarantine string `mapstructure:"quarantine"`
+	DeadLetter string `mapstructure:"dead_letter"`
+	// Period is how much event time one index holds: day, week or month.
+	// An event is kept at least its retention and less than its retention
+	// plus one period.
+	Period   assets.Period  `mapstructure:"period"`
+	Rollover RolloverConfig `mapstructure:"rollover"`
+	Tiers    []TierConfig   `mapstructure:"tiers"`
 }
 
-// RolloverConfig is the hot phase's rollover.
+// RolloverConfig is the dead-letter data stream's rollover; its retention
+// counts from rollover.
 type RolloverConfig struct {
 	MaxAge              string `mapstructure:"max_age"`
 	MaxPrimaryShardSize string `mapstructure:"max_primary_shard_size"`
@@ -114,7 +118,6 @@ func (c *Config) Unmarshal(conf *confmap.Conf) error {
 }
 
 var (
-	timeUnit   = regexp.MustCompile(`^[1-9][0-9]*(d|h|m|s|ms|micros|nanos)$`)
 	sizeUnit   = regexp.MustCompile(`^[1-9][0-9]*(b|kb|mb|gb|tb|pb)$`)
 	nameRule   = regexp.MustCompile(`^[a-z0-9][a-z0-9_.]*$`)
 	tierRule   = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
@@ -153,9 +156,12 @@ func (c *Config) Validate() error {
 		add("data_stream.namespace: %q must be lower case, without '-', spaces or any of \\/*?\"<>|,#: (at most 100 bytes)", ns)
 	}
 	for _, f := range []struct{ name, v string }{{"retention.default", c.Retention.Default}, {"retention.quarantine", c.Retention.Quarantine}, {"retention.dead_letter", c.Retention.DeadLetter}, {"retention.rollover.max_age", c.Retention.Rollover.MaxAge}} {
-		if !timeUnit.MatchString(f.v) {
-			add("%s: %q is not an Elasticsearch time unit such as 90d, 400d or 12h", f.name, f.v)
+		if _, err := assets.Duration(f.v); err != nil {
+			add("%s: %v", f.name, err)
 		}
+	}
+	if !slices.Contains(assets.Periods, c.Retention.Period) {
+		add("retention.period: %q is not one of %v (the event time one index holds; events are kept up to one period past their retention)", c.Retention.Period, assets.Periods)
 	}
 	if !sizeUnit.MatchString(strings.ToLower(c.Retention.Rollover.MaxPrimaryShardSize)) {
 		add("retention.rollover.max_primary_shard_size: %q is not a size such as 50gb", c.Retention.Rollover.MaxPrimaryShardSize)
@@ -182,8 +188,8 @@ func (c *Config) Validate() error {
 			}
 			seenCat[cat] = t.Name
 		}
-		if !timeUnit.MatchString(t.DeleteAfter) {
-			add("%s.delete_after: %q is not an Elasticsearch time unit such as 90d", p, t.DeleteAfter)
+		if _, err := assets.Duration(t.DeleteAfter); err != nil {
+			add("%s.delete_after: %v", p, err)
 		}
 	}
 	if c.Bootstrap.RetryInterval <= 0 {
@@ -206,27 +212,19 @@ func (c *Config) Validate() error {
 func (c *Config) Tiers() []assets.Tier {
 	ro := c.Retention.Rollover
 	mk := func(name, dataset, deleteAfter string) assets.Tier {
-		return assets.Tier{Name: name, Dataset: dataset, DeleteAfter: deleteAfter, RolloverMaxAge: ro.MaxAge, RolloverMaxPrimaryShardSize: ro.MaxPrimaryShardSize}
+		return assets.Tier{Name: name, Dataset: dataset, DeleteAfter: deleteAfter, Period: c.Retention.Period}
 	}
 	ds := c.DataStream.Dataset
 	out := []assets.Tier{
 		mk("default", ds, c.Retention.Default),
 		mk("quarantine", ds+".quarantine", c.Retention.Quarantine),
-		mk("deadletter", ds+".deadletter", c.Retention.DeadLetter),
+		{Name: "deadletter", Dataset: ds + ".deadletter", DeleteAfter: c.Retention.DeadLetter,
+			RolloverMaxAge: ro.MaxAge, RolloverMaxPrimaryShardSize: ro.MaxPrimaryShardSize},
 	}
 	for _, t := range c.Retention.Tiers {
 		out = append(out, mk(t.Name, ds+"."+t.Name, t.DeleteAfter))
 	}
 	return out
-}
-
-// esDuration turns an Elasticsearch time unit into a duration, to compare
-// tiers; Validate has checked the format.
-func esDuration(s string) time.Duration {
-	i := strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' })
-	n, _ := strconv.ParseInt(s[:i], 10, 64)
-	unit := map[string]time.Duration{"d": 24 * time.Hour, "h": time.Hour, "m": time.Minute, "s": time.Second, "ms": time.Millisecond, "micros": time.Microsecond, "nanos": 1}[s[i:]]
-	return time.Duration(n) * unit
 }
 
 // SanitizeNamespace makes s a valid data stream namespace: lower case, and

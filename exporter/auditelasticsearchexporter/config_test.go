@@ -47,7 +47,7 @@ func TestEveryFieldTakesEffect(t *testing.T) {
 	assert.Equal(t, "gzip", cfg.Compression)
 	assert.Equal(t, DataStreamConfig{Dataset: "audit", Namespace: "prod", NamespaceAttribute: "organization.id"}, cfg.DataStream)
 	assert.Equal(t, RetentionConfig{
-		Default: "400d", Quarantine: "14d", DeadLetter: "60d",
+		Default: "400d", Quarantine: "14d", DeadLetter: "60d", Period: "week",
 		Rollover: RolloverConfig{MaxAge: "7d", MaxPrimaryShardSize: "10gb"},
 		Tiers: []TierConfig{
 			{Name: "view_data", Categories: []string{"view_data", "view_content"}, DeleteAfter: "90d"},
@@ -87,6 +87,7 @@ func TestValidateMessages(t *testing.T) {
 		`data_stream.namespace: "My-NS"`,
 		`retention.default: "90 days" is not an Elasticsearch time unit`,
 		`retention.rollover.max_primary_shard_size: "huge"`,
+		`retention.period: "fortnight" is not one of [day week month]`,
 		`retention.tiers[0].name: "default" is reserved`,
 		"retention.tiers[0].categories: list the catalog categories",
 		`retention.tiers[2].name: "a" is used twice`,

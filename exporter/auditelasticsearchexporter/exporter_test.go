@@ -4,10 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
-	"testing"
+		"testing"
 	"time"
 
+	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
@@ -16,9 +16,12 @@ import (
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/otelcol-audit/otelcol-audit/exporter/auditelasticsearchexporter/internal/metadata"
 	"github.com/otelcol-audit/otelcol-audit/internal/comptest"
+	"github.com/otelcol-audit/otelcol-audit/internal/esbootstrap"
 	"github.com/otelcol-audit/otelcol-audit/internal/estest"
 )
 
@@ -55,21 +58,45 @@ func (v *env) config(mut func(*Config)) *Config {
 	return cfg
 }
 
+// Where the tests' events go (2025-11-20, default tier and namespace) and
+// the dead letters.
+const (
+	events      = "logs-audit-default-*"
+	deadLetters = "logs-audit.deadletter-default"
+)
+
 // start creates and starts the exporter and waits for the bootstrap.
 func (v *env) start(t *testing.T, cfg *Config) exporter.Logs {
+	return v.startWith(t, cfg, zap.NewNop())
+}
+
+func (v *env) startWith(t *testing.T, cfg *Config, logger *zap.Logger) exporter.Logs {
 	t.Helper()
 	require.NoError(t, cfg.Validate())
 	set := exportertest.NewNopSettings(metadata.Type)
 	set.TelemetrySettings = v.tel.NewTelemetrySettings()
+	set.Logger = logger
 	exp, err := NewFactory().CreateLogs(context.Background(), set, cfg)
 	require.NoError(t, err)
 	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
 	t.Cleanup(func() { require.NoError(t, exp.Shutdown(context.Background())) })
 	if cfg.Bootstrap.Enabled {
-		require.Eventually(t, func() bool { return v.es.Has("data_stream", "logs-audit-default") }, 5*time.Second, 10*time.Millisecond)
+		require.Eventually(t, func() bool { return v.es.Has("data_stream", "logs-audit.deadletter-default") }, 5*time.Second, 10*time.Millisecond)
 	}
 	return exp
 }
+
+// installAssets installs what bootstrap would, as `auditctl setup` does.
+func installAssets(t *testing.T, v *env, cfg *Config) {
+	t.Helper()
+	c, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{v.url}})
+	require.NoError(t, err)
+	steps, err := esbootstrap.Plan(cfg.Tiers(), cfg.DataStream.Namespace)
+	require.NoError(t, err)
+	require.NoError(t, esbootstrap.Apply(context.Background(), c, steps))
+}
+
+func dataStreams(es *estest.Server) []string { return es.DataStreams() }
 
 func (v *env) metric(t *testing.T, name string) int64 {
 	t.Helper()
@@ -136,16 +163,12 @@ func TestBootstrapInstallsEverythingAndIsIdempotent(t *testing.T) {
 	for _, name := range []string{"audit@mappings", "audit@settings"} {
 		assert.True(t, v.es.Has("component", name), name)
 	}
-	for _, name := range []string{"logs-audit-default", "logs-audit.quarantine-default", "logs-audit.deadletter-default", "logs-audit.view_data-default", "logs-audit.access_control-default"} {
-		assert.True(t, v.es.Has("data_stream", name), name)
-	}
+	assert.Equal(t, []string{"logs-audit.deadletter-default"}, dataStreams(v.es), "dead letters have a stream made beforehand; events indices come with their first event")
 	var policy struct {
 		Policy struct {
 			Phases struct {
 				Hot struct {
-					Actions struct {
-						Rollover map[string]string `json:"rollover"`
-					} `json:"actions"`
+					Actions map[string]map[string]any `json:"actions"`
 				} `json:"hot"`
 				Delete struct {
 					MinAge string `json:"min_age"`
@@ -154,17 +177,25 @@ func TestBootstrapInstallsEverythingAndIsIdempotent(t *testing.T) {
 		} `json:"policy"`
 	}
 	require.NoError(t, json.Unmarshal(v.es.Asset("ilm", "audit-view_data"), &policy))
-	assert.Equal(t, "90d", policy.Policy.Phases.Delete.MinAge)
-	assert.Equal(t, "30d", policy.Policy.Phases.Hot.Actions.Rollover["max_age"])
+	assert.Equal(t, "121d", policy.Policy.Phases.Delete.MinAge, "90d counted from the month's first day, plus the longest month")
+	assert.NotContains(t, policy.Policy.Phases.Hot.Actions, "rollover", "events indices are per period of event time, never rolled over")
 	require.NoError(t, json.Unmarshal(v.es.Asset("ilm", "audit-access_control"), &policy))
-	assert.Equal(t, "400d", policy.Policy.Phases.Delete.MinAge)
+	assert.Equal(t, "431d", policy.Policy.Phases.Delete.MinAge)
+	require.NoError(t, json.Unmarshal(v.es.Asset("ilm", "audit-deadletter"), &policy))
+	assert.Equal(t, "90d", policy.Policy.Phases.Delete.MinAge)
+	assert.Equal(t, "30d", policy.Policy.Phases.Hot.Actions["rollover"]["max_age"])
 	var tmpl struct {
-		IndexPatterns []string `json:"index_patterns"`
-		Priority      int      `json:"priority"`
-		Template      struct {
+		IndexPatterns   []string        `json:"index_patterns"`
+		Priority        int             `json:"priority"`
+		AllowAutoCreate bool            `json:"allow_auto_create"`
+		DataStream      json.RawMessage `json:"data_stream"`
+		Template        struct {
 			Settings struct {
 				Index struct {
-					Lifecycle struct{ Name string } `json:"lifecycle"`
+					Lifecycle struct {
+						Name                 string `json:"name"`
+						ParseOriginationDate bool   `json:"parse_origination_date"`
+					} `json:"lifecycle"`
 				} `json:"index"`
 			} `json:"settings"`
 		} `json:"template"`
@@ -172,7 +203,12 @@ func TestBootstrapInstallsEverythingAndIsIdempotent(t *testing.T) {
 	require.NoError(t, json.Unmarshal(v.es.Asset("index_template", "audit-default"), &tmpl))
 	assert.Equal(t, []string{"logs-audit-*"}, tmpl.IndexPatterns)
 	assert.Greater(t, tmpl.Priority, 100, "must win over the built-in logs-*-* template (priority 100)")
+	assert.True(t, tmpl.AllowAutoCreate, "overrides action.auto_create_index: false")
+	assert.Nil(t, tmpl.DataStream)
 	assert.Equal(t, "audit-default", tmpl.Template.Settings.Index.Lifecycle.Name)
+	assert.True(t, tmpl.Template.Settings.Index.Lifecycle.ParseOriginationDate)
+	require.NoError(t, json.Unmarshal(v.es.Asset("index_template", "audit-view_data"), &tmpl))
+	assert.Equal(t, []string{"logs-audit.view_data-*"}, tmpl.IndexPatterns)
 
 	// A second collector bootstraps again against the same cluster: fine.
 	v.start(t, v.config(nil))
@@ -190,11 +226,12 @@ func TestRouting(t *testing.T) {
 		rec{id: "quarantined", action: "nope", route: "quarantine", categories: []string{"view_data"}},
 		rec{id: "tenant", action: "report.view", org: "Org-7 East", categories: []string{"view_data"}},
 	)))
-	assert.Equal(t, []string{"plain"}, v.es.IDs("logs-audit-default"))
-	assert.Equal(t, []string{"view"}, v.es.IDs("logs-audit.view_data-default"))
-	assert.Equal(t, []string{"acl", "both"}, v.es.IDs("logs-audit.access_control-default"), "several categories: the tier that keeps the event longest")
-	assert.Equal(t, []string{"quarantined"}, v.es.IDs("logs-audit.quarantine-default"))
-	assert.Equal(t, []string{"tenant"}, v.es.IDs("logs-audit.view_data-org_7_east"))
+	assert.Equal(t, []string{"plain"}, v.es.IDs("logs-audit-default-2025.11.01"))
+	assert.Equal(t, []string{"view"}, v.es.IDs("logs-audit.view_data-default-2025.11.01"))
+	assert.Equal(t, []string{"acl", "both"}, v.es.IDs("logs-audit.access_control-default-2025.11.01"), "several categories: the tier that keeps the event longest")
+	assert.Equal(t, []string{"quarantined"}, v.es.IDs("logs-audit.quarantine-default-2025.11.01"))
+	assert.Equal(t, []string{"tenant"}, v.es.IDs("logs-audit.view_data-org_7_east-2025.11.01"))
+	assert.Empty(t, dataStreams(v.es)[1:], "no event went to a data stream")
 	assert.Equal(t, int64(0), v.es.Stats().UntemplatedWrites, "every stream matched our templates")
 	assert.Equal(t, int64(6), v.metric(t, "exporter_audit_es_docs_indexed"))
 }
@@ -204,7 +241,7 @@ func TestDuplicateSentTwiceIsStoredOnce(t *testing.T) {
 	exp := v.start(t, v.config(nil))
 	require.NoError(t, exp.ConsumeLogs(context.Background(), many("dup", 10)))
 	require.NoError(t, exp.ConsumeLogs(context.Background(), many("dup", 10)))
-	assert.Len(t, v.es.IDs("logs-audit-default"), 10)
+	assert.Len(t, v.es.IDs(events), 10)
 	assert.Equal(t, int64(10), v.es.Stats().Conflicts)
 	assert.Equal(t, int64(10), v.metric(t, "exporter_audit_es_docs_duplicate"))
 	assert.Equal(t, int64(10), v.metric(t, "exporter_audit_es_docs_indexed"))
@@ -216,7 +253,7 @@ func TestPartialBulkFailureRetriesOnlyFailedItems(t *testing.T) {
 	v.es.SetFaults(estest.Faults{ItemThrottleFraction: 0.3, ItemErrorFraction: 0.1})
 	require.NoError(t, exp.ConsumeLogs(context.Background(), many("p", 200)))
 	st := v.es.Stats()
-	assert.Len(t, v.es.IDs("logs-audit-default"), 200, "every event stored")
+	assert.Len(t, v.es.IDs(events), 200, "every event stored")
 	assert.Zero(t, st.Conflicts, "only failed items were resent")
 	assert.Positive(t, v.metric(t, "exporter_audit_es_docs_retried"))
 }
@@ -236,12 +273,12 @@ func TestRetriesExhaustedReturnOnlyFailedRecords(t *testing.T) {
 	require.Error(t, err)
 	var failed consumererror.Logs
 	require.ErrorAs(t, err, &failed)
-	stored := len(v.es.IDs("logs-audit-default"))
+	stored := len(v.es.IDs(events))
 	assert.Equal(t, 100-stored, failed.Data().LogRecordCount(), "the error carries exactly the records not stored")
 	assert.False(t, consumererror.IsPermanent(err))
 	v.es.SetFaults(estest.Faults{})
 	require.NoError(t, e.pushLogs(context.Background(), failed.Data()))
-	assert.Len(t, v.es.IDs("logs-audit-default"), 100)
+	assert.Len(t, v.es.IDs(events), 100)
 	assert.Zero(t, v.es.Stats().Conflicts)
 }
 
@@ -251,9 +288,9 @@ func TestMappingRejectionGoesToDeadLetter(t *testing.T) {
 	v.es.SetFaults(estest.Faults{RejectIDSuffix: "-bad"})
 	require.NoError(t, exp.ConsumeLogs(context.Background(), logs(
 		rec{id: "ok-1", action: "notebook.open"}, rec{id: "x-bad", action: "notebook.open", clientIP: "203.0.113.1"})))
-	assert.Equal(t, []string{"ok-1"}, v.es.IDs("logs-audit-default"))
-	assert.Equal(t, []string{"x-bad"}, v.es.IDs("logs-audit.deadletter-default"))
-	doc, ok := v.es.Doc("logs-audit.deadletter-default", "x-bad")
+	assert.Equal(t, []string{"ok-1"}, v.es.IDs(events))
+	assert.Equal(t, []string{"x-bad"}, v.es.IDs(deadLetters))
+	doc, ok := v.es.Doc(deadLetters, "x-bad")
 	require.True(t, ok)
 	var dl struct {
 		Event struct{ Original string }      `json:"event"`
@@ -280,7 +317,7 @@ func TestDeadLetterRejectedIsPermanentAndCounted(t *testing.T) {
 	require.Error(t, err)
 	assert.True(t, consumererror.IsPermanent(err))
 	assert.Contains(t, err.Error(), "1 audit events could be neither stored nor dead-lettered")
-	assert.Equal(t, []string{"ok"}, v.es.IDs("logs-audit-default"))
+	assert.Equal(t, []string{"ok"}, v.es.IDs(events))
 	assert.Equal(t, int64(1), v.metric(t, "exporter_audit_es_docs_failed"))
 }
 
@@ -297,12 +334,12 @@ func TestOutageThenRecovery(t *testing.T) {
 		require.NoError(t, exp.ConsumeLogs(context.Background(), many(fmt.Sprintf("o%d", i), 20)), "the queue takes the events during the outage")
 	}
 	time.Sleep(100 * time.Millisecond)
-	assert.Empty(t, v.es.IDs("logs-audit-default"))
+	assert.Empty(t, v.es.IDs(events))
 	assert.Positive(t, v.es.Stats().OutageAnswers)
 	v.es.SetFaults(estest.Faults{Outage: "close"})
 	time.Sleep(50 * time.Millisecond)
 	v.es.SetFaults(estest.Faults{})
-	require.Eventually(t, func() bool { return len(v.es.IDs("logs-audit-default")) == 100 }, 10*time.Second, 20*time.Millisecond)
+	require.Eventually(t, func() bool { return len(v.es.IDs(events)) == 100 }, 10*time.Second, 20*time.Millisecond)
 	assert.Zero(t, v.es.Stats().Duplicates)
 }
 
@@ -322,7 +359,7 @@ func TestStartsWhileElasticsearchIsDown(t *testing.T) {
 	v.es.SetFaults(estest.Faults{})
 	require.Eventually(t, e.bootstrapped.Load, 5*time.Second, 10*time.Millisecond)
 	require.NoError(t, e.pushLogs(context.Background(), many("early", 3)))
-	assert.Len(t, v.es.IDs("logs-audit-default"), 3)
+	assert.Len(t, v.es.IDs(events), 3)
 }
 
 func TestIndexedThenAnswerLostStoresOnce(t *testing.T) {
@@ -332,7 +369,7 @@ func TestIndexedThenAnswerLostStoresOnce(t *testing.T) {
 	for i := 0; i < 10; i++ {
 		require.NoError(t, exp.ConsumeLogs(context.Background(), many(fmt.Sprintf("d%d", i), 10)))
 	}
-	assert.Len(t, v.es.IDs("logs-audit-default"), 100)
+	assert.Len(t, v.es.IDs(events), 100)
 	st := v.es.Stats()
 	assert.Positive(t, st.DroppedAnswers)
 	assert.Positive(t, st.Conflicts, "retries of writes that landed were refused by _id")
@@ -343,20 +380,43 @@ func TestGzipAndAuthHeaders(t *testing.T) {
 	v := newEnv(t)
 	exp := v.start(t, v.config(func(c *Config) { c.Compression = "gzip"; c.APIKey = "aWQ6a2V5" }))
 	require.NoError(t, exp.ConsumeLogs(context.Background(), many("gz", 5)))
-	assert.Len(t, v.es.IDs("logs-audit-default"), 5)
+	assert.Len(t, v.es.IDs(events), 5)
 	st := v.es.Stats()
 	assert.Positive(t, st.GzipRequests)
 	assert.Equal(t, "APIKey aWQ6a2V5", st.LastAuthorization, "go-elasticsearch sends the API key scheme as APIKey; Elasticsearch matches it case-insensitively")
 }
 
+// With bootstrap off (a writer that may only write), the collector sends
+// nothing but _bulk: no GET / either (go-elasticsearch checks the product
+// header of the first answer), so the writer role needs no cluster
+// privilege.
 func TestBootstrapDisabledWritesOnly(t *testing.T) {
 	v := newEnv(t)
+	installAssets(t, v, v.config(nil))
+	before := len(v.es.Requests())
 	exp := v.start(t, v.config(func(c *Config) { c.Bootstrap.Enabled = false }))
 	require.NoError(t, exp.ConsumeLogs(context.Background(), many("nb", 2)))
-	assert.False(t, v.es.Has("ilm", "audit-default"))
-	for _, r := range v.es.Requests() {
-		assert.True(t, strings.HasSuffix(r, "/_bulk") || r == "GET /", r)
+	for _, r := range v.es.Requests()[before:] {
+		assert.Equal(t, "POST /_bulk", r)
 	}
+	assert.Len(t, v.es.IDs(events), 2)
+	assert.Zero(t, v.metric(t, "exporter_audit_es_docs_misrouted"))
+}
+
+// Without our templates (bootstrap off, setup never run), Elasticsearch's
+// built-in logs-*-* template turns the first write into a data stream with
+// its own retention. The events are stored, and the exporter says where.
+func TestMissingTemplateIsReportedNotSilent(t *testing.T) {
+	v := newEnv(t)
+	core, logs := observer.New(zap.ErrorLevel)
+	exp := v.startWith(t, v.config(func(c *Config) { c.Bootstrap.Enabled = false }), zap.New(core))
+	require.NoError(t, exp.ConsumeLogs(context.Background(), many("mr", 3)))
+	assert.Len(t, v.es.IDs(events), 3, "stored, not lost")
+	assert.Equal(t, []string{"logs-audit-default-2025.11.01"}, dataStreams(v.es), "the built-in template made a data stream")
+	assert.Equal(t, int64(3), v.metric(t, "exporter_audit_es_docs_misrouted"))
+	require.Equal(t, 1, logs.FilterMessageSnippet("the index template for it is missing").Len(), "logged once (rate-limited), at error level")
+	require.NoError(t, exp.ConsumeLogs(context.Background(), many("mr2", 3)))
+	assert.Equal(t, int64(6), v.metric(t, "exporter_audit_es_docs_misrouted"), "checked again while it stays wrong")
 }
 
 // A request too large for Elasticsearch is split until it fits: nothing is
@@ -366,8 +426,8 @@ func TestTooLargeRequestIsSplit(t *testing.T) {
 	exp := v.start(t, v.config(nil))
 	v.es.SetFaults(estest.Faults{MaxBodyBytes: 4000})
 	require.NoError(t, exp.ConsumeLogs(context.Background(), many("big", 60)))
-	assert.Len(t, v.es.IDs("logs-audit-default"), 60)
-	assert.Empty(t, v.es.IDs("logs-audit.deadletter-default"))
+	assert.Len(t, v.es.IDs(events), 60)
+	assert.Empty(t, v.es.IDs(deadLetters))
 }
 
 // One document that breaks the whole request is found by splitting and
@@ -387,9 +447,9 @@ func TestPoisonDocumentIsIsolated(t *testing.T) {
 		recs = append(recs, r)
 	}
 	require.NoError(t, exp.ConsumeLogs(context.Background(), logs(recs...)))
-	assert.Len(t, v.es.IDs("logs-audit-default"), 39)
-	assert.Equal(t, []string{"p-13"}, v.es.IDs("logs-audit.deadletter-default"))
-	doc, ok := v.es.Doc("logs-audit.deadletter-default", "p-13")
+	assert.Len(t, v.es.IDs(events), 39)
+	assert.Equal(t, []string{"p-13"}, v.es.IDs(deadLetters))
+	doc, ok := v.es.Doc(deadLetters, "p-13")
 	require.True(t, ok)
 	assert.Contains(t, string(doc), "the bulk request holding only this document was refused with 400")
 	assert.Contains(t, string(doc), "198.51.100.99", "the dead letter quotes the offending document, not another")

@@ -1,7 +1,10 @@
 // Package auditelasticsearchexporter writes audit events to Elasticsearch
-// data streams with per-tier retention, creates with the event id as _id so
-// nothing is stored twice, and dead-letters what Elasticsearch rejects so
-// nothing is lost silently.
+// indices chosen by tier, tenant and event time, with retention counted
+// from the event's time; creates with the event id as _id in the one index
+// that event can be in, so nothing is stored twice; retries what
+// Elasticsearch refuses for a reason outside the document, and
+// dead-letters what it refuses for the document, so nothing is lost
+// silently.
 package auditelasticsearchexporter
 
 import (
@@ -15,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
+	assets "github.com/otelcol-audit/otelcol-audit/config/elasticsearch"
 	"github.com/otelcol-audit/otelcol-audit/exporter/auditelasticsearchexporter/internal/metadata"
 )
 
@@ -33,7 +37,7 @@ func createDefaultConfig() component.Config {
 		Compression:    "none",
 		DataStream:     DataStreamConfig{Dataset: "audit", Namespace: "default"},
 		Retention: RetentionConfig{
-			Default: "365d", Quarantine: "30d", DeadLetter: "90d",
+			Default: "365d", Quarantine: "30d", DeadLetter: "90d", Period: assets.Month,
 			Rollover: RolloverConfig{MaxAge: "30d", MaxPrimaryShardSize: "50gb"},
 		},
 		Bootstrap:     BootstrapConfig{Enabled: true, RetryInterval: 10 * time.Second},

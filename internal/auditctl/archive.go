@@ -76,7 +76,7 @@ func (a Archive) each(fn func(doc []byte, r *auditcsv.Row) error) error {
 					recs := sls.At(j).LogRecords()
 					for k := 0; k < recs.Len(); k++ {
 						lr := recs.At(k)
-						buf = enc.AppendDocument(buf[:0], rls.At(i).Resource(), lr, esdoc.Target{Dataset: "audit", Namespace: "archive"}, enc.ID(lr))
+						buf = enc.AppendDocument(buf[:0], rls.At(i).Resource(), lr, esdoc.Target{Dataset: "audit", Namespace: "archive"}, enc.ID(lr), enc.Timestamp(lr))
 						row, err := RowOf(buf)
 						if err != nil {
 							fh.Close()

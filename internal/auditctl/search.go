@@ -14,14 +14,16 @@ import (
 	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 
+	assets "github.com/otelcol-audit/otelcol-audit/config/elasticsearch"
 	"github.com/otelcol-audit/otelcol-audit/internal/auditcsv"
 	"github.com/otelcol-audit/otelcol-audit/internal/auditevent"
 	"github.com/otelcol-audit/otelcol-audit/internal/auditquery"
 	"github.com/otelcol-audit/otelcol-audit/internal/esbootstrap"
 )
 
-// Index is what search and export read: every audit data stream.
-const Index = "logs-audit*-*"
+// Index is what search and export read: every audit index and the
+// dead-letter stream, and no other dataset's (assets.IndexPatterns).
+var Index = strings.Join(assets.IndexPatterns, ",")
 
 // Output formats.
 const (
@@ -57,8 +59,10 @@ type SearchOptions struct {
 	Out    io.Writer
 }
 
-// Search prints one page, newest first. Pages past the 10 000-hit window
-// are reached by walking search_after, never with from.
+// Search prints one page, newest first. Page 1 is one search; later pages
+// walk search_after inside a point in time (never from, which stops at
+// 10 000 hits), so the pages before are the same documents in the same
+// order.
 func Search(ctx context.Context, o SearchOptions) (total int, err error) {
 	if o.Size <= 0 || o.Size > 10000 {
 		return 0, fmt.Errorf("--size %d: use 1 to 10000", o.Size)
@@ -66,15 +70,32 @@ func Search(ctx context.Context, o SearchOptions) (total int, err error) {
 	if o.Page <= 0 {
 		return 0, fmt.Errorf("--page %d: pages start at 1", o.Page)
 	}
+	pit := ""
+	if o.Page > 1 {
+		if pit, err = openPIT(ctx, o.ES); err != nil {
+			return 0, err
+		}
+		defer func() { closePIT(o.ES, pit) }()
+	}
 	var after []json.RawMessage
 	var resp *searchResponse
 	for p := 1; p <= o.Page; p++ {
-		body, err := o.Query.Body(o.Size, after, "")
+		body, err := o.Query.Body(o.Size, after, pit)
 		if err != nil {
 			return 0, err
 		}
-		if resp, err = doSearch(ctx, o.ES, []string{Index}, body); err != nil {
+		index := []string{Index}
+		if pit != "" {
+			index = nil
+		}
+		if resp, err = doSearch(ctx, o.ES, index, body); err != nil {
 			return 0, err
+		}
+		if p == 1 {
+			total = resp.Hits.Total.Value
+		}
+		if resp.PitID != "" {
+			pit = resp.PitID
 		}
 		hits := resp.Hits.Hits
 		if len(hits) == 0 || p == o.Page {
@@ -91,7 +112,35 @@ func Search(ctx context.Context, o SearchOptions) (total int, err error) {
 			return 0, err
 		}
 	}
-	return resp.Hits.Total.Value, w.flush()
+	return total, w.flush()
+}
+
+// openPIT opens a point in time over every audit index.
+func openPIT(ctx context.Context, c *elasticsearch.Client) (string, error) {
+	res, err := esapi.OpenPointInTimeRequest{Index: []string{Index}, KeepAlive: auditquery.PITKeepAlive}.Do(ctx, c)
+	if err != nil {
+		return "", reachError(c, err)
+	}
+	defer res.Body.Close()
+	if res.IsError() {
+		typ, reason := esbootstrap.ErrorOf(res.Body)
+		return "", fmt.Errorf("opening a point in time: Elasticsearch answered %d %s: %s", res.StatusCode, typ, reason)
+	}
+	var opened struct {
+		ID string `json:"id"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&opened); err != nil || opened.ID == "" {
+		return "", errors.New("opening a point in time: no id in the answer")
+	}
+	return opened.ID, nil
+}
+
+// closePIT frees the point in time (it would expire on its own).
+func closePIT(c *elasticsearch.Client, pit string) {
+	body, _ := json.Marshal(map[string]string{"id": pit})
+	if r, err := (esapi.ClosePointInTimeRequest{Body: bytes.NewReader(body)}).Do(context.Background(), c); err == nil {
+		r.Body.Close()
+	}
 }
 
 func doSearch(ctx context.Context, c *elasticsearch.Client, index []string, body []byte) (*searchResponse, error) {
@@ -134,35 +183,16 @@ func Export(ctx context.Context, o ExportOptions) (int, error) {
 	if o.Batch <= 0 {
 		o.Batch = 5000
 	}
-	res, err := esapi.OpenPointInTimeRequest{Index: []string{Index}, KeepAlive: "2m"}.Do(ctx, o.ES)
+	pit, err := openPIT(ctx, o.ES)
 	if err != nil {
-		return 0, reachError(o.ES, err)
+		return 0, err
 	}
-	var opened struct {
-		ID string `json:"id"`
-	}
-	if res.IsError() {
-		typ, reason := esbootstrap.ErrorOf(res.Body)
-		res.Body.Close()
-		return 0, fmt.Errorf("opening a point in time: Elasticsearch answered %d %s: %s", res.StatusCode, typ, reason)
-	}
-	err = json.NewDecoder(res.Body).Decode(&opened)
-	res.Body.Close()
-	if err != nil || opened.ID == "" {
-		return 0, errors.New("opening a point in time: no id in the answer")
-	}
-	pit := opened.ID
-	defer func() {
-		body, _ := json.Marshal(map[string]string{"id": pit})
-		if r, err := (esapi.ClosePointInTimeRequest{Body: bytes.NewReader(body)}).Do(context.Background(), o.ES); err == nil {
-			r.Body.Close()
-		}
-	}()
+	defer func() { closePIT(o.ES, pit) }()
 	w, err := newWriter(o.Output, o.Out, time.UTC)
 	if err != nil {
 		return 0, err
 	}
-	n := 0
+	n, total := 0, 0
 	var after []json.RawMessage
 	for {
 		body, err := o.Query.Body(o.Batch, after, pit)
@@ -176,6 +206,9 @@ func Export(ctx context.Context, o ExportOptions) (int, error) {
 		if resp.PitID != "" {
 			pit = resp.PitID
 		}
+		if len(after) == 0 {
+			total = resp.Hits.Total.Value
+		}
 		for _, h := range resp.Hits.Hits {
 			if err := w.write(h.Source); err != nil {
 				return n, err
@@ -183,7 +216,7 @@ func Export(ctx context.Context, o ExportOptions) (int, error) {
 			n++
 		}
 		if o.Progress != nil {
-			o.Progress(n, resp.Hits.Total.Value)
+			o.Progress(n, total)
 		}
 		if len(resp.Hits.Hits) < o.Batch {
 			return n, w.flush()

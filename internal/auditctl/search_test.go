@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/elastic/go-elasticsearch/v8/esapi"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
@@ -94,7 +95,7 @@ func newStoreArchive(t *testing.T, archive string) *store {
 	require.NoError(t, err)
 	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
 	t.Cleanup(func() { exp.Shutdown(context.Background()) })
-	require.Eventually(t, func() bool { return es.Has("data_stream", "logs-audit-default") }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return es.Has("data_stream", "logs-audit.deadletter-default") }, 5*time.Second, 10*time.Millisecond)
 
 	pf := auditprocessor.NewFactory()
 	pcfg := pf.CreateDefaultConfig().(*auditprocessor.Config)
@@ -120,6 +121,17 @@ func (s *store) fill(t *testing.T, n int, seed uint64) {
 		}
 		require.NoError(t, s.next.ConsumeLogs(context.Background(), ld))
 	}
+	s.refresh(t)
+}
+
+// refresh makes what was written visible to search, as the refresh
+// interval would a second later.
+func (s *store) refresh(t *testing.T) {
+	t.Helper()
+	resp, err := esapi.IndicesRefreshRequest{Index: []string{Index}}.Do(context.Background(), s.client)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.False(t, resp.IsError())
 }
 
 func TestSearchFiltersAndTable(t *testing.T) {
@@ -200,6 +212,7 @@ func TestExportRoundTripThroughTheReceiver(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusAccepted, resp.StatusCode)
+	b.refresh(t)
 
 	var second bytes.Buffer
 	n, err = Export(context.Background(), ExportOptions{ES: b.client, Output: CSV, Out: &second, Batch: 1000})

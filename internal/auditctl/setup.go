@@ -5,45 +5,28 @@ package auditctl
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"mime/multipart"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 
 	assets "github.com/otelcol-audit/otelcol-audit/config/elasticsearch"
-	kibana "github.com/otelcol-audit/otelcol-audit/config/kibana"
 	"github.com/otelcol-audit/otelcol-audit/internal/esbootstrap"
 )
-
-// Roles are the least-privilege roles setup installs.
-var Roles = []struct {
-	Name string
-	Body string
-}{
-	// The collector may only add documents (create_doc never overwrites)
-	// and let data streams be created from the templates; nothing deletes.
-	{"otelcol_audit_writer", `{"cluster":["monitor"],"indices":[{"names":["logs-audit*-*"],"privileges":["create_doc","auto_configure"]}]}`},
-	// Admins who read the audit log: read only.
-	{"audit_log_reader", `{"cluster":[],"indices":[{"names":["logs-audit*-*"],"privileges":["read","view_index_metadata"]}]}`},
-}
 
 // SetupOptions drive `auditctl setup`.
 type SetupOptions struct {
 	ES        *elasticsearch.Client
 	Tiers     []assets.Tier
 	Namespace string
-	// KibanaURL, when set, also imports the saved objects and quick ranges.
-	KibanaURL  string
-	KibanaAuth func(*http.Request)
-	DryRun     bool
-	Out        io.Writer
-	HTTP       *http.Client
+	// Kibana, when its URL is set, also imports the saved objects and
+	// adds the quick ranges.
+	Kibana Kibana
+	DryRun bool
+	Out    io.Writer
 }
 
 // Setup installs (or upgrades) everything, idempotently, printing each
@@ -58,26 +41,63 @@ func Setup(ctx context.Context, o SetupOptions) error {
 			return err
 		}
 	}
-	for _, r := range Roles {
-		r := r
-		if err := run(o, "elasticsearch: PUT _security/role/"+r.Name, func() error {
-			resp, err := esapi.SecurityPutRoleRequest{Name: r.Name, Body: strings.NewReader(r.Body)}.Do(ctx, o.ES)
-			return check(resp, err, "PUT _security/role/"+r.Name)
-		}); err != nil {
+	for _, r := range assets.Roles {
+		desc := "elasticsearch: PUT _security/role/" + r.Name
+		if o.DryRun {
+			fmt.Fprintln(o.Out, "would", desc)
+			continue
+		}
+		skipped, err := putRole(ctx, o.ES, r.Name, r.File)
+		if err != nil {
 			return err
 		}
+		if skipped {
+			fmt.Fprintln(o.Out, "skip", desc, "(security is disabled on this cluster: no roles to install; anyone who reaches it can read and write)")
+			continue
+		}
+		fmt.Fprintln(o.Out, "ok  ", desc)
 	}
-	if o.KibanaURL == "" {
+	if o.Kibana.URL == "" {
 		return nil
 	}
-	if err := run(o, "kibana: POST /api/saved_objects/_import?overwrite=true (data view, saved search, dashboard)", func() error {
-		return kibanaImport(ctx, o)
+	k := o.Kibana
+	if err := run(o, "kibana: POST "+k.path("/api/saved_objects/_import?overwrite=true")+" (data view, saved search, Lens visualizations, dashboard)", func() error {
+		return k.importSavedObjects(ctx)
 	}); err != nil {
 		return err
 	}
-	return run(o, "kibana: POST /internal/kibana/settings (time picker quick ranges)", func() error {
-		return kibanaSettings(ctx, o)
+	return run(o, "kibana: POST "+k.path("/api/kibana/settings")+" (time picker quick ranges, added to the space's own)", func() error {
+		return k.addQuickRanges(ctx)
 	})
+}
+
+// securityDisabled is how Elasticsearch answers the security APIs when
+// xpack.security.enabled is false.
+const securityDisabled = "Security must be explicitly enabled"
+
+// putRole installs one role; skipped is true on a cluster without security.
+func putRole(ctx context.Context, c *elasticsearch.Client, name, file string) (skipped bool, err error) {
+	body, err := assets.Read(file)
+	if err != nil {
+		return false, err
+	}
+	resp, err := esapi.SecurityPutRoleRequest{Name: name, Body: bytes.NewReader(body)}.Do(ctx, c)
+	if err != nil {
+		return false, fmt.Errorf("PUT _security/role/%s: %w", name, err)
+	}
+	defer resp.Body.Close()
+	if !resp.IsError() {
+		return false, nil
+	}
+	typ, reason := esbootstrap.ErrorOf(resp.Body)
+	if strings.Contains(reason, securityDisabled) {
+		return true, nil
+	}
+	hint := ""
+	if resp.StatusCode == http.StatusForbidden {
+		hint = "; run setup with a user or API key that has the manage_security cluster privilege"
+	}
+	return false, fmt.Errorf("PUT _security/role/%s: Elasticsearch answered %d %s: %s%s", name, resp.StatusCode, typ, reason, hint)
 }
 
 func run(o SetupOptions, desc string, fn func() error) error {
@@ -89,79 +109,5 @@ func run(o SetupOptions, desc string, fn func() error) error {
 		return err
 	}
 	fmt.Fprintln(o.Out, "ok  ", desc)
-	return nil
-}
-
-func check(resp *esapi.Response, err error, what string) error {
-	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	defer resp.Body.Close()
-	if resp.IsError() {
-		typ, reason := esbootstrap.ErrorOf(resp.Body)
-		return fmt.Errorf("%s: Elasticsearch answered %d %s: %s", what, resp.StatusCode, typ, reason)
-	}
-	return nil
-}
-
-func kibanaImport(ctx context.Context, o SetupOptions) error {
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	part, err := mw.CreateFormFile("file", "otelcol-audit.ndjson")
-	if err != nil {
-		return err
-	}
-	part.Write(kibana.SavedObjects)
-	mw.Close()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(o.KibanaURL, "/")+"/api/saved_objects/_import?overwrite=true", &body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	return kibanaDo(o, req, "importing the saved objects")
-}
-
-func kibanaSettings(ctx context.Context, o SetupOptions) error {
-	b, _ := json.Marshal(map[string]any{"changes": map[string]any{"timepicker:quickRanges": kibana.QuickRanges}})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(o.KibanaURL, "/")+"/internal/kibana/settings", bytes.NewReader(b))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("x-elastic-internal-origin", "Kibana")
-	return kibanaDo(o, req, "setting the time picker's quick ranges")
-}
-
-func kibanaDo(o SetupOptions, req *http.Request, what string) error {
-	req.Header.Set("kbn-xsrf", "otelcol-audit")
-	if o.KibanaAuth != nil {
-		o.KibanaAuth(req)
-	}
-	client := o.HTTP
-	if client == nil {
-		client = http.DefaultClient
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errorsAs(err, &ue) {
-			return fmt.Errorf("cannot reach Kibana at %s while %s: %v; check --kibana", o.KibanaURL, what, ue.Err)
-		}
-		return err
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode >= 300 {
-		return fmt.Errorf("Kibana answered %d while %s: %s", resp.StatusCode, what, strings.TrimSpace(string(raw)))
-	}
-	if strings.Contains(req.URL.Path, "_import") {
-		var r struct {
-			Success bool  `json:"success"`
-			Errors  []any `json:"errors"`
-		}
-		if json.Unmarshal(raw, &r) == nil && !r.Success {
-			return fmt.Errorf("Kibana refused some saved objects: %s", strings.TrimSpace(string(raw)))
-		}
-	}
 	return nil
 }

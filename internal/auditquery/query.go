@@ -34,8 +34,10 @@ type Query struct {
 	IP string
 }
 
-// TextFields are the fields the free text looks in.
-var TextFields = []string{"user.email", "user.name", "event.action", "audit.resource.name", "audit.resource.id", "message"}
+// TextFields are the fields the free text looks in: the wildcard
+// multi-fields of keyword fields (a leading-wildcard query on a keyword
+// scans its whole terms dictionary), and message, mapped as wildcard.
+var TextFields = []string{"user.email.wildcard", "user.name.wildcard", "event.action.wildcard", "audit.resource.name.wildcard", "audit.resource.id.wildcard", "message"}
 
 // ParseSince reads --since: "yesterday" (from the start of yesterday in
 // loc), "2d", "7d", "30d", "90d", any N followed by d, or a Go duration.
@@ -142,30 +144,37 @@ func (q Query) ES() types.Query {
 	return types.Query{Bool: &types.BoolQuery{Filter: filter}}
 }
 
-// Sort is newest first, with event.id to break ties, so search_after pages
-// are stable.
-func Sort() []types.SortCombinations {
+// Sort is newest first. Under a point in time, ties are broken by
+// _shard_doc, which is unique (paginate-search-results.md); event.id is
+// not (one id may sit in two tiers' indices), so it only orders a single
+// page without a point in time.
+func Sort(pit bool) []types.SortCombinations {
+	tie := "event.id"
+	if pit {
+		tie = "_shard_doc"
+	}
 	return []types.SortCombinations{
 		types.SortOptions{SortOptions: map[string]types.FieldSort{"@timestamp": {Order: &sortorder.Desc}}},
-		types.SortOptions{SortOptions: map[string]types.FieldSort{"event.id": {Order: &sortorder.Desc}}},
+		types.SortOptions{SortOptions: map[string]types.FieldSort{tie: {Order: &sortorder.Desc}}},
 	}
 }
 
+// PITKeepAlive is how long a point in time lives between two pages.
+const PITKeepAlive = "2m"
+
 // Body is one search request body: size hits after the sort values after
-// (nil for the first page), within the point in time pit when set.
+// (nil for the first page), within the point in time pit when set. Only
+// the first page counts the total hits exactly; later pages skip it, which
+// also lets search_after on _shard_doc stop early.
 func (q Query) Body(size int, after []json.RawMessage, pit string) ([]byte, error) {
 	es := q.ES()
-	req := search.Request{Query: &es, Size: &size, Sort: Sort()}
-	if len(after) > 0 {
-		for _, a := range after {
-			req.SearchAfter = append(req.SearchAfter, types.FieldValue(a))
-		}
+	req := search.Request{Query: &es, Size: &size, Sort: Sort(pit != "")}
+	for _, a := range after {
+		req.SearchAfter = append(req.SearchAfter, types.FieldValue(a))
 	}
 	if pit != "" {
-		ka := "2m"
-		req.Pit = &types.PointInTimeReference{Id: pit, KeepAlive: ka}
+		req.Pit = &types.PointInTimeReference{Id: pit, KeepAlive: PITKeepAlive}
 	}
-	track := types.TrackHits(true)
-	req.TrackTotalHits = track
+	req.TrackTotalHits = types.TrackHits(len(after) == 0)
 	return json.Marshal(req)
 }

@@ -28,8 +28,9 @@ func TestGoldenBodies(t *testing.T) {
 		{"match_all", Query{}, 50, nil, ""},
 		{"every_filter", Query{From: from, To: to, Text: "Quarter*ly?", User: "***@example.com", Action: "report.view", Category: "view_data",
 			ResourceType: "report", ResourceID: "r-9", Outcome: "failure", IP: "203.0.113.0/24"}, 100, nil, ""},
-		{"pseudonym_and_page_2", Query{User: "5f2b9c"}, 100, []json.RawMessage{json.RawMessage(`1763632800123456789`), json.RawMessage(`"evt-9"`)}, ""},
-		{"export_with_pit", Query{From: from}, 5000, []json.RawMessage{json.RawMessage(`1763632800123456789`), json.RawMessage(`"evt-9"`)}, "pit-id-1"},
+		{"pseudonym_and_page_2", Query{User: "5f2b9c"}, 100, []json.RawMessage{json.RawMessage(`1763632800123456789`), json.RawMessage(`12`)}, "pit-id-2"},
+		{"export_first_page", Query{From: from}, 5000, nil, "pit-id-1"},
+		{"export_with_pit", Query{From: from}, 5000, []json.RawMessage{json.RawMessage(`1763632800123456789`), json.RawMessage(`4096`)}, "pit-id-1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,8 +1,10 @@
 // Package esbootstrap installs the audit store's Elasticsearch assets, in
 // order and idempotently: an ILM policy per retention tier, the component
-// templates, an index template per tier, and the data streams of the
-// default namespace. The exporter runs it on start; `auditctl setup` runs
-// the same steps.
+// templates, an index template per tier, and the dead-letter data stream.
+// Events indices are created by the first write through their template
+// (allow_auto_create); the dead-letter stream exists beforehand, so a dead
+// letter never depends on the privilege or setting that refused its event.
+// The exporter runs it on start; `auditctl setup` runs the same steps.
 package esbootstrap
 
 import (
@@ -29,7 +31,8 @@ type Step struct {
 	alreadyOK string
 }
 
-// Plan lists the steps for the tiers, creating data streams in namespace.
+// Plan lists the steps for the tiers, creating the dead-letter data stream
+// in namespace.
 func Plan(tiers []assets.Tier, namespace string) ([]Step, error) {
 	var steps []Step
 	for _, t := range tiers {
@@ -66,7 +69,10 @@ func Plan(tiers []assets.Tier, namespace string) ([]Step, error) {
 			}})
 	}
 	for _, t := range tiers {
-		name := t.DataStream(namespace)
+		if !t.DataStream() {
+			continue
+		}
+		name := t.StreamName(namespace)
 		steps = append(steps, Step{Desc: "PUT _data_stream/" + name, alreadyOK: "resource_already_exists_exception",
 			do: func(ctx context.Context, c *elasticsearch.Client, _ io.Reader) (*esapi.Response, error) {
 				return esapi.IndicesCreateDataStreamRequest{Name: name}.Do(ctx, c)

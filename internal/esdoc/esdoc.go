@@ -5,6 +5,7 @@
 package esdoc
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"math"
@@ -19,18 +20,27 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
+	assets "github.com/otelcol-audit/otelcol-audit/config/elasticsearch"
 	"github.com/otelcol-audit/otelcol-audit/internal/eventid"
 	"github.com/otelcol-audit/otelcol-audit/internal/fields"
 )
 
-// Target is where a document goes.
+// Target is where a document goes: its dataset and namespace, which name
+// the events index (with the period of the event's time) or, for dead
+// letters, the data stream.
 type Target struct {
 	Dataset   string
 	Namespace string
 }
 
-// Index is the data stream name for the target.
-func (t Target) Index() string { return "logs-" + t.Dataset + "-" + t.Namespace }
+// Stream is the target's data stream name (dead letters).
+func (t Target) Stream() string { return "logs-" + t.Dataset + "-" + t.Namespace }
+
+// IndexName is the events index holding ts for period p; with no period,
+// the data stream name.
+func (t Target) IndexName(p assets.Period, ts pcommon.Timestamp) string {
+	return string(appendIndex(nil, t, p, ts))
+}
 
 // Encoder is not safe for concurrent use: it keeps a scratch id deriver.
 type Encoder struct {
@@ -207,34 +217,58 @@ func (c *core) scan(attrs pcommon.Map, props []byte) []byte {
 	return props
 }
 
+// MaxIDBytes is the longest _id Elasticsearch takes: one longer refuses
+// the whole bulk request (DocWriteRequest.validateDocIdLength).
+const MaxIDBytes = 512
+
 // ID returns the record's event id: event.id, else log.record.uid, else
 // one derived from the content (the same derivation as the processor's).
+// An id over MaxIDBytes becomes "sha256-" and its SHA-256 in hex: the same
+// long id always gives the same _id, and a sender cannot make two long ids
+// collide. The document keeps the original in audit.original_id.
 func (e *Encoder) ID(lr plog.LogRecord) string {
+	id := ""
 	if v, ok := lr.Attributes().Get(fields.EventID); ok && v.Str() != "" {
-		return v.Str()
+		id = v.Str()
+	} else if v, ok := lr.Attributes().Get(fields.LogRecordUID); ok && v.Str() != "" {
+		id = v.Str()
+	} else {
+		return e.ids.Derive(lr)
 	}
-	if v, ok := lr.Attributes().Get(fields.LogRecordUID); ok && v.Str() != "" {
-		return v.Str()
-	}
-	return e.ids.Derive(lr)
+	return ShortID(id)
 }
 
-// AppendDocument appends the JSON document for lr.
-func (e *Encoder) AppendDocument(b []byte, res pcommon.Resource, lr plog.LogRecord, t Target, id string) []byte {
+// ShortID keeps an id within MaxIDBytes (see ID).
+func ShortID(id string) string {
+	if len(id) <= MaxIDBytes {
+		return id
+	}
+	sum := sha256.Sum256([]byte(id))
+	return "sha256-" + hex.EncodeToString(sum[:])
+}
+
+// Timestamp is the record's event time: Timestamp, else ObservedTimestamp,
+// else now. It is @timestamp, and it picks the events index.
+func (e *Encoder) Timestamp(lr plog.LogRecord) pcommon.Timestamp {
+	if ts := lr.Timestamp(); ts != 0 {
+		return ts
+	}
+	if ts := lr.ObservedTimestamp(); ts != 0 {
+		return ts
+	}
+	now := time.Now
+	if e.Now != nil {
+		now = e.Now
+	}
+	return pcommon.NewTimestampFromTime(now())
+}
+
+// AppendDocument appends the JSON document for lr, with event time ts (see
+// Timestamp) and event id id (see ID).
+func (e *Encoder) AppendDocument(b []byte, res pcommon.Resource, lr plog.LogRecord, t Target, id string, ts pcommon.Timestamp) []byte {
 	var c core
 	e.props = c.scan(lr.Attributes(), e.props[:0])
 
-	ts := lr.Timestamp()
-	if ts == 0 {
-		ts = lr.ObservedTimestamp()
-	}
-	if ts == 0 {
-		now := time.Now
-		if e.Now != nil {
-			now = e.Now
-		}
-		ts = pcommon.NewTimestampFromTime(now())
-	}
 	tj := e.targetJSON(t)
 	b = append(b, `{"@timestamp":`...)
 	b = e.appendTime(b, ts)
@@ -279,6 +313,9 @@ func (e *Encoder) AppendDocument(b []byte, res pcommon.Resource, lr plog.LogReco
 	}
 	b, n = field(b, n, `"route":`, c[sRoute])
 	b, n = field(b, n, `"invalid_reason":`, c[sReason])
+	if v := c[sID]; ok(v) && v.Str() != id && len(v.Str()) > MaxIDBytes {
+		b, n = field(b, n, `"original_id":`, v)
+	}
 	if len(e.props) > 0 {
 		b, _ = sep(b, n)
 		b = append(b, `"properties":{`...)
@@ -353,8 +390,9 @@ func (e *Encoder) AppendDocument(b []byte, res pcommon.Resource, lr plog.LogReco
 }
 
 // AppendDeadLetter appends the dead-letter document for a document that
-// Elasticsearch rejected: the original as text, and the reason.
-func AppendDeadLetter(b []byte, original []byte, id, errType, reason string, t Target, now time.Time) []byte {
+// Elasticsearch rejected: the original as text, the index it was meant
+// for, and the reason. t is the dead-letter stream's target.
+func AppendDeadLetter(b []byte, original []byte, id, errType, reason string, t Target, intended string, now time.Time) []byte {
 	b = append(b, `{"@timestamp":`...)
 	b = appendTime(b, pcommon.NewTimestampFromTime(now))
 	b = append(b, `,"data_stream":{"type":"logs","dataset":`...)
@@ -367,6 +405,8 @@ func AppendDeadLetter(b []byte, original []byte, id, errType, reason string, t T
 	b = appendString(b, t.Dataset)
 	b = append(b, `,"original":`...)
 	b = appendString(b, string(original))
+	b = append(b, `},"audit":{"target_index":`...)
+	b = appendString(b, intended)
 	b = append(b, `},"error":{"type":`...)
 	b = appendString(b, errType)
 	b = append(b, `,"message":`...)
@@ -374,21 +414,49 @@ func AppendDeadLetter(b []byte, original []byte, id, errType, reason string, t T
 	return append(b, `}}`...)
 }
 
-// AppendCreate appends a bulk "create" action line for t's data stream.
-func AppendCreate(b []byte, t Target, id string) []byte {
+// AppendCreate appends a bulk "create" action line: into the events index
+// of period p holding ts, or with no period into t's data stream.
+func AppendCreate(b []byte, t Target, p assets.Period, ts pcommon.Timestamp, id string) []byte {
 	b = append(b, `{"create":{"_index":`...)
 	if plainString(t.Dataset) && plainString(t.Namespace) {
-		b = append(b, `"logs-`...)
-		b = append(b, t.Dataset...)
-		b = append(b, '-')
-		b = append(b, t.Namespace...)
+		b = append(b, '"')
+		b = appendIndex(b, t, p, ts)
 		b = append(b, '"')
 	} else {
-		b = appendString(b, t.Index())
+		b = appendString(b, string(appendIndex(nil, t, p, ts)))
 	}
 	b = append(b, `,"_id":`...)
 	b = appendString(b, id)
 	return append(b, "}}\n"...)
+}
+
+// appendIndex writes logs-<dataset>-<namespace>[-<yyyy.MM.dd>], the date
+// being the first day of the period holding ts (UTC; weeks from Monday),
+// as assets.Period.Start computes it, without time.Time.
+func appendIndex(b []byte, t Target, p assets.Period, ts pcommon.Timestamp) []byte {
+	b = append(b, "logs-"...)
+	b = append(b, t.Dataset...)
+	b = append(b, '-')
+	b = append(b, t.Namespace...)
+	if p == "" {
+		return b
+	}
+	days := int64(ts) / 1e9 / 86400
+	if p == assets.Week {
+		days -= (days + 3) % 7 // 1970-01-01 was a Thursday
+	}
+	y, m, d := civil(days)
+	if p == assets.Month {
+		d = 1
+	}
+	var date [11]byte
+	date[0] = '-'
+	put4(date[1:], int(y))
+	date[5] = '.'
+	put2(date[6:], m)
+	date[8] = '.'
+	put2(date[9:], d)
+	return append(b, date[:]...)
 }
 
 func ok(v pcommon.Value) bool {

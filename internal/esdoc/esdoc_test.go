@@ -1,6 +1,7 @@
 package esdoc
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -101,7 +102,7 @@ func TestGoldenDocuments(t *testing.T) {
 			res, lr := tt.build()
 			e := &Encoder{Now: now}
 			id := e.ID(lr)
-			doc := e.AppendDocument(nil, res, lr, tt.t, id)
+			doc := e.AppendDocument(nil, res, lr, tt.t, id, e.Timestamp(lr))
 			require.True(t, json.Valid(doc), string(doc))
 			var pretty strings.Builder
 			var v any
@@ -128,8 +129,12 @@ func TestDocumentFieldsAreMapped(t *testing.T) {
 
 	res, lr := fullRecord()
 	e := &Encoder{}
-	docs := [][]byte{e.AppendDocument(nil, res, lr, Target{"audit", "default"}, "x"),
-		AppendDeadLetter(nil, []byte(`{"a":1}`), "x", "mapper_parsing_exception", "bad", Target{"audit.deadletter", "default"}, time.Now())}
+	long := plog.NewLogRecord()
+	lr.CopyTo(long)
+	long.Attributes().PutStr("event.id", strings.Repeat("x", MaxIDBytes+1))
+	docs := [][]byte{e.AppendDocument(nil, res, lr, Target{"audit", "default"}, "x", lr.Timestamp()),
+		e.AppendDocument(nil, res, long, Target{"audit", "default"}, e.ID(long), long.Timestamp()),
+		AppendDeadLetter(nil, []byte(`{"a":1}`), "x", "mapper_parsing_exception", "bad", Target{"audit.deadletter", "default"}, "logs-audit-default-2025.11.01", time.Now())}
 	for _, doc := range docs {
 		var v map[string]any
 		require.NoError(t, json.Unmarshal(doc, &v))
@@ -156,33 +161,85 @@ func TestDocumentFieldsAreMapped(t *testing.T) {
 }
 
 func TestDeadLetterAndAction(t *testing.T) {
-	doc := AppendDeadLetter(nil, []byte(`{"event":{"id":"e\"1"}}`), `e"1`, "mapper_parsing_exception", "failed to parse field [client.ip]", Target{"audit.deadletter", "default"}, time.Unix(0, 5).UTC())
+	doc := AppendDeadLetter(nil, []byte(`{"event":{"id":"e\"1"}}`), `e"1`, "mapper_parsing_exception", "failed to parse field [client.ip]", Target{"audit.deadletter", "default"}, "logs-audit-org_7-2025.11.01", time.Unix(0, 5).UTC())
 	require.True(t, json.Valid(doc), string(doc))
 	var v struct {
-		Event struct{ ID, Original string }  `json:"event"`
+		Event struct{ ID, Original string } `json:"event"`
+		Audit struct {
+			TargetIndex string `json:"target_index"`
+		} `json:"audit"`
 		Error struct{ Type, Message string } `json:"error"`
 	}
 	require.NoError(t, json.Unmarshal(doc, &v))
 	assert.Equal(t, `{"event":{"id":"e\"1"}}`, v.Event.Original)
 	assert.Equal(t, "failed to parse field [client.ip]", v.Error.Message)
+	assert.Equal(t, "logs-audit-org_7-2025.11.01", v.Audit.TargetIndex, "where the event was meant to go")
 }
 
 func TestAppendCreate(t *testing.T) {
+	nov20 := pcommon.Timestamp(1763632800123456789) // 2025-11-20T10:00:00Z, a Thursday
 	for _, tc := range []struct {
 		target Target
+		period assets.Period
+		ts     pcommon.Timestamp
 		id     string
 		want   string
 	}{
-		{Target{"audit", "default"}, "0ee4777f6410ec6f49ee23a989fc8a47", `{"create":{"_index":"logs-audit-default","_id":"0ee4777f6410ec6f49ee23a989fc8a47"}}` + "\n"},
-		{Target{"audit", "default"}, `a"b`, `{"create":{"_index":"logs-audit-default","_id":"a\"b"}}` + "\n"},
+		{Target{"audit", "default"}, assets.Month, nov20, "0ee4777f6410ec6f49ee23a989fc8a47", `{"create":{"_index":"logs-audit-default-2025.11.01","_id":"0ee4777f6410ec6f49ee23a989fc8a47"}}` + "\n"},
+		{Target{"audit", "default"}, assets.Week, nov20, "x", `{"create":{"_index":"logs-audit-default-2025.11.17","_id":"x"}}` + "\n"},
+		{Target{"audit", "default"}, assets.Day, nov20, `a"b`, `{"create":{"_index":"logs-audit-default-2025.11.20","_id":"a\"b"}}` + "\n"},
+		{Target{"audit.deadletter", "default"}, "", nov20, "x", `{"create":{"_index":"logs-audit.deadletter-default","_id":"x"}}` + "\n"},
 		// Names are sanitized before they get here; escaping still holds if not.
-		{Target{"audit.access_control", `t"1`}, "x", `{"create":{"_index":"logs-audit.access_control-t\"1","_id":"x"}}` + "\n"},
-		{Target{"audit", "org-\u00e9t\u00e9-long-enough"}, "x", `{"create":{"_index":"logs-audit-org-été-long-enough","_id":"x"}}` + "\n"},
+		{Target{"audit.access_control", `t"1`}, assets.Month, nov20, "x", `{"create":{"_index":"logs-audit.access_control-t\"1-2025.11.01","_id":"x"}}` + "\n"},
+		{Target{"audit", "org-\u00e9t\u00e9-long-enough"}, assets.Month, 0, "x", `{"create":{"_index":"logs-audit-org-été-long-enough-1970.01.01","_id":"x"}}` + "\n"},
 	} {
-		got := string(AppendCreate(nil, tc.target, tc.id))
+		got := string(AppendCreate(nil, tc.target, tc.period, tc.ts, tc.id))
 		assert.Equal(t, tc.want, got)
 		assert.True(t, json.Valid([]byte(got)), got)
 	}
+}
+
+// The index name the encoder writes without time.Time is the one
+// assets.Period computes, for every period, across years.
+func TestIndexNameMatchesPeriodStart(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := 0; i < 20000; i++ {
+		ts := pcommon.Timestamp(r.Int64N(math.MaxInt64))
+		at := ts.AsTime()
+		for _, p := range assets.Periods {
+			tier := assets.Tier{Dataset: "audit", Period: p}
+			assert.Equal(t, tier.IndexName("ns", at), Target{"audit", "ns"}.IndexName(p, ts), "%s %s", p, at)
+		}
+	}
+}
+
+// An id Elasticsearch would refuse (over 512 bytes refuses the whole bulk)
+// becomes its SHA-256; the document keeps the original.
+func TestLongIDBecomesDigest(t *testing.T) {
+	e := &Encoder{}
+	lr := plog.NewLogRecord()
+	lr.SetTimestamp(ts)
+	lr.SetEventName("report.view")
+	ok := strings.Repeat("é", MaxIDBytes/2) // exactly 512 bytes
+	lr.Attributes().PutStr("event.id", ok)
+	assert.Equal(t, ok, e.ID(lr))
+	long := ok + "x"
+	lr.Attributes().PutStr("event.id", long)
+	id := e.ID(lr)
+	assert.Equal(t, "sha256-"+fmt.Sprintf("%x", sha256.Sum256([]byte(long))), id)
+	assert.LessOrEqual(t, len(id), MaxIDBytes)
+	var doc struct {
+		Event struct{ ID string } `json:"event"`
+		Audit struct {
+			OriginalID string `json:"original_id"`
+		} `json:"audit"`
+	}
+	require.NoError(t, json.Unmarshal(e.AppendDocument(nil, pcommon.NewResource(), lr, Target{"audit", "default"}, id, ts), &doc))
+	assert.Equal(t, id, doc.Event.ID)
+	assert.Equal(t, long, doc.Audit.OriginalID)
+	lr.Attributes().Remove("event.id")
+	lr.Attributes().PutStr("log.record.uid", long)
+	assert.Equal(t, id, e.ID(lr), "log.record.uid too")
 }
 
 func TestIDFallbacks(t *testing.T) {
@@ -238,8 +295,8 @@ func BenchmarkEncode(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		lr := recs.At(i % recs.Len())
-		buf = AppendCreate(buf[:0], t, "0ee4777f6410ec6f49ee23a989fc8a47")
-		buf = e.AppendDocument(buf, res, lr, t, "0ee4777f6410ec6f49ee23a989fc8a47")
+		buf = AppendCreate(buf[:0], t, assets.Month, lr.Timestamp(), "0ee4777f6410ec6f49ee23a989fc8a47")
+		buf = e.AppendDocument(buf, res, lr, t, "0ee4777f6410ec6f49ee23a989fc8a47", lr.Timestamp())
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/document")
 }
@@ -311,7 +368,7 @@ func TestTargetsCachedAndEvicted(t *testing.T) {
 				DataStream struct{ Dataset, Namespace string } `json:"data_stream"`
 				Event      struct{ Dataset string }            `json:"event"`
 			}
-			require.NoError(t, json.Unmarshal(e.AppendDocument(nil, res, lr, tg, "x"), &doc))
+			require.NoError(t, json.Unmarshal(e.AppendDocument(nil, res, lr, tg, "x", lr.Timestamp()), &doc))
 			assert.Equal(t, tg.Dataset, doc.DataStream.Dataset)
 			assert.Equal(t, tg.Namespace, doc.DataStream.Namespace)
 			assert.Equal(t, tg.Dataset, doc.Event.Dataset)

@@ -1,14 +1,23 @@
-// Package estest is a test double for Elasticsearch 8: it speaks the subset
-// of the REST API that otelcol-audit uses (GET /, ILM policies, component
-// and index templates, data streams, _bulk with create semantics, _count),
-// shapes its answers after real Elasticsearch answers, and injects faults.
-// It is not Elasticsearch: it checks no mapping beyond JSON validity and the
-// rejections it is told to make. The integration suite runs the same
-// scenarios against a real cluster (ELASTICSEARCH_URL).
+// Package estest is a test double for Elasticsearch 8.17+ and 9.x: it speaks
+// the subset of the REST API that otelcol-audit uses and models the
+// behaviour our promises rest on. It refuses what Elasticsearch refuses
+// (invalid names, unknown mapping types and parameters, overlapping
+// templates, bad ILM policies, ids over 512 bytes, documents that break the
+// mapping) and models what it does (templates and auto-creation, data
+// streams with rollover and per-backing-index _id uniqueness, ILM ages,
+// security, refresh, points in time, logsdb's synthetic _source). Each
+// behaviour names its source in a comment: the REST specification
+// (elastic/elasticsearch-specification), Elasticsearch's docs and YAML REST
+// tests, or its Java source. The conformance suite (test/conformance) holds
+// the double and a real cluster to the same expectations.
+//
+// Files: estest.go (server, routing, answers), store.go (indices, data
+// streams, rollover, ILM), bulk.go (the bulk path), search.go (search,
+// count, points in time), templates.go, mappings.go, names.go, ilm.go,
+// security.go, faults.go.
 package estest
 
 import (
-	"bytes"
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
@@ -16,156 +25,45 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	pathpkg "path"
+	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/go-json-experiment/json/jsontext"
 )
 
-// Faults are the failures the double injects. The zero value injects none.
-type Faults struct {
-	// RequestThrottleFraction of _bulk requests are answered 429 whole.
-	RequestThrottleFraction float64 `json:"request_throttle_fraction"`
-	// ItemThrottleFraction of bulk items are answered 429.
-	ItemThrottleFraction float64 `json:"item_throttle_fraction"`
-	// ItemErrorFraction of bulk items are answered 503.
-	ItemErrorFraction float64 `json:"item_error_fraction"`
-	// Outage: "" (none), "503" (every request answered 503) or "close"
-	// (every connection closed without an answer).
-	Outage string `json:"outage"`
-	// Delay is added before every answer.
-	Delay time.Duration `json:"delay"`
-	// IndexThenDropFraction of _bulk requests are stored, then the
-	// connection is closed without an answer: the write landed, the
-	// client does not know.
-	IndexThenDropFraction float64 `json:"index_then_drop_fraction"`
-	// RejectIDSuffix rejects documents whose _id ends with it, with the
-	// mapping error real Elasticsearch gives.
-	RejectIDSuffix string `json:"reject_id_suffix"`
-	// RejectField rejects documents whose source contains this string.
-	RejectField string `json:"reject_field"`
-	// RejectDeadLetter rejects every write to a dead-letter stream.
-	RejectDeadLetter bool `json:"reject_dead_letter"`
-	// MaxBodyBytes answers 413 to larger bulk requests, like
-	// http.max_content_length.
-	MaxBodyBytes int `json:"max_body_bytes"`
-	// RejectRequestContaining answers 400 to a whole bulk request whose
-	// body contains this string.
-	RejectRequestContaining string `json:"reject_request_containing"`
-}
-
-// Stats are the double's counters.
-type Stats struct {
-	Requests          int64  `json:"requests"`
-	BulkRequests      int64  `json:"bulk_requests"`
-	Items             int64  `json:"items"`
-	Created           int64  `json:"created"`
-	Conflicts         int64  `json:"conflicts"`
-	Rejected          int64  `json:"rejected"`
-	Throttled         int64  `json:"throttled"`
-	ItemErrors        int64  `json:"item_errors"`
-	OutageAnswers     int64  `json:"outage_answers"`
-	DroppedAnswers    int64  `json:"dropped_answers"`
-	UntemplatedWrites int64  `json:"untemplated_writes"`
-	GzipRequests      int64  `json:"gzip_requests"`
-	LastAuthorization string `json:"-"`
-	// LatencyP50/P99 are from an event's @timestamp to its storage, in
-	// seconds (WithLatency only; the load generator stamps send time).
-	LatencyP50 float64 `json:"latency_p50_s,omitempty"`
-	LatencyP99 float64 `json:"latency_p99_s,omitempty"`
-	// Duplicates counts ids stored in more than one stream.
-	Duplicates int64            `json:"duplicates"`
-	Streams    map[string]int64 `json:"streams"`
-}
-
-type stream struct {
-	name     string
-	template string
-	docs     map[string][]byte
-	order    []string
-}
+// Version is the Elasticsearch version the double answers GET / with.
+const Version = "8.19.0"
 
 // Server is the double. Use New, then Handler or Start.
 type Server struct {
-	mu         sync.Mutex
-	faults     Faults
-	stats      Stats
-	ilm        map[string]json.RawMessage
-	components map[string]json.RawMessage
-	roles      map[string]json.RawMessage
-	templates  map[string]indexTemplate
-	streams    map[string]*stream
-	ids        map[string]string // id -> stream it was first stored in
-	rnd        *rand.Rand
-	// KeepSource stores document sources (for search); off, only ids are kept.
-	keepSource  bool
-	requests    []string
-	latency     *histogram
-	pits        map[string]*pit
-	pitSeq      int
-	parsedCache map[string]*hit
-}
+	mu     sync.Mutex
+	faults Faults
+	stats  Stats
+	rnd    *rand.Rand
+	now    func() time.Time
 
-// histogram counts latencies in 1 ms buckets up to 10 minutes.
-type histogram struct {
-	buckets [600_001]int64
-	n       int64
-}
+	keepSource bool
+	latency    *histogram
 
-func (h *histogram) add(d time.Duration) {
-	ms := d.Milliseconds()
-	if ms < 0 {
-		ms = 0
-	}
-	if ms >= int64(len(h.buckets)) {
-		ms = int64(len(h.buckets)) - 1
-	}
-	h.buckets[ms]++
-	h.n++
-}
+	// Cluster settings (PUT _cluster/settings).
+	autoCreate      autoCreateSetting
+	logsdb          bool // cluster.logsdb.enabled
+	destructiveName bool // action.destructive_requires_name
 
-func (h *histogram) quantile(q float64) float64 {
-	if h.n == 0 {
-		return 0
-	}
-	target := int64(q * float64(h.n))
-	var seen int64
-	for ms, c := range h.buckets {
-		seen += c
-		if seen > target {
-			return float64(ms+1) / 1000
-		}
-	}
-	return float64(len(h.buckets)) / 1000
-}
+	ilm        map[string]*ilmPolicy
+	components map[string]*componentTemplate
+	templates  map[string]*indexTemplate
+	indices    map[string]*index
+	streams    map[string]*dataStream
+	pits       map[string]*pit
+	pitSeq     int
+	seq        int64 // global write order
 
-// WithLatency records, per stored document, the time since its @timestamp.
-func WithLatency() Option { return func(s *Server) { s.latency = &histogram{} } }
+	sec *security // nil: security off
 
-var tsPrefix = []byte(`{"@timestamp":"`)
-
-func docTime(doc []byte) (time.Time, bool) {
-	if !bytes.HasPrefix(doc, tsPrefix) {
-		return time.Time{}, false
-	}
-	rest := doc[len(tsPrefix):]
-	end := bytes.IndexByte(rest, '"')
-	if end < 0 {
-		return time.Time{}, false
-	}
-	t, err := time.Parse(time.RFC3339Nano, string(rest[:end]))
-	return t, err == nil
-}
-
-type indexTemplate struct {
-	raw        json.RawMessage
-	patterns   []string
-	priority   int
-	dataStream bool
+	ids      map[string]string // _id -> the index it was first stored in
+	requests []string
 }
 
 // Option configures a Server.
@@ -177,16 +75,35 @@ func WithSource() Option { return func(s *Server) { s.keepSource = true } }
 // WithSeed makes fault injection reproducible.
 func WithSeed(seed uint64) Option { return func(s *Server) { s.rnd = rand.New(rand.NewPCG(seed, 1)) } }
 
-// New returns an empty double.
+// WithLatency records, per stored document, the time since its @timestamp.
+func WithLatency() Option { return func(s *Server) { s.latency = &histogram{} } }
+
+// WithLogsdb turns cluster.logsdb.enabled on, as it is by default on 9.x.
+func WithLogsdb() Option { return func(s *Server) { s.logsdb = true } }
+
+// WithClock replaces the wall clock (ILM ages, point-in-time expiry,
+// refresh intervals, creation dates).
+func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
+
+// WithSecurity turns security on, with a superuser named elastic whose
+// password is given. Every request then needs credentials.
+func WithSecurity(elasticPassword string) Option {
+	return func(s *Server) { s.sec = newSecurity(elasticPassword) }
+}
+
+// New returns an empty cluster holding Elasticsearch's built-in logs
+// template.
 func New(opts ...Option) *Server {
 	s := &Server{
-		ilm: map[string]json.RawMessage{}, components: map[string]json.RawMessage{}, roles: map[string]json.RawMessage{},
-		templates: map[string]indexTemplate{}, streams: map[string]*stream{}, ids: map[string]string{},
-		rnd: rand.New(rand.NewPCG(1, 1)),
+		rnd: rand.New(rand.NewPCG(1, 1)), now: time.Now,
+		autoCreate: autoCreateSetting{all: true}, destructiveName: true,
+		ilm: map[string]*ilmPolicy{}, components: map[string]*componentTemplate{}, templates: map[string]*indexTemplate{},
+		indices: map[string]*index{}, streams: map[string]*dataStream{}, pits: map[string]*pit{}, ids: map[string]string{},
 	}
 	for _, o := range opts {
 		o(s)
 	}
+	s.installBuiltins()
 	return s
 }
 
@@ -197,104 +114,108 @@ func (s *Server) Start(tb interface{ Cleanup(func()) }) *httptest.Server {
 	return ts
 }
 
-// SetFaults replaces the injected faults.
-func (s *Server) SetFaults(f Faults) {
-	s.mu.Lock()
-	s.faults = f
-	s.mu.Unlock()
+// Handler serves the API.
+func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serve) }
+
+// route is one API endpoint: a method, a path of literal segments and
+// {placeholders}, and the handler.
+type route struct {
+	method string
+	path   []string
+	fn     func(s *Server, c *call)
 }
 
-// Stats returns a copy of the counters.
-func (s *Server) Stats() Stats {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st := s.stats
-	if s.latency != nil {
-		st.LatencyP50, st.LatencyP99 = s.latency.quantile(0.5), s.latency.quantile(0.99)
-	}
-	st.Streams = map[string]int64{}
-	for n, ds := range s.streams {
-		st.Streams[n] = int64(len(ds.docs))
-	}
-	return st
+// call is one request on its way through a route.
+type call struct {
+	w      http.ResponseWriter
+	r      *http.Request
+	body   []byte
+	params map[string]string
+	user   *principal // nil when security is off
+	faults Faults
 }
 
-// IDs returns the ids stored in a stream, in write order.
-func (s *Server) IDs(streamName string) []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if ds, ok := s.streams[streamName]; ok {
-		return append([]string(nil), ds.order...)
-	}
-	return nil
+func (c *call) query(name string) string { return c.r.URL.Query().Get(name) }
+
+var routes = []route{
+	{"GET", nil, (*Server).info},
+	{"HEAD", nil, (*Server).info},
+	{"PUT", p("_ilm/policy/{name}"), (*Server).putILM},
+	{"GET", p("_ilm/policy/{name}"), (*Server).getILM},
+	{"DELETE", p("_ilm/policy/{name}"), (*Server).deleteILM},
+	{"PUT", p("_component_template/{name}"), (*Server).putComponent},
+	{"POST", p("_component_template/{name}"), (*Server).putComponent},
+	{"GET", p("_component_template/{name}"), (*Server).getComponent},
+	{"DELETE", p("_component_template/{name}"), (*Server).deleteComponent},
+	{"PUT", p("_index_template/{name}"), (*Server).putIndexTemplate},
+	{"POST", p("_index_template/{name}"), (*Server).putIndexTemplate},
+	{"GET", p("_index_template/{name}"), (*Server).getIndexTemplate},
+	{"DELETE", p("_index_template/{name}"), (*Server).deleteIndexTemplate},
+	{"PUT", p("_data_stream/{name}"), (*Server).createDataStream},
+	{"GET", p("_data_stream/{name}"), (*Server).getDataStream},
+	{"DELETE", p("_data_stream/{name}"), (*Server).deleteDataStream},
+	{"POST", p("{index}/_rollover"), (*Server).rolloverAPI},
+	{"GET", p("_cluster/settings"), (*Server).getClusterSettings},
+	{"PUT", p("_cluster/settings"), (*Server).putClusterSettings},
+	{"PUT", p("_security/role/{name}"), (*Server).putRole},
+	{"POST", p("_security/role/{name}"), (*Server).putRole},
+	{"GET", p("_security/role/{name}"), (*Server).getRole},
+	{"DELETE", p("_security/role/{name}"), (*Server).deleteRole},
+	{"PUT", p("_security/user/{name}"), (*Server).putUser},
+	{"POST", p("_security/user/{name}"), (*Server).putUser},
+	{"DELETE", p("_security/user/{name}"), (*Server).deleteUser},
+	{"GET", p("_security/_authenticate"), (*Server).authenticate},
+	{"POST", p("_bulk"), (*Server).bulk},
+	{"PUT", p("_bulk"), (*Server).bulk},
+	{"POST", p("{index}/_bulk"), (*Server).bulk},
+	{"PUT", p("{index}/_bulk"), (*Server).bulk},
+	{"GET", p("_search"), (*Server).search},
+	{"POST", p("_search"), (*Server).search},
+	{"GET", p("{index}/_search"), (*Server).search},
+	{"POST", p("{index}/_search"), (*Server).search},
+	{"GET", p("{index}/_count"), (*Server).countAPI},
+	{"POST", p("{index}/_count"), (*Server).countAPI},
+	{"POST", p("{index}/_pit"), (*Server).openPIT},
+	{"DELETE", p("_pit"), (*Server).closePIT},
+	{"POST", p("_refresh"), (*Server).refreshAPI},
+	{"GET", p("_refresh"), (*Server).refreshAPI},
+	{"POST", p("{index}/_refresh"), (*Server).refreshAPI},
+	{"GET", p("{index}/_refresh"), (*Server).refreshAPI},
+	{"GET", p("_resolve/index/{index}"), (*Server).resolveIndex},
+	{"GET", p("{index}/_settings"), (*Server).getSettings},
+	{"GET", p("{index}/_settings/{name}"), (*Server).getSettings},
+	{"GET", p("{index}/_mapping"), (*Server).getMapping},
+	{"GET", p("{index}/_ilm/explain"), (*Server).explainILM},
+	{"PUT", p("{index}"), (*Server).createIndex},
+	{"DELETE", p("{index}"), (*Server).deleteIndex},
+	{"HEAD", p("{index}"), (*Server).indexExists},
+	{"GET", p("{index}"), (*Server).getIndex},
 }
 
-// Doc returns a stored document's source (WithSource only).
-func (s *Server) Doc(streamName, id string) ([]byte, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ds, ok := s.streams[streamName]
-	if !ok {
+func p(path string) []string { return strings.Split(path, "/") }
+
+func (rt route) match(method string, parts []string) (map[string]string, bool) {
+	if rt.method != method || len(rt.path) != len(parts) {
 		return nil, false
 	}
-	d, ok := ds.docs[id]
-	return d, ok
-}
-
-// Has reports whether an asset exists: kind is "ilm", "component",
-// "index_template" or "data_stream".
-func (s *Server) Has(kind, name string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch kind {
-	case "ilm":
-		_, ok := s.ilm[name]
-		return ok
-	case "component":
-		_, ok := s.components[name]
-		return ok
-	case "role":
-		_, ok := s.roles[name]
-		return ok
-	case "index_template":
-		_, ok := s.templates[name]
-		return ok
-	case "data_stream":
-		_, ok := s.streams[name]
-		return ok
+	var params map[string]string
+	for i, seg := range rt.path {
+		if strings.HasPrefix(seg, "{") {
+			// A placeholder never takes an API name (_bulk, _search).
+			if strings.HasPrefix(parts[i], "_") && seg == "{index}" && !strings.HasPrefix(parts[i], "_all") {
+				return nil, false
+			}
+			if params == nil {
+				params = map[string]string{}
+			}
+			params[strings.Trim(seg, "{}")] = parts[i]
+			continue
+		}
+		if seg != parts[i] {
+			return nil, false
+		}
 	}
-	return false
-}
-
-// Asset returns an installed asset's body.
-func (s *Server) Asset(kind, name string) json.RawMessage {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch kind {
-	case "ilm":
-		return s.ilm[name]
-	case "component":
-		return s.components[name]
-	case "role":
-		return s.roles[name]
-	case "index_template":
-		return s.templates[name].raw
-	}
-	return nil
-}
-
-// Requests lists "METHOD path" of every request, in order.
-func (s *Server) Requests() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.requests...)
-}
-
-func (s *Server) chance(f float64) bool { return f > 0 && s.rnd.Float64() < f }
-
-// Handler serves the API.
-func (s *Server) Handler() http.Handler {
-	return http.HandlerFunc(s.serve)
+	return params, true
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -325,55 +246,52 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		hijackClose(w)
 		return
 	}
-	w.Header().Set("X-Elastic-Product", "Elasticsearch")
 	body, err := readBody(r)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "parse_exception", "cannot read the request body: "+err.Error())
 		return
 	}
-	p := strings.Trim(r.URL.Path, "/")
-	parts := strings.Split(p, "/")
-	switch {
-	case p == "" && r.Method == http.MethodGet:
-		writeJSON(w, 200, map[string]any{
-			"name": "estest", "cluster_name": "otelcol-audit-test-double", "cluster_uuid": "estest",
-			"version": map[string]any{"number": "8.15.0", "build_flavor": "default", "lucene_version": "9.11.1",
-				"minimum_wire_compatibility_version": "7.17.0", "minimum_index_compatibility_version": "7.0.0"},
-			"tagline": "You Know, for Search",
-		})
-	case len(parts) == 3 && parts[0] == "_ilm" && parts[1] == "policy":
-		s.asset(w, r, body, s.ilm, parts[2], "policy")
-	case len(parts) == 2 && parts[0] == "_component_template":
-		s.asset(w, r, body, s.components, parts[1], "component_templates")
-	case len(parts) == 2 && parts[0] == "_index_template":
-		s.indexTemplate(w, r, body, parts[1])
-	case len(parts) == 3 && parts[0] == "_security" && parts[1] == "role":
-		s.asset(w, r, body, s.roles, parts[2], "role")
-	case len(parts) == 2 && parts[0] == "_data_stream":
-		s.dataStream(w, r, parts[1])
-	case (len(parts) == 1 && parts[0] == "_bulk") || (len(parts) == 2 && parts[1] == "_bulk"):
-		def := ""
-		if len(parts) == 2 {
-			def = parts[0]
+	c := &call{w: w, r: r, body: body, faults: f}
+	if s.sec != nil {
+		s.mu.Lock()
+		c.user, err = s.sec.authenticate(r)
+		s.mu.Unlock()
+		if err != nil {
+			// Source: x-pack security's DefaultAuthenticationFailureHandler:
+			// 401 with the schemes the realms accept.
+			w.Header().Set("WWW-Authenticate", `Basic realm="security", charset="UTF-8"`)
+			w.Header().Add("WWW-Authenticate", "ApiKey")
+			writeError(w, http.StatusUnauthorized, "security_exception", err.Error()+" for REST request ["+r.URL.Path+"]")
+			return
 		}
-		s.bulk(w, r, body, def, f)
-	case len(parts) == 2 && parts[1] == "_count":
-		s.countDocs(w, parts[0])
-	case (len(parts) == 1 && parts[0] == "_search") || (len(parts) == 2 && parts[1] == "_search"):
-		pattern := ""
-		if len(parts) == 2 {
-			pattern = parts[0]
-		}
-		s.search(w, body, pattern)
-	case len(parts) == 2 && parts[1] == "_pit" && r.Method == http.MethodPost:
-		s.openPIT(w, parts[0])
-	case len(parts) == 1 && parts[0] == "_pit" && r.Method == http.MethodDelete:
-		s.closePIT(w, body)
-	case len(parts) == 2 && parts[1] == "_refresh":
-		writeJSON(w, 200, map[string]any{"_shards": map[string]any{"total": 1, "successful": 1, "failed": 0}})
-	default:
-		writeError(w, http.StatusNotFound, "not_implemented_by_test_double", fmt.Sprintf("%s %s is not part of the API subset this test double speaks", r.Method, r.URL.Path))
 	}
+	path := strings.Trim(r.URL.Path, "/")
+	var parts []string
+	if path != "" {
+		parts = strings.Split(path, "/")
+	}
+	for _, rt := range routes {
+		if params, ok := rt.match(r.Method, parts); ok {
+			c.params = params
+			rt.fn(s, c)
+			return
+		}
+	}
+	// Source: RestController.handleBadRequest / methodNotAllowed.
+	writeError(w, http.StatusBadRequest, "illegal_argument_exception", fmt.Sprintf("request [%s] contains unrecognized parameters or is not part of the API subset this test double speaks: [%s]", r.URL.Path, r.Method))
+}
+
+// info answers GET /. Source: specification/_global/info/RootNodeInfoResponse.ts.
+func (s *Server) info(c *call) {
+	if !s.allowCluster(c, "cluster:monitor/main") {
+		return
+	}
+	writeJSON(c.w, 200, map[string]any{
+		"name": "estest", "cluster_name": "otelcol-audit-test-double", "cluster_uuid": "estest",
+		"version": map[string]any{"number": Version, "build_flavor": "default", "lucene_version": "9.12.2",
+			"minimum_wire_compatibility_version": "7.17.0", "minimum_index_compatibility_version": "7.0.0"},
+		"tagline": "You Know, for Search",
+	})
 }
 
 func (s *Server) count(fn func(*Stats)) {
@@ -382,6 +300,10 @@ func (s *Server) count(fn func(*Stats)) {
 	s.mu.Unlock()
 }
 
+func (s *Server) clock() time.Time { return s.now() }
+
+// control serves the double's own endpoints, for a double in its own
+// process (cmd/es-testdouble, the load harness).
 func (s *Server) control(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/_testdouble/stats":
@@ -415,473 +337,147 @@ func (s *Server) control(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) asset(w http.ResponseWriter, r *http.Request, body []byte, store map[string]json.RawMessage, name, key string) {
+// Stats returns a copy of the counters.
+func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch r.Method {
-	case http.MethodPut, http.MethodPost:
-		if !json.Valid(body) {
-			writeError(w, 400, "x_content_parse_exception", "request body is not valid JSON")
-			return
-		}
-		store[name] = append(json.RawMessage(nil), body...)
-		writeJSON(w, 200, map[string]any{"acknowledged": true})
-	case http.MethodGet:
-		b, ok := store[name]
-		if !ok {
-			writeError(w, 404, "resource_not_found_exception", fmt.Sprintf("%s [%s] not found", key, name))
-			return
-		}
-		writeJSON(w, 200, map[string]any{key: []any{map[string]any{"name": name, "body": b}}})
-	case http.MethodDelete:
-		delete(store, name)
-		writeJSON(w, 200, map[string]any{"acknowledged": true})
-	default:
-		writeError(w, 405, "method_not_allowed", r.Method)
+	st := s.stats
+	if s.latency != nil {
+		st.LatencyP50, st.LatencyP99 = s.latency.quantile(0.5), s.latency.quantile(0.99)
 	}
+	st.Streams = map[string]int64{}
+	for n, ix := range s.indices {
+		name := n
+		if ix.stream != "" {
+			name = ix.stream
+		}
+		st.Streams[name] += int64(len(ix.docs))
+	}
+	return st
 }
 
-func (s *Server) indexTemplate(w http.ResponseWriter, r *http.Request, body []byte, name string) {
-	if r.Method == http.MethodGet {
-		s.mu.Lock()
-		t, ok := s.templates[name]
-		s.mu.Unlock()
-		if !ok {
-			writeError(w, 404, "resource_not_found_exception", fmt.Sprintf("index template matching [%s] not found", name))
-			return
-		}
-		writeJSON(w, 200, map[string]any{"index_templates": []any{map[string]any{"name": name, "index_template": t.raw}}})
-		return
-	}
-	var t struct {
-		IndexPatterns []string        `json:"index_patterns"`
-		Priority      int             `json:"priority"`
-		DataStream    json.RawMessage `json:"data_stream"`
-		ComposedOf    []string        `json:"composed_of"`
-	}
-	if err := json.Unmarshal(body, &t); err != nil {
-		writeError(w, 400, "x_content_parse_exception", err.Error())
-		return
-	}
+// IDs returns the ids stored in the indices an expression names (an index,
+// a data stream, a pattern, or several separated by commas), in write
+// order.
+func (s *Server) IDs(expr string) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, c := range t.ComposedOf {
-		if _, ok := s.components[c]; !ok {
-			writeError(w, 400, "invalid_index_template_exception", fmt.Sprintf("index_template [%s] invalid, cause [index template [%s] specifies component templates [%s] that do not exist]", name, name, c))
-			return
-		}
+	var docs []*document
+	for _, ix := range s.resolveAll(expr) {
+		docs = append(docs, ix.order...)
 	}
-	for other, ot := range s.templates {
-		if other != name && ot.priority == t.Priority && overlaps(ot.patterns, t.IndexPatterns) {
-			writeError(w, 400, "illegal_argument_exception", fmt.Sprintf("index template [%s] has index patterns %v matching patterns from existing templates [%s] with patterns that have the same priority [%d]", name, t.IndexPatterns, other, t.Priority))
-			return
-		}
+	slices.SortFunc(docs, func(a, b *document) int { return int(a.seq - b.seq) })
+	out := make([]string, len(docs))
+	for i, d := range docs {
+		out[i] = d.id
 	}
-	s.templates[name] = indexTemplate{raw: append(json.RawMessage(nil), body...), patterns: t.IndexPatterns, priority: t.Priority, dataStream: t.DataStream != nil}
-	writeJSON(w, 200, map[string]any{"acknowledged": true})
-}
-
-func overlaps(a, b []string) bool {
-	for _, x := range a {
-		for _, y := range b {
-			if x == y {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// matchTemplate is the highest-priority template matching name.
-func (s *Server) matchTemplate(name string) (string, indexTemplate, bool) {
-	best, bestName, found := indexTemplate{priority: -1}, "", false
-	for n, t := range s.templates {
-		for _, p := range t.patterns {
-			if ok, _ := pathpkg.Match(p, name); ok && t.priority > best.priority {
-				best, bestName, found = t, n, true
-			}
-		}
-	}
-	return bestName, best, found
-}
-
-func (s *Server) dataStream(w http.ResponseWriter, r *http.Request, name string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch r.Method {
-	case http.MethodPut:
-		if _, ok := s.streams[name]; ok {
-			writeError(w, 400, "resource_already_exists_exception", fmt.Sprintf("data_stream [%s] already exists", name))
-			return
-		}
-		tn, t, ok := s.matchTemplate(name)
-		if !ok || !t.dataStream {
-			writeError(w, 400, "illegal_argument_exception", fmt.Sprintf("no matching index template found for data stream [%s]", name))
-			return
-		}
-		s.streams[name] = &stream{name: name, template: tn, docs: map[string][]byte{}}
-		writeJSON(w, 200, map[string]any{"acknowledged": true})
-	case http.MethodDelete:
-		n := 0
-		for sn := range s.streams {
-			if ok, _ := pathpkg.Match(name, sn); ok || sn == name {
-				for id := range s.streams[sn].docs {
-					if s.ids[id] == sn {
-						delete(s.ids, id)
-					}
-				}
-				delete(s.streams, sn)
-				s.parsedCache = nil
-				n++
-			}
-		}
-		if n == 0 && !strings.Contains(name, "*") {
-			writeError(w, 404, "index_not_found_exception", fmt.Sprintf("no such index [%s]", name))
-			return
-		}
-		writeJSON(w, 200, map[string]any{"acknowledged": true})
-	case http.MethodGet:
-		ds, ok := s.streams[name]
-		if !ok {
-			writeError(w, 404, "index_not_found_exception", fmt.Sprintf("no such index [%s]", name))
-			return
-		}
-		writeJSON(w, 200, map[string]any{"data_streams": []any{map[string]any{
-			"name": name, "timestamp_field": map[string]any{"name": "@timestamp"}, "template": ds.template,
-			"indices": []any{map[string]any{"index_name": backingIndex(name)}}, "status": "GREEN",
-		}}})
-	default:
-		writeError(w, 405, "method_not_allowed", r.Method)
-	}
-}
-
-func backingIndex(name string) string { return ".ds-" + name + "-2025.11.20-000001" }
-
-func (s *Server) countDocs(w http.ResponseWriter, name string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for sn, ds := range s.streams {
-		if ok, _ := pathpkg.Match(name, sn); ok || sn == name {
-			n += len(ds.docs)
-		}
-	}
-	writeJSON(w, 200, map[string]any{"count": n, "_shards": map[string]any{"total": 1, "successful": 1, "skipped": 0, "failed": 0}})
-}
-
-type bulkAction struct {
-	Create *struct {
-		Index string `json:"_index"`
-		ID    string `json:"_id"`
-	} `json:"create"`
-	Index  json.RawMessage `json:"index"`
-	Update json.RawMessage `json:"update"`
-	Delete json.RawMessage `json:"delete"`
-}
-
-// itemResult is one bulk item's answer.
-type itemResult struct {
-	index, id      string
-	status, seqNo  int
-	errType, cause string
-}
-
-func (s *Server) bulk(w http.ResponseWriter, r *http.Request, body []byte, defIndex string, f Faults) {
-	s.mu.Lock()
-	s.stats.BulkRequests++
-	throttle := s.chance(f.RequestThrottleFraction)
-	drop := !throttle && s.chance(f.IndexThenDropFraction)
-	s.mu.Unlock()
-	if f.MaxBodyBytes > 0 && len(body) > f.MaxBodyBytes {
-		w.Header().Set("X-Elastic-Product", "Elasticsearch")
-		w.WriteHeader(http.StatusRequestEntityTooLarge)
-		return
-	}
-	if f.RejectRequestContaining != "" && bytes.Contains(body, []byte(f.RejectRequestContaining)) {
-		writeError(w, 400, "illegal_argument_exception", "Malformed action/metadata line [1], expected START_OBJECT but found [VALUE_STRING]")
-		return
-	}
-	if throttle {
-		s.count(func(st *Stats) { st.Throttled++ })
-		writeError(w, http.StatusTooManyRequests, "es_rejected_execution_exception", "rejected execution of coordinating operation [coordinating_and_primary_bytes=0, replica_bytes=0, all_bytes=0, coordinating_operation_bytes=1, max_coordinating_and_primary_bytes=0]")
-		return
-	}
-	start := time.Now()
-	// Parse and validate everything before storing anything: a malformed
-	// request is refused as a whole, as Elasticsearch does.
-	type op struct {
-		index, id string
-		doc       []byte
-		valid     bool
-	}
-	var ops []op
-	for rest := body; len(rest) > 0; {
-		line, next := nextLine(rest)
-		rest = next
-		if len(line) == 0 {
-			continue
-		}
-		index, id, ok := parseCreate(line)
-		if !ok {
-			writeError(w, 400, "illegal_argument_exception", "Malformed action/metadata line: expected a create action (the only one this test double speaks)")
-			return
-		}
-		if len(rest) == 0 {
-			writeError(w, 400, "illegal_argument_exception", "The bulk request must be terminated by a newline [\\n]")
-			return
-		}
-		doc, next := nextLine(rest)
-		rest = next
-		if index == "" {
-			index = defIndex
-		}
-		ops = append(ops, op{index: index, id: id, doc: doc, valid: jsontext.Value(doc).IsValid()})
-	}
-	items := make([]itemResult, len(ops))
-	errorsSeen := false
-	s.mu.Lock()
-	for i, o := range ops {
-		items[i] = s.createItem(o.index, o.id, o.doc, o.valid, f)
-		errorsSeen = errorsSeen || items[i].status >= 300
-	}
-	s.mu.Unlock()
-	if drop {
-		s.count(func(st *Stats) { st.DroppedAnswers++ })
-		hijackClose(w)
-		return
-	}
-	fp := parseFilterPath(r.URL.Query().Get("filter_path"))
-	out := make([]byte, 0, 64+len(items)*200)
-	out = append(out, '{')
-	n := 0
-	if fp.keep("took") {
-		out, n = appendKey(out, n, "took")
-		out = strconv.AppendInt(out, time.Since(start).Milliseconds(), 10)
-	}
-	if fp.keep("errors") {
-		out, n = appendKey(out, n, "errors")
-		out = strconv.AppendBool(out, errorsSeen)
-	}
-	if fp.keep("items") || fp.descends("items") {
-		out, n = appendKey(out, n, "items")
-		out = append(out, '[')
-		for i, it := range items {
-			if i > 0 {
-				out = append(out, ',')
-			}
-			out = it.appendJSON(out, fp)
-		}
-		out = append(out, ']')
-	}
-	out = append(out, "}\n"...)
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Elastic-Product", "Elasticsearch")
-	w.WriteHeader(200)
-	_, _ = w.Write(out)
-}
-
-// filterPath is Elasticsearch's filter_path response filtering: dotted
-// paths whose segments may be "*" wildcards; a path keeps what is under it.
-type filterPath [][]string
-
-func parseFilterPath(q string) filterPath {
-	if q == "" {
-		return nil
-	}
-	var fp filterPath
-	for _, p := range strings.Split(q, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			fp = append(fp, strings.Split(p, "."))
-		}
-	}
-	return fp
-}
-
-// keep reports whether the value at path is kept whole.
-func (fp filterPath) keep(path ...string) bool {
-	if fp == nil {
-		return true
-	}
-	for _, p := range fp {
-		if len(p) <= len(path) && segmentsMatch(p, path[:len(p)]) {
-			return true
-		}
-	}
-	return false
-}
-
-// descends reports whether some of what is under path is kept.
-func (fp filterPath) descends(path ...string) bool {
-	for _, p := range fp {
-		if len(p) > len(path) && segmentsMatch(p[:len(path)], path) {
-			return true
-		}
-	}
-	return false
-}
-
-func segmentsMatch(pattern, path []string) bool {
-	for i := range pattern {
-		if pattern[i] == "*" || pattern[i] == path[i] {
-			continue
-		}
-		if ok, _ := pathpkg.Match(pattern[i], path[i]); !ok {
-			return false
-		}
-	}
-	return true
-}
-
-func appendKey(b []byte, n int, key string) ([]byte, int) {
-	if n > 0 {
-		b = append(b, ',')
-	}
-	b = appendQuote(b, key)
-	return append(b, ':'), n + 1
-}
-
-// appendQuote writes s as a JSON string (strconv's quoting is Go's, not JSON's).
-func appendQuote(b []byte, s string) []byte {
-	out, _ := jsontext.AppendQuote(b, s) // invalid UTF-8 becomes U+FFFD
 	return out
 }
 
-// nextLine splits off one NDJSON line, without its newline.
-func nextLine(b []byte) (line, rest []byte) {
-	i := bytes.IndexByte(b, '\n')
-	if i < 0 {
-		return bytes.TrimSpace(b), nil
+// Doc returns a stored document's source (WithSource only) from the
+// indices expr names.
+func (s *Server) Doc(expr, id string) ([]byte, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ix := range s.resolveAll(expr) {
+		if d, ok := ix.docs[id]; ok {
+			return d.src, true
+		}
 	}
-	return bytes.TrimSpace(b[:i]), b[i+1:]
+	return nil, false
 }
 
-// parseCreate reads a create action line; anything else is refused.
-func parseCreate(line []byte) (index, id string, ok bool) {
-	// Fast path for the exact shape the exporter writes.
-	if rest, ok := bytes.CutPrefix(line, []byte(`{"create":{"_index":"`)); ok {
-		if i := bytes.IndexByte(rest, '"'); i >= 0 && bytes.IndexByte(rest[:i], '\\') < 0 {
-			index, rest = string(rest[:i]), rest[i+1:]
-			if rest, ok := bytes.CutPrefix(rest, []byte(`,"_id":"`)); ok {
-				if j := bytes.IndexByte(rest, '"'); j >= 0 && bytes.IndexByte(rest[:j], '\\') < 0 && string(rest[j+1:]) == "}}" {
-					return index, string(rest[:j]), true
-				}
+// Indices lists the concrete indices an expression names, sorted.
+func (s *Server) Indices(expr string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, ix := range s.resolveAll(expr) {
+		out = append(out, ix.name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// DataStreams lists the data streams, sorted.
+func (s *Server) DataStreams() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := keys(s.streams)
+	return out
+}
+
+// Has reports whether an asset exists: kind is "ilm", "component",
+// "index_template", "data_stream", "index" or "role".
+func (s *Server) Has(kind, name string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch kind {
+	case "ilm":
+		_, ok := s.ilm[name]
+		return ok
+	case "component":
+		_, ok := s.components[name]
+		return ok
+	case "role":
+		if s.sec == nil {
+			return false
+		}
+		_, ok := s.sec.roles[name]
+		return ok
+	case "index_template":
+		_, ok := s.templates[name]
+		return ok
+	case "data_stream":
+		_, ok := s.streams[name]
+		return ok
+	case "index":
+		_, ok := s.indices[name]
+		return ok
+	}
+	return false
+}
+
+// Asset returns an installed asset's body as it was sent.
+func (s *Server) Asset(kind, name string) json.RawMessage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch kind {
+	case "ilm":
+		if p := s.ilm[name]; p != nil {
+			return p.raw
+		}
+	case "component":
+		if c := s.components[name]; c != nil {
+			return c.raw
+		}
+	case "role":
+		if s.sec != nil {
+			if r := s.sec.roles[name]; r != nil {
+				return r.raw
 			}
 		}
+	case "index_template":
+		if t := s.templates[name]; t != nil {
+			return t.raw
+		}
 	}
-	var a bulkAction
-	if err := json.Unmarshal(line, &a); err != nil || a.Create == nil || a.Index != nil || a.Update != nil || a.Delete != nil {
-		return "", "", false
-	}
-	return a.Create.Index, a.Create.ID, true
+	return nil
 }
 
-// appendJSON writes the item as Elasticsearch does, in its key order,
-// keeping what fp keeps.
-func (it itemResult) appendJSON(b []byte, fp filterPath) []byte {
-	const op = "create"
-	b = append(b, `{"create":{`...)
-	n := 0
-	str := func(key, v string, path ...string) {
-		if fp.keep(path...) {
-			b, n = appendKey(b, n, key)
-			b = appendQuote(b, v)
-		}
-	}
-	num := func(key string, v int, path ...string) {
-		if fp.keep(path...) {
-			b, n = appendKey(b, n, key)
-			b = strconv.AppendInt(b, int64(v), 10)
-		}
-	}
-	str("_index", backingIndex(it.index), "items", op, "_index")
-	str("_id", it.id, "items", op, "_id")
-	if it.errType != "" {
-		num("status", it.status, "items", op, "status")
-		if fp.keep("items", op, "error") || fp.descends("items", op, "error") {
-			b, n = appendKey(b, n, "error")
-			outer := n
-			b, n = append(b, '{'), 0
-			str("type", it.errType, "items", op, "error", "type")
-			str("reason", it.cause, "items", op, "error", "reason")
-			str("index_uuid", "aAsFqTI0Tc2W0LCWgPNrOA", "items", op, "error", "index_uuid")
-			str("shard", "0", "items", op, "error", "shard")
-			str("index", backingIndex(it.index), "items", op, "error", "index")
-			b, n = append(b, '}'), outer
-		}
-		return append(b, "}}"...)
-	}
-	num("_version", 1, "items", op, "_version")
-	str("result", "created", "items", op, "result")
-	if fp.keep("items", op, "_shards") {
-		b, n = appendKey(b, n, "_shards")
-		b = append(b, `{"total":2,"successful":1,"failed":0}`...)
-	}
-	num("_seq_no", it.seqNo, "items", op, "_seq_no")
-	num("_primary_term", 1, "items", op, "_primary_term")
-	num("status", it.status, "items", op, "status")
-	return append(b, "}}"...)
+// Requests lists "METHOD path" of every request, in order.
+func (s *Server) Requests() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.requests...)
 }
 
-// createItem stores one document; s.mu is held.
-func (s *Server) createItem(index, id string, doc []byte, valid bool, f Faults) itemResult {
-	s.stats.Items++
-	item := itemResult{index: index, id: id}
-	fail := func(status int, typ, reason string) itemResult {
-		item.status, item.errType, item.cause = status, typ, reason
-		return item
-	}
-	switch {
-	case id == "":
-		return fail(400, "action_request_validation_exception", "Validation Failed: 1: an id must be provided if version type or value are set;")
-	case s.chance(f.ItemThrottleFraction):
-		s.stats.Throttled++
-		return fail(429, "es_rejected_execution_exception", "rejected execution of primary operation [shard_detail=[logs][0][P], shard_operation_bytes=1024] OR [node_write_bytes=0]")
-	case s.chance(f.ItemErrorFraction):
-		s.stats.ItemErrors++
-		return fail(503, "unavailable_shards_exception", fmt.Sprintf("[%s][0] primary shard is not active Timeout: [1m]", backingIndex(index)))
-	case f.RejectDeadLetter && strings.Contains(index, "deadletter"):
-		s.stats.Rejected++
-		return fail(400, "document_parsing_exception", fmt.Sprintf("[1:1] failed to parse: dead-letter stream refuses document with id '%s'", id))
-	case !valid:
-		s.stats.Rejected++
-		return fail(400, "document_parsing_exception", fmt.Sprintf("[1:1] failed to parse: Unexpected character in document with id '%s'", id))
-	case f.RejectIDSuffix != "" && strings.HasSuffix(id, f.RejectIDSuffix) && !strings.Contains(index, "deadletter"),
-		f.RejectField != "" && bytes.Contains(doc, []byte(f.RejectField)) && !strings.Contains(index, "deadletter"):
-		s.stats.Rejected++
-		return fail(400, "document_parsing_exception", fmt.Sprintf("[1:42] failed to parse field [client.ip] of type [ip] in document with id '%s'. Preview of field's value: 'not-an-ip'", id))
-	}
-	ds, ok := s.streams[index]
-	if !ok {
-		tn, t, matched := s.matchTemplate(index)
-		if !matched || !t.dataStream {
-			s.stats.UntemplatedWrites++
-		}
-		ds = &stream{name: index, template: tn, docs: map[string][]byte{}}
-		s.streams[index] = ds
-	}
-	if _, exists := ds.docs[id]; exists {
-		s.stats.Conflicts++
-		return fail(409, "version_conflict_engine_exception", fmt.Sprintf("[%s]: version conflict, document already exists (current version [1])", id))
-	}
-	if first, seen := s.ids[id]; seen && first != index {
-		s.stats.Duplicates++
-	} else if !seen {
-		s.ids[id] = index
-	}
-	if s.keepSource {
-		ds.docs[id] = bytes.Clone(doc)
-	} else {
-		ds.docs[id] = nil
-	}
-	ds.order = append(ds.order, id)
-	s.stats.Created++
-	if s.latency != nil {
-		if t, ok := docTime(doc); ok {
-			s.latency.add(time.Since(t))
-		}
-	}
-	item.status, item.seqNo = 201, len(ds.order)-1
-	return item
+// SetClusterSetting sets a persistent cluster setting, as PUT
+// _cluster/settings does.
+func (s *Server) SetClusterSetting(key, value string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.setClusterSetting(key, value)
 }
 
 func readBody(r *http.Request) ([]byte, error) {
@@ -897,17 +493,44 @@ func readBody(r *http.Request) ([]byte, error) {
 	return io.ReadAll(rd)
 }
 
+// writeJSON answers with v. Elasticsearch sends X-Elastic-Product on every
+// answer (since 7.14), which go-elasticsearch checks on the first 2xx one.
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Elastic-Product", "Elasticsearch")
 	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
+	if v != nil {
+		_ = json.NewEncoder(w).Encode(v)
+	}
 }
 
-// writeError answers in Elasticsearch's error shape.
+// esError is Elasticsearch's error object: type, reason, and optionally a
+// cause and extra keys (index, resource.id).
+type esError struct {
+	Type   string
+	Reason string
+	Extra  map[string]any
+}
+
+func (e esError) object() map[string]any {
+	m := map[string]any{"type": e.Type, "reason": e.Reason}
+	for k, v := range e.Extra {
+		m[k] = v
+	}
+	return m
+}
+
+// writeError answers in Elasticsearch's error shape. Source:
+// specification/_types/Errors.ts (ErrorResponseBase: error, status).
 func writeError(w http.ResponseWriter, code int, typ, reason string) {
-	e := map[string]any{"type": typ, "reason": reason}
-	writeJSON(w, code, map[string]any{"error": map[string]any{"root_cause": []any{e}, "type": typ, "reason": reason}, "status": code})
+	writeErr(w, code, esError{Type: typ, Reason: reason})
+}
+
+func writeErr(w http.ResponseWriter, code int, e esError) {
+	obj := e.object()
+	root := e.object()
+	obj["root_cause"] = []any{root}
+	writeJSON(w, code, map[string]any{"error": obj, "status": code})
 }
 
 func hijackClose(w http.ResponseWriter) {
@@ -919,3 +542,5 @@ func hijackClose(w http.ResponseWriter) {
 	}
 	panic(http.ErrAbortHandler)
 }
+
+func acknowledged(w http.ResponseWriter) { writeJSON(w, 200, map[string]any{"acknowledged": true}) }

@@ -4,141 +4,221 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/netip"
-	"path"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// hit is a stored document prepared for searching. The source is parsed
-// only when a query looks at fields other than @timestamp, so a 1M-document
-// export needs no parsed copies.
+// hit is a stored document prepared for searching; the source is parsed
+// only when a query looks at a field.
 type hit struct {
-	index, id string
-	ts        int64 // @timestamp in nanoseconds
-	src       map[string]any
-	parsed    bool
-	raw       []byte
+	ix     *index
+	doc    *document
+	ts     int64 // @timestamp in nanoseconds
+	src    map[string]any
+	parsed bool
 }
 
 func (h *hit) source() map[string]any {
 	if !h.parsed {
 		h.parsed = true
-		_ = json.Unmarshal(h.raw, &h.src)
+		if h.doc.src != nil {
+			_ = json.Unmarshal(h.doc.src, &h.src)
+		}
 	}
 	return h.src
 }
 
-type pit struct {
-	pattern string
-	docs    []*hit // sorted newest first, then id descending
+func (s *Server) hitOf(ix *index, d *document) *hit {
+	if d.searched != nil && d.searched.ix == ix {
+		return d.searched
+	}
+	h := &hit{ix: ix, doc: d}
+	if t, ok := docTime(d.src); ok {
+		h.ts = t.UnixNano()
+	} else if src := h.source(); src != nil {
+		if v, ok := src["@timestamp"].(string); ok {
+			if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+				h.ts = t.UnixNano()
+			}
+		}
+	}
+	d.searched = h
+	return h
 }
 
-// openPIT snapshots the documents of the streams matching pattern.
-func (s *Server) openPIT(w http.ResponseWriter, pattern string) {
+// pit is an open point in time: the documents visible when it opened.
+type pit struct {
+	hits    []*hit
+	expires time.Time
+}
+
+// openPIT: POST <index>/_pit?keep_alive=…. Source:
+// specification/_global/open_point_in_time (keep_alive is required).
+func (s *Server) openPIT(c *call) {
+	ka := c.query("keep_alive")
+	if ka == "" {
+		writeError(c.w, 400, "action_request_validation_exception", "Validation Failed: 1: [keep_alive] is not specified;")
+		return
+	}
+	d, err := parseTimeValue("keep_alive", ka)
+	if err != nil {
+		writeErr(c.w, 400, err.(esError))
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.pits == nil {
-		s.pits = map[string]*pit{}
+	targets, missing := s.resolve(c.params["index"])
+	if len(missing) > 0 {
+		writeErr(c.w, 404, indexNotFound(missing[0]))
+		return
 	}
+	targets = s.authorizedFilter(c, "indices:data/read/open_point_in_time", targets)
 	s.pitSeq++
 	id := fmt.Sprintf("estest-pit-%d", s.pitSeq)
-	s.pits[id] = &pit{pattern: pattern, docs: s.snapshot(pattern)}
-	writeJSON(w, 200, map[string]any{"id": id, "_shards": map[string]any{"total": 1, "successful": 1, "skipped": 0, "failed": 0}})
+	now := s.clock()
+	var hits []*hit
+	for _, ix := range targets {
+		for _, doc := range ix.searchable(now) {
+			hits = append(hits, s.hitOf(ix, doc))
+		}
+	}
+	s.pits[id] = &pit{hits: hits, expires: now.Add(d)}
+	writeJSON(c.w, 200, map[string]any{"id": id, "_shards": map[string]any{"total": len(targets), "successful": len(targets), "skipped": 0, "failed": 0}})
 }
 
-func (s *Server) closePIT(w http.ResponseWriter, body []byte) {
+// closePIT: DELETE /_pit. Answers 404 when nothing was freed. Source:
+// ClosePointInTimeResponse.status.
+func (s *Server) closePIT(c *call) {
 	var req struct {
 		ID string `json:"id"`
 	}
-	_ = json.Unmarshal(body, &req)
+	_ = json.Unmarshal(c.body, &req)
 	s.mu.Lock()
 	_, ok := s.pits[req.ID]
 	delete(s.pits, req.ID)
 	s.mu.Unlock()
-	n := 0
+	n, code := 0, 404
 	if ok {
-		n = 1
+		n, code = 1, 200
 	}
-	writeJSON(w, 200, map[string]any{"succeeded": true, "num_freed": n})
+	writeJSON(c.w, code, map[string]any{"succeeded": true, "num_freed": n})
 }
 
-// snapshot collects and sorts documents; the caller holds s.mu.
-func (s *Server) snapshot(pattern string) []*hit {
-	var out []*hit
-	for name, ds := range s.streams {
-		if !matchIndex(pattern, name) {
-			continue
-		}
-		for _, id := range ds.order {
-			h := s.parsed(name, id, ds.docs[id])
-			if h != nil {
-				out = append(out, h)
-			}
-		}
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].ts != out[j].ts {
-			return out[i].ts > out[j].ts
-		}
-		return out[i].id > out[j].id
-	})
-	return out
-}
-
-func matchIndex(pattern, name string) bool {
-	for _, p := range strings.Split(pattern, ",") {
-		if ok, _ := path.Match(p, name); ok || p == name || p == "_all" {
-			return true
-		}
-	}
-	return false
-}
-
-func (s *Server) parsed(index, id string, raw []byte) *hit {
-	if s.parsedCache == nil {
-		s.parsedCache = map[string]*hit{}
-	}
-	key := index + "\x00" + id
-	if h, ok := s.parsedCache[key]; ok {
-		return h
-	}
-	if raw == nil {
-		return nil
-	}
-	h := &hit{index: index, id: id, raw: raw}
-	if t, ok := docTime(raw); ok {
-		h.ts = t.UnixNano()
-	} else if src := h.source(); src != nil {
-		if t, ok := src["@timestamp"].(string); ok {
-			if tt, err := time.Parse(time.RFC3339Nano, t); err == nil {
-				h.ts = tt.UnixNano()
-			}
-		}
-	}
-	s.parsedCache[key] = h
-	return h
+// ExpirePITs drops every point in time, as their keep_alive running out
+// would.
+func (s *Server) ExpirePITs() {
+	s.mu.Lock()
+	clear(s.pits)
+	s.mu.Unlock()
 }
 
 type searchRequest struct {
-	Query       map[string]json.RawMessage `json:"query"`
-	Size        *int                       `json:"size"`
-	From        int                        `json:"from"`
-	SearchAfter []json.RawMessage          `json:"search_after"`
-	Pit         *struct {
-		ID string `json:"id"`
+	Query          map[string]json.RawMessage `json:"query"`
+	Size           *int                       `json:"size"`
+	From           int                        `json:"from"`
+	Sort           []json.RawMessage          `json:"sort"`
+	SearchAfter    []json.RawMessage          `json:"search_after"`
+	TrackTotalHits json.RawMessage            `json:"track_total_hits"`
+	Pit            *struct {
+		ID        string `json:"id"`
+		KeepAlive string `json:"keep_alive"`
 	} `json:"pit"`
 }
 
-func (s *Server) search(w http.ResponseWriter, body []byte, pattern string) {
+type sortKey struct {
+	field string
+	desc  bool
+}
+
+func parseSort(raw []json.RawMessage) ([]sortKey, error) {
+	var out []sortKey
+	for _, r := range raw {
+		var name string
+		if json.Unmarshal(r, &name) == nil {
+			out = append(out, sortKey{field: name, desc: name == "_score"})
+			continue
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(r, &m); err != nil || len(m) != 1 {
+			return nil, fmt.Errorf("malformed sort")
+		}
+		for f, spec := range m {
+			k := sortKey{field: f}
+			var order string
+			if json.Unmarshal(spec, &order) != nil {
+				var o struct {
+					Order string `json:"order"`
+				}
+				_ = json.Unmarshal(spec, &o)
+				order = o.Order
+			}
+			k.desc = order == "desc"
+			out = append(out, k)
+		}
+	}
+	return out, nil
+}
+
+// sortValue is a hit's value for a sort key: int64 for dates and
+// _shard_doc, string for keywords.
+func (h *hit) sortValue(field string) any {
+	switch field {
+	case "@timestamp":
+		return h.ts
+	case "_shard_doc", "_doc":
+		return h.doc.seq
+	}
+	for _, v := range values(h.source(), field, h.ix.mapping) {
+		return fmt.Sprint(v)
+	}
+	return ""
+}
+
+func compareValues(a, b any) int {
+	switch x := a.(type) {
+	case int64:
+		y, _ := b.(int64)
+		return cmpInt(x, y)
+	}
+	return strings.Compare(fmt.Sprint(a), fmt.Sprint(b))
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func parseAfter(raw json.RawMessage, like any) any {
+	if _, ok := like.(int64); ok {
+		n, _ := strconv.ParseInt(strings.Trim(string(raw), `"`), 10, 64)
+		return n
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		s = string(raw)
+	}
+	return s
+}
+
+// search serves _search. Sources: specification/_global/search
+// (SearchRequest.ts: track_total_hits defaults to 10000, pit, search_after),
+// paginate-search-results.md (PIT searches add an implicit _shard_doc
+// tiebreaker), RestSearchAction (no index with a PIT), and
+// index.max_result_window (10000).
+func (s *Server) search(c *call) {
 	var req searchRequest
-	if len(bytes.TrimSpace(body)) > 0 {
-		if err := json.Unmarshal(body, &req); err != nil {
-			writeError(w, 400, "parsing_exception", err.Error())
+	if len(bytes.TrimSpace(c.body)) > 0 {
+		if err := json.Unmarshal(c.body, &req); err != nil {
+			writeError(c.w, 400, "parsing_exception", err.Error())
 			return
 		}
 	}
@@ -147,72 +227,214 @@ func (s *Server) search(w http.ResponseWriter, body []byte, pattern string) {
 		size = *req.Size
 	}
 	if req.From+size > 10000 {
-		writeError(w, 400, "illegal_argument_exception", fmt.Sprintf("Result window is too large, from + size must be less than or equal to: [10000] but was [%d]. See the scroll api for a more efficient way to request large data sets.", req.From+size))
+		writeError(c.w, 400, "illegal_argument_exception", fmt.Sprintf("Result window is too large, from + size must be less than or equal to: [10000] but was [%d]. See the scroll api for a more efficient way to request large data sets. This limit can be set by changing the [index.max_result_window] index level setting.", req.From+size))
+		return
+	}
+	keys, err := parseSort(req.Sort)
+	if err != nil {
+		writeError(c.w, 400, "parsing_exception", err.Error())
+		return
+	}
+	explicitShardDoc := slices.ContainsFunc(keys, func(k sortKey) bool { return k.field == "_shard_doc" })
+	if explicitShardDoc && req.Pit == nil {
+		writeError(c.w, 400, "action_request_validation_exception", "Validation Failed: 1: [_shard_doc] sort field cannot be used without [point in time];")
 		return
 	}
 	s.mu.Lock()
-	var docs []*hit
+	now := s.clock()
+	var hits []*hit
 	pitID := ""
 	if req.Pit != nil {
+		if c.params["index"] != "" {
+			s.mu.Unlock()
+			writeError(c.w, 400, "action_request_validation_exception", "Validation Failed: 1: [indices] cannot be used with point in time. Do not specify any index with point in time.;")
+			return
+		}
 		p, ok := s.pits[req.Pit.ID]
+		if ok && now.After(p.expires) {
+			delete(s.pits, req.Pit.ID)
+			ok = false
+		}
 		if !ok {
 			s.mu.Unlock()
-			writeError(w, 404, "search_context_missing_exception", "No search context found for id ["+req.Pit.ID+"]")
+			// Source: SearchContextMissingException (404), wrapped as
+			// search_phase_execution_exception "all shards failed".
+			missing := map[string]any{"type": "search_context_missing_exception", "reason": "No search context found for id [" + req.Pit.ID + "]"}
+			writeJSON(c.w, 404, map[string]any{"error": map[string]any{"root_cause": []any{missing}, "type": "search_phase_execution_exception",
+				"reason": "all shards failed", "phase": "query", "grouped": true, "caused_by": missing}, "status": 404})
 			return
 		}
-		if pattern != "" {
-			s.mu.Unlock()
-			writeError(w, 400, "action_request_validation_exception", "Validation Failed: 1: [indices] cannot be used with point in time;")
-			return
+		if req.Pit.KeepAlive != "" {
+			if d, err := parseTimeValue("keep_alive", req.Pit.KeepAlive); err == nil {
+				p.expires = now.Add(d)
+			}
 		}
-		docs, pitID = p.docs, req.Pit.ID
+		hits, pitID = p.hits, req.Pit.ID
+		if !explicitShardDoc {
+			keys = append(keys, sortKey{field: "_shard_doc"})
+		}
 	} else {
-		docs = s.snapshot(pattern)
+		expr := c.params["index"]
+		if expr == "" {
+			expr = "_all"
+		}
+		targets, missing := s.resolve(expr)
+		if len(missing) > 0 {
+			s.mu.Unlock()
+			writeErr(c.w, 404, indexNotFound(missing[0]))
+			return
+		}
+		targets = s.authorizedFilter(c, "indices:data/read/search", targets)
+		for _, ix := range targets {
+			for _, d := range ix.searchable(now) {
+				hits = append(hits, s.hitOf(ix, d))
+			}
+		}
 	}
 	s.mu.Unlock()
 
 	q, err := compile(req.Query)
 	if err != nil {
-		writeError(w, 400, "parsing_exception", err.Error())
+		writeError(c.w, 400, "parsing_exception", err.Error())
 		return
 	}
 	var matched []*hit
-	for _, h := range docs {
+	for _, h := range hits {
 		if q(h) {
 			matched = append(matched, h)
 		}
 	}
-	start := 0
-	if len(req.SearchAfter) == 2 {
-		ts, _ := strconv.ParseInt(strings.Trim(string(req.SearchAfter[0]), `"`), 10, 64)
-		var id string
-		_ = json.Unmarshal(req.SearchAfter[1], &id)
-		start = sort.Search(len(matched), func(i int) bool {
-			h := matched[i]
-			return h.ts < ts || (h.ts == ts && h.id < id)
-		})
-	} else {
-		start = min(req.From, len(matched))
+	slices.SortStableFunc(matched, func(a, b *hit) int {
+		for _, k := range keys {
+			c := compareValues(a.sortValue(k.field), b.sortValue(k.field))
+			if k.desc {
+				c = -c
+			}
+			if c != 0 {
+				return c
+			}
+		}
+		return 0
+	})
+	start := min(req.From, len(matched))
+	if len(req.SearchAfter) > 0 {
+		if len(req.SearchAfter) != len(keys) {
+			writeError(c.w, 400, "illegal_argument_exception", fmt.Sprintf("search_after has %d value(s) but sort has %d.", len(req.SearchAfter), len(keys)))
+			return
+		}
+		start = len(matched)
+		for i, h := range matched {
+			if afterCmp(h, keys, req.SearchAfter) > 0 {
+				start = i
+				break
+			}
+		}
 	}
 	end := min(start+size, len(matched))
-	hits := make([]map[string]any, 0, end-start)
+	out := make([]map[string]any, 0, end-start)
 	for _, h := range matched[start:end] {
-		hits = append(hits, map[string]any{"_index": backingIndex(h.index), "_id": h.id, "_score": nil, "_source": json.RawMessage(h.raw), "sort": []any{h.ts, h.id}})
+		src := json.RawMessage(h.doc.src)
+		if h.ix.mode == "logsdb" && src != nil {
+			src = synthetic(h.ix.mapping, src)
+		}
+		sortVals := make([]any, len(keys))
+		for i, k := range keys {
+			sortVals[i] = h.sortValue(k.field)
+		}
+		e := map[string]any{"_index": h.ix.name, "_id": h.doc.id, "_score": nil, "sort": sortVals}
+		if src != nil {
+			e["_source"] = src
+		}
+		out = append(out, e)
 	}
-	out := map[string]any{"took": 1, "timed_out": false,
-		"_shards": map[string]any{"total": 1, "successful": 1, "skipped": 0, "failed": 0},
-		"hits":    map[string]any{"total": map[string]any{"value": len(matched), "relation": "eq"}, "max_score": nil, "hits": hits}}
+	hitsObj := map[string]any{"max_score": nil, "hits": out}
+	if total, ok := trackTotal(req.TrackTotalHits, len(matched)); ok {
+		hitsObj["total"] = total
+	}
+	resp := map[string]any{"took": 1, "timed_out": false,
+		"_shards": map[string]any{"total": 1, "successful": 1, "skipped": 0, "failed": 0}, "hits": hitsObj}
 	if pitID != "" {
-		out["pit_id"] = pitID
+		resp["pit_id"] = pitID
 	}
-	writeJSON(w, 200, out)
+	writeJSON(c.w, 200, resp)
+}
+
+// afterCmp compares a hit with search_after values in sort order: > 0
+// when the hit comes after them.
+func afterCmp(h *hit, keys []sortKey, after []json.RawMessage) int {
+	for i, k := range keys {
+		v := h.sortValue(k.field)
+		c := compareValues(v, parseAfter(after[i], v))
+		if k.desc {
+			c = -c
+		}
+		if c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
+// trackTotal renders hits.total: track_total_hits true counts exactly,
+// false omits it, a number (10000 by default) counts up to it.
+func trackTotal(raw json.RawMessage, n int) (map[string]any, bool) {
+	limit := 10000
+	switch s := string(raw); s {
+	case "true":
+		return map[string]any{"value": n, "relation": "eq"}, true
+	case "false":
+		return nil, false
+	case "":
+	default:
+		limit, _ = strconv.Atoi(s)
+	}
+	if n > limit {
+		return map[string]any{"value": limit, "relation": "gte"}, true
+	}
+	return map[string]any{"value": n, "relation": "eq"}, true
+}
+
+// count serves _count over the documents a search would see.
+func (s *Server) countAPI(c *call) {
+	var req struct {
+		Query map[string]json.RawMessage `json:"query"`
+	}
+	if len(bytes.TrimSpace(c.body)) > 0 {
+		if err := json.Unmarshal(c.body, &req); err != nil {
+			writeError(c.w, 400, "parsing_exception", err.Error())
+			return
+		}
+	}
+	q, err := compile(req.Query)
+	if err != nil {
+		writeError(c.w, 400, "parsing_exception", err.Error())
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	targets, missing := s.resolve(c.params["index"])
+	if len(missing) > 0 {
+		writeErr(c.w, 404, indexNotFound(missing[0]))
+		return
+	}
+	targets = s.authorizedFilter(c, "indices:data/read/search", targets)
+	n := 0
+	now := s.clock()
+	for _, ix := range targets {
+		for _, d := range ix.searchable(now) {
+			if req.Query == nil || q(s.hitOf(ix, d)) {
+				n++
+			}
+		}
+	}
+	writeJSON(c.w, 200, map[string]any{"count": n, "_shards": map[string]any{"total": len(targets), "successful": len(targets), "skipped": 0, "failed": 0}})
 }
 
 type matcher func(*hit) bool
 
 // compile turns the query subset auditctl uses into a matcher: match_all,
 // bool (filter, must, should, must_not, minimum_should_match), term, terms,
-// range and wildcard.
+// range, wildcard and ids.
 func compile(q map[string]json.RawMessage) (matcher, error) {
 	if len(q) == 0 {
 		return func(*hit) bool { return true }, nil
@@ -226,6 +448,14 @@ func compile(q map[string]json.RawMessage) (matcher, error) {
 			return func(*hit) bool { return true }, nil
 		case "bool":
 			return compileBool(raw)
+		case "ids":
+			var ids struct {
+				Values []string `json:"values"`
+			}
+			if err := json.Unmarshal(raw, &ids); err != nil {
+				return nil, err
+			}
+			return func(h *hit) bool { return slices.Contains(ids.Values, h.doc.id) }, nil
 		case "term", "terms", "range", "wildcard":
 			return compileLeaf(kind, raw)
 		default:
@@ -236,76 +466,52 @@ func compile(q map[string]json.RawMessage) (matcher, error) {
 }
 
 func compileBool(raw json.RawMessage) (matcher, error) {
-	var b struct {
-		Filter, Must, Should, MustNot []map[string]json.RawMessage
-		MinimumShouldMatch            json.RawMessage `json:"minimum_should_match"`
-	}
 	var generic map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &generic); err != nil {
 		return nil, err
 	}
-	load := func(key string, dst *[]map[string]json.RawMessage) error {
+	clauses := map[string][]matcher{}
+	for _, key := range []string{"filter", "must", "should", "must_not"} {
 		v, ok := generic[key]
 		if !ok {
-			return nil
+			continue
 		}
-		if err := json.Unmarshal(v, dst); err != nil {
+		var list []map[string]json.RawMessage
+		if err := json.Unmarshal(v, &list); err != nil {
 			var one map[string]json.RawMessage
 			if err2 := json.Unmarshal(v, &one); err2 != nil {
-				return err
+				return nil, err
 			}
-			*dst = []map[string]json.RawMessage{one}
+			list = []map[string]json.RawMessage{one}
 		}
-		return nil
-	}
-	for key, dst := range map[string]*[]map[string]json.RawMessage{"filter": &b.Filter, "must": &b.Must, "should": &b.Should, "must_not": &b.MustNot} {
-		if err := load(key, dst); err != nil {
-			return nil, err
-		}
-	}
-	msm := 0
-	if v, ok := generic["minimum_should_match"]; ok {
-		n, _ := strconv.Atoi(strings.Trim(string(v), `"`))
-		msm = n
-	} else if len(b.Filter)+len(b.Must) == 0 && len(b.Should) > 0 {
-		msm = 1
-	}
-	compileAll := func(qs []map[string]json.RawMessage) ([]matcher, error) {
-		var out []matcher
-		for _, q := range qs {
+		for _, q := range list {
 			m, err := compile(q)
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, m)
+			clauses[key] = append(clauses[key], m)
 		}
-		return out, nil
 	}
-	all, err := compileAll(append(b.Filter, b.Must...))
-	if err != nil {
-		return nil, err
+	msm := 0
+	if v, ok := generic["minimum_should_match"]; ok {
+		msm, _ = strconv.Atoi(strings.Trim(string(v), `"`))
+	} else if len(clauses["filter"])+len(clauses["must"]) == 0 && len(clauses["should"]) > 0 {
+		msm = 1
 	}
-	should, err := compileAll(b.Should)
-	if err != nil {
-		return nil, err
-	}
-	not, err := compileAll(b.MustNot)
-	if err != nil {
-		return nil, err
-	}
+	all := append(clauses["filter"], clauses["must"]...)
 	return func(h *hit) bool {
 		for _, m := range all {
 			if !m(h) {
 				return false
 			}
 		}
-		for _, m := range not {
+		for _, m := range clauses["must_not"] {
 			if m(h) {
 				return false
 			}
 		}
 		n := 0
-		for _, m := range should {
+		for _, m := range clauses["should"] {
 			if m(h) {
 				n++
 			}
@@ -314,16 +520,24 @@ func compileBool(raw json.RawMessage) (matcher, error) {
 	}, nil
 }
 
-// values returns the field's values in the source: dotted path, arrays
-// flattened.
-func values(src map[string]any, field string) []any {
+// values returns a field's values in the source: a dotted path, arrays
+// flattened; a multi-field (user.email.wildcard) reads its parent's value.
+func values(src map[string]any, field string, m *fieldMapping) []any {
+	if m != nil {
+		if f := m.fieldType(field); f != nil {
+			parent := field[:max(strings.LastIndexByte(field, '.'), 0)]
+			if pf := m.fieldType(parent); pf != nil && pf.fields != nil && pf.fields[field[len(parent)+1:]] == f {
+				field = parent
+			}
+		}
+	}
 	var cur any = src
 	for _, part := range strings.Split(field, ".") {
-		m, ok := cur.(map[string]any)
+		obj, ok := cur.(map[string]any)
 		if !ok {
 			return nil
 		}
-		cur = m[part]
+		cur = obj[part]
 	}
 	if arr, ok := cur.([]any); ok {
 		return arr
@@ -360,8 +574,8 @@ func compileLeaf(kind string, raw json.RawMessage) (matcher, error) {
 				return ipMatcher(field, want)
 			}
 			return func(h *hit) bool {
-				for _, x := range values(h.source(), field) {
-					if fmt.Sprint(x) == want {
+				for _, x := range values(h.source(), field, h.ix.mapping) {
+					if s := fmt.Sprint(x); s == want || obj.CaseInsensitive && strings.EqualFold(s, want) {
 						return true
 					}
 				}
@@ -377,7 +591,7 @@ func compileLeaf(kind string, raw json.RawMessage) (matcher, error) {
 				set[fmt.Sprint(v)] = true
 			}
 			return func(h *hit) bool {
-				for _, x := range values(h.source(), field) {
+				for _, x := range values(h.source(), field, h.ix.mapping) {
 					if set[fmt.Sprint(x)] {
 						return true
 					}
@@ -424,7 +638,7 @@ func compileLeaf(kind string, raw json.RawMessage) (matcher, error) {
 				return nil, err
 			}
 			return func(h *hit) bool {
-				for _, x := range values(h.source(), field) {
+				for _, x := range values(h.source(), field, h.ix.mapping) {
 					if s, ok := x.(string); ok && re.MatchString(s) {
 						return true
 					}
@@ -446,7 +660,7 @@ func ipMatcher(field, want string) (matcher, error) {
 		prefix = netip.PrefixFrom(addr, addr.BitLen())
 	}
 	return func(h *hit) bool {
-		for _, x := range values(h.source(), field) {
+		for _, x := range values(h.source(), field, h.ix.mapping) {
 			if s, ok := x.(string); ok {
 				if a, err := netip.ParseAddr(s); err == nil && prefix.Contains(a) {
 					return true

@@ -2,6 +2,7 @@ package loadharness
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -9,11 +10,30 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/elastic/go-elasticsearch/v8"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
+	assets "github.com/otelcol-audit/otelcol-audit/config/elasticsearch"
 	"github.com/otelcol-audit/otelcol-audit/internal/auditgen"
+	"github.com/otelcol-audit/otelcol-audit/internal/esbootstrap"
 	"github.com/otelcol-audit/otelcol-audit/internal/esdoc"
 )
+
+// installAssets installs the default tier's templates, as setup would.
+func installAssets(url string) error {
+	c, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{url}})
+	if err != nil {
+		return err
+	}
+	steps, err := esbootstrap.Plan([]assets.Tier{
+		{Name: "default", Dataset: "audit", DeleteAfter: "365d", Period: assets.Month},
+		{Name: "deadletter", Dataset: "audit.deadletter", DeleteAfter: "90d", RolloverMaxAge: "30d", RolloverMaxPrimaryShardSize: "50gb"},
+	}, "default")
+	if err != nil {
+		return err
+	}
+	return esbootstrap.Apply(context.Background(), c, steps)
+}
 
 // ExportReport is what an export run measured.
 type ExportReport struct {
@@ -41,7 +61,9 @@ func Export(o Options, auditctl string, n int) (ExportReport, error) {
 		return rep, err
 	}
 	defer d.stop()
-	// The bootstrap is not needed: writes to an untemplated stream are kept.
+	if err := installAssets(d.url); err != nil {
+		return rep, err
+	}
 	var enc esdoc.Encoder
 	body := make([]byte, 0, 8<<20)
 	base := time.Date(2025, 11, 1, 0, 0, 0, 0, time.UTC)
@@ -54,8 +76,9 @@ func Export(o Options, auditctl string, n int) (ExportReport, error) {
 			lr := recs.At(i)
 			lr.SetTimestamp(pcommon.NewTimestampFromTime(base.Add(time.Duration(done+i) * time.Millisecond)))
 			id := enc.ID(lr)
-			body = esdoc.AppendCreate(body, esdoc.Target{Dataset: "audit", Namespace: "default"}, id)
-			body = enc.AppendDocument(body, res, lr, esdoc.Target{Dataset: "audit", Namespace: "default"}, id)
+			t := esdoc.Target{Dataset: "audit", Namespace: "default"}
+			body = esdoc.AppendCreate(body, t, assets.Month, lr.Timestamp(), id)
+			body = enc.AppendDocument(body, res, lr, t, id, lr.Timestamp())
 			body = append(body, '\n')
 		}
 		resp, err := http.Post(d.url+"/_bulk", "application/x-ndjson", bytes.NewReader(body))

@@ -1,7 +1,8 @@
 // Package integration runs the exporter's scenarios against an
 // Elasticsearch: always against the in-repo test double, and against a real
 // cluster when ELASTICSEARCH_URL is set (make test-integration). Each run
-// writes to its own namespace and deletes its data streams afterwards.
+// writes to its own namespace and deletes its indices and dead-letter
+// stream afterwards.
 package integration
 
 import (
@@ -41,8 +42,8 @@ type target struct {
 	client *elasticsearch.Client
 }
 
-func targets(t *testing.T) []target {
-	double := estest.New(estest.WithSource())
+func targets(t *testing.T, opts ...estest.Option) []target {
+	double := estest.New(append([]estest.Option{estest.WithSource()}, opts...)...)
 	srv := double.Start(t)
 	out := []target{{name: "test-double", url: srv.URL, double: double}}
 	if u := os.Getenv("ELASTICSEARCH_URL"); u != "" {
@@ -73,6 +74,9 @@ func TestIntegrationRealElasticsearch(t *testing.T) {
 
 func namespace() string { return fmt.Sprintf("it%d", rand.Uint32()) }
 
+// nsIndices names every index and data stream of a test namespace.
+func nsIndices(ns string) string { return fmt.Sprintf("logs-audit-%s-*,logs-audit.*-%s-*,logs-audit.deadletter-%s", ns, ns, ns) }
+
 func startExporter(t *testing.T, tg target, ns string, mut func(*auditelasticsearchexporter.Config)) exporter.Logs {
 	t.Helper()
 	f := auditelasticsearchexporter.NewFactory()
@@ -92,17 +96,56 @@ func startExporter(t *testing.T, tg target, ns string, mut func(*auditelasticsea
 	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
 	t.Cleanup(func() {
 		require.NoError(t, exp.Shutdown(context.Background()))
-		resp, err := esapi.IndicesDeleteDataStreamRequest{Name: []string{"logs-audit*-" + ns}}.Do(context.Background(), tg.client)
-		if err == nil {
-			resp.Body.Close()
-		}
+		cleanup(t, tg, ns)
 	})
-	require.Eventually(t, func() bool { return exists(tg, "logs-audit-"+ns) }, 20*time.Second, 50*time.Millisecond, "bootstrap")
+	require.Eventually(t, func() bool { return exists(tg, "logs-audit.deadletter-"+ns) }, 20*time.Second, 50*time.Millisecond, "bootstrap")
 	return exp
 }
 
-func exists(tg target, stream string) bool {
-	resp, err := esapi.IndicesGetDataStreamRequest{Name: []string{stream}}.Do(context.Background(), tg.client)
+// cleanup deletes a namespace's indices by name (wildcard deletes are
+// refused: action.destructive_requires_name) and its dead-letter stream.
+func cleanup(t *testing.T, tg target, ns string) {
+	resp, err := esapi.IndicesResolveIndexRequest{Name: []string{nsIndices(ns)}}.Do(context.Background(), tg.client)
+	if err != nil {
+		return
+	}
+	var resolved struct {
+		Indices []struct {
+			Name       string `json:"name"`
+			DataStream string `json:"data_stream"`
+		} `json:"indices"`
+		DataStreams []struct {
+			Name string `json:"name"`
+		} `json:"data_streams"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&resolved)
+	resp.Body.Close()
+	var plain, streams []string
+	for _, ix := range resolved.Indices {
+		if ix.DataStream == "" {
+			plain = append(plain, ix.Name)
+		}
+	}
+	for _, ds := range resolved.DataStreams {
+		streams = append(streams, ds.Name)
+	}
+	if len(plain) > 0 {
+		r, err := esapi.IndicesDeleteRequest{Index: plain}.Do(context.Background(), tg.client)
+		if assert.NoError(t, err) {
+			assert.False(t, r.IsError(), "deleting %v: %s", plain, r.String())
+			r.Body.Close()
+		}
+	}
+	if len(streams) > 0 {
+		r, err := esapi.IndicesDeleteDataStreamRequest{Name: streams}.Do(context.Background(), tg.client)
+		if assert.NoError(t, err) {
+			r.Body.Close()
+		}
+	}
+}
+
+func exists(tg target, name string) bool {
+	resp, err := esapi.IndicesExistsRequest{Index: []string{name}}.Do(context.Background(), tg.client)
 	if err != nil {
 		return false
 	}
@@ -110,12 +153,13 @@ func exists(tg target, stream string) bool {
 	return resp.StatusCode == 200
 }
 
-func count(t *testing.T, tg target, stream string) int {
+// count refreshes, then counts, as a reader would see the data.
+func count(t *testing.T, tg target, expr string) int {
 	t.Helper()
-	r, err := esapi.IndicesRefreshRequest{Index: []string{stream}}.Do(context.Background(), tg.client)
+	r, err := esapi.IndicesRefreshRequest{Index: []string{expr}, AllowNoIndices: esapi.BoolPtr(true)}.Do(context.Background(), tg.client)
 	require.NoError(t, err)
 	r.Body.Close()
-	resp, err := esapi.CountRequest{Index: []string{stream}}.Do(context.Background(), tg.client)
+	resp, err := esapi.CountRequest{Index: []string{expr}}.Do(context.Background(), tg.client)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	if resp.StatusCode == 404 {
@@ -149,14 +193,22 @@ func TestIntegrationBootstrapTwice(t *testing.T) {
 			ns := namespace()
 			startExporter(t, tg, ns, nil)
 			startExporter(t, tg, ns, nil) // idempotent
-			for _, s := range []string{"logs-audit-", "logs-audit.quarantine-", "logs-audit.deadletter-", "logs-audit.view_data-"} {
-				assert.True(t, exists(tg, s+ns), s+ns)
+			for _, name := range []string{"audit-default", "audit-quarantine", "audit-deadletter", "audit-view_data"} {
+				resp, err := esapi.IndicesGetIndexTemplateRequest{Name: name}.Do(context.Background(), tg.client)
+				require.NoError(t, err)
+				resp.Body.Close()
+				assert.Equal(t, 200, resp.StatusCode, name)
 			}
-			resp, err := esapi.IndicesGetIndexTemplateRequest{Name: "audit-default"}.Do(context.Background(), tg.client)
-			require.NoError(t, err)
-			defer resp.Body.Close()
-			assert.Equal(t, 200, resp.StatusCode)
 		})
+	}
+}
+
+func routed(i int, lr plog.LogRecord) {
+	switch i {
+	case 1, 2:
+		lr.Attributes().PutStr("audit.categories", "view_data")
+	case 3:
+		lr.Attributes().PutStr("audit.route", "quarantine")
 	}
 }
 
@@ -165,42 +217,65 @@ func TestIntegrationRoutingAndDuplicates(t *testing.T) {
 		t.Run(tg.name, func(t *testing.T) {
 			ns := namespace()
 			exp := startExporter(t, tg, ns, nil)
-			ld := events("route", 6, func(i int, lr plog.LogRecord) {
-				switch i {
-				case 1, 2:
-					lr.Attributes().PutStr("audit.categories", "view_data")
-				case 3:
-					lr.Attributes().PutStr("audit.route", "quarantine")
-				}
-			})
-			require.NoError(t, exp.ConsumeLogs(context.Background(), ld))
-			require.NoError(t, exp.ConsumeLogs(context.Background(), events("route", 6, func(i int, lr plog.LogRecord) {
-				switch i {
-				case 1, 2:
-					lr.Attributes().PutStr("audit.categories", "view_data")
-				case 3:
-					lr.Attributes().PutStr("audit.route", "quarantine")
-				}
-			})), "the same events again are refused by _id and counted as duplicates, not errors")
-			assert.Equal(t, 3, count(t, tg, "logs-audit-"+ns))
-			assert.Equal(t, 2, count(t, tg, "logs-audit.view_data-"+ns))
-			assert.Equal(t, 1, count(t, tg, "logs-audit.quarantine-"+ns))
+			require.NoError(t, exp.ConsumeLogs(context.Background(), events("route", 6, routed)))
+			require.NoError(t, exp.ConsumeLogs(context.Background(), events("route", 6, routed)),
+				"the same events again are refused by _id and counted as duplicates, not errors")
+			assert.Equal(t, 3, count(t, tg, "logs-audit-"+ns+"-*"))
+			assert.Equal(t, 2, count(t, tg, "logs-audit.view_data-"+ns+"-*"))
+			assert.Equal(t, 1, count(t, tg, "logs-audit.quarantine-"+ns+"-*"))
 		})
 	}
 }
 
-// A document Elasticsearch cannot map ends in the dead-letter stream. On a
-// real cluster the cause is real (a flattened field deeper than its
-// depth_limit of 20); the double is told to reject the same document.
+// Events of different months land in their months' indices; sent again
+// later (a retry, a re-import), each one meets its own _id in the same
+// index and is refused as a duplicate. ILM counts each index's age from
+// the first day of its month (index.lifecycle.parse_origination_date).
+func TestIntegrationEventTimeIndicesDeduplicateAndAge(t *testing.T) {
+	for _, tg := range targets(t) {
+		t.Run(tg.name, func(t *testing.T) {
+			ns := namespace()
+			exp := startExporter(t, tg, ns, nil)
+			now := time.Now().UTC()
+			old := now.AddDate(0, -2, 0)
+			batch := func() plog.Logs {
+				return events("months", 4, func(i int, lr plog.LogRecord) {
+					if i%2 == 0 {
+						lr.SetTimestamp(pcommon.NewTimestampFromTime(old))
+					}
+				})
+			}
+			require.NoError(t, exp.ConsumeLogs(context.Background(), batch()))
+			require.NoError(t, exp.ConsumeLogs(context.Background(), batch()))
+			assert.Equal(t, 4, count(t, tg, "logs-audit-"+ns+"-*"), "stored once each")
+			oldIndex := fmt.Sprintf("logs-audit-%s-%s", ns, time.Date(old.Year(), old.Month(), 1, 0, 0, 0, 0, time.UTC).Format("2006.01.02"))
+			assert.Equal(t, 2, count(t, tg, oldIndex))
+			resp, err := esapi.ILMExplainLifecycleRequest{Index: oldIndex}.Do(context.Background(), tg.client)
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			var explain struct {
+				Indices map[string]struct {
+					Policy        string `json:"policy"`
+					LifecycleDate int64  `json:"lifecycle_date_millis"`
+				} `json:"indices"`
+			}
+			require.NoError(t, json.NewDecoder(resp.Body).Decode(&explain))
+			e := explain.Indices[oldIndex]
+			assert.Equal(t, "audit-default", e.Policy)
+			assert.Equal(t, time.Date(old.Year(), old.Month(), 1, 0, 0, 0, 0, time.UTC).UnixMilli(), e.LifecycleDate,
+				"retention counts from the month of the events, not from when the index was written")
+		})
+	}
+}
+
+// A document Elasticsearch cannot map ends in the dead-letter stream: a
+// flattened field deeper than its depth_limit of 20, refused by a real
+// cluster and by the double's mapping check alike.
 func TestIntegrationMappingRejectionDeadLetters(t *testing.T) {
 	for _, tg := range targets(t) {
 		t.Run(tg.name, func(t *testing.T) {
 			ns := namespace()
 			exp := startExporter(t, tg, ns, nil)
-			if tg.double != nil {
-				tg.double.SetFaults(estest.Faults{RejectField: `"level25"`})
-				defer tg.double.SetFaults(estest.Faults{})
-			}
 			ld := events("map", 3, func(i int, lr plog.LogRecord) {
 				if i == 1 {
 					m := lr.Attributes().PutEmptyMap("deep")
@@ -211,10 +286,81 @@ func TestIntegrationMappingRejectionDeadLetters(t *testing.T) {
 				}
 			})
 			require.NoError(t, exp.ConsumeLogs(context.Background(), ld))
-			assert.Equal(t, 2, count(t, tg, "logs-audit-"+ns))
+			assert.Equal(t, 2, count(t, tg, "logs-audit-"+ns+"-*"))
 			assert.Equal(t, 1, count(t, tg, "logs-audit.deadletter-"+ns))
 		})
 	}
+}
+
+// With logsdb on (the default of new 9.x clusters), stored documents keep
+// their _source exactly: numbers in audit.properties stay numbers and
+// arrays keep their order, so an export round-trips.
+func TestIntegrationLogsdbKeepsSourceExact(t *testing.T) {
+	for _, tg := range targets(t, estest.WithLogsdb()) {
+		t.Run(tg.name, func(t *testing.T) {
+			if tg.double == nil {
+				restore := setClusterSetting(t, tg, "cluster.logsdb.enabled", "true")
+				defer restore()
+			}
+			ns := namespace()
+			exp := startExporter(t, tg, ns, nil)
+			require.NoError(t, exp.ConsumeLogs(context.Background(), events("typed-"+ns, 2, func(i int, lr plog.LogRecord) {
+				lr.Attributes().PutStr("audit.resource.name", "typed-"+ns)
+				m := lr.Attributes().PutEmptyMap("share")
+				m.PutInt("count", 42)
+				m.PutDouble("ratio", 0.5)
+				m.PutBool("public", true)
+				m.PutEmptySlice("tags").FromRaw([]any{"zeta", "alpha"})
+			})))
+			count(t, tg, nsIndices(ns))
+			var out bytes.Buffer
+			n, err := auditctl.Export(context.Background(), auditctl.ExportOptions{ES: tg.client, Query: auditquery.Query{Text: "typed-" + ns}, Output: auditctl.JSON, Out: &out})
+			require.NoError(t, err)
+			require.Equal(t, 2, n)
+			for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+				var doc struct {
+					Audit struct {
+						Properties map[string]any `json:"properties"`
+					} `json:"audit"`
+				}
+				require.NoError(t, json.Unmarshal([]byte(line), &doc))
+				share := doc.Audit.Properties["share"].(map[string]any)
+				assert.Equal(t, map[string]any{"count": float64(42), "ratio": 0.5, "public": true, "tags": []any{"zeta", "alpha"}}, share)
+			}
+			// The dead-letter stream matches logs-*-*: logsdb would take it
+			// but for index.mode standard in audit@settings.
+			resp, err := esapi.IndicesGetSettingsRequest{Index: []string{"logs-audit.deadletter-" + ns}, Name: []string{"index.mode"}}.Do(context.Background(), tg.client)
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			var settings map[string]struct {
+				Settings struct {
+					Index struct {
+						Mode string `json:"mode"`
+					} `json:"index"`
+				} `json:"settings"`
+			}
+			require.NoError(t, json.NewDecoder(resp.Body).Decode(&settings))
+			require.NotEmpty(t, settings)
+			for name, s := range settings {
+				assert.Equal(t, "standard", s.Settings.Index.Mode, name)
+			}
+		})
+	}
+}
+
+// setClusterSetting sets a persistent cluster setting and returns what
+// restores the previous value.
+func setClusterSetting(t *testing.T, tg target, key, value string) func() {
+	t.Helper()
+	put := func(v any) {
+		b, _ := json.Marshal(map[string]any{"persistent": map[string]any{key: v}})
+		r, err := esapi.ClusterPutSettingsRequest{Body: bytes.NewReader(b)}.Do(context.Background(), tg.client)
+		require.NoError(t, err)
+		defer r.Body.Close()
+		require.False(t, r.IsError(), r.String())
+	}
+	put(value)
+	return func() { put(nil) }
 }
 
 // auditctl's search and export, against the same targets.
@@ -229,9 +375,7 @@ func TestIntegrationSearchAndExport(t *testing.T) {
 					lr.Attributes().PutStr("event.outcome", "failure")
 				}
 			})))
-			r, err := esapi.IndicesRefreshRequest{Index: []string{"logs-audit*-" + ns}}.Do(context.Background(), tg.client)
-			require.NoError(t, err)
-			r.Body.Close()
+			count(t, tg, nsIndices(ns))
 			var out bytes.Buffer
 			total, err := auditctl.Search(context.Background(), auditctl.SearchOptions{ES: tg.client, Query: auditquery.Query{Text: strings.ToUpper(ns)}, Size: 7, Page: 2, Output: auditctl.JSON, Out: &out, TZ: time.UTC})
 			require.NoError(t, err)

@@ -1,0 +1,345 @@
+package auditelasticsearchexporter
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8/esapi"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.uber.org/zap"
+
+	assets "github.com/otelcol-audit/otelcol-audit/config/elasticsearch"
+	"github.com/otelcol-audit/otelcol-audit/internal/esbootstrap"
+	"github.com/otelcol-audit/otelcol-audit/internal/esdoc"
+)
+
+// pending is one document on its way: where its bytes are, and which
+// record it came from, so a retryable failure can hand back just that.
+type pending struct {
+	start, end int // action line + document in buf
+	docStart   int
+	id         string
+	target     esdoc.Target
+	ts         pcommon.Timestamp
+	rl, sl, lr int
+	dead       bool // a dead-letter document
+}
+
+// index names the index (or, for a dead letter, the data stream) the
+// document was sent to.
+func (p pending) index(period assets.Period) string {
+	if p.dead {
+		period = ""
+	}
+	return p.target.IndexName(period, p.ts)
+}
+
+// indexBytes is the index name inside the action line.
+func (p pending) indexBytes(buf []byte) []byte {
+	line := buf[p.start:p.docStart]
+	const prefix = `{"create":{"_index":"`
+	if !bytes.HasPrefix(line, []byte(prefix)) {
+		return nil
+	}
+	rest := line[len(prefix):]
+	if i := bytes.IndexByte(rest, '"'); i >= 0 {
+		return rest[:i]
+	}
+	return nil
+}
+
+// retryReason says why an item refused with status is tried again, or ""
+// when retrying cannot help. A 401, 403 or 404 is not the document's
+// fault (a role without create_doc or auto_configure on a new tenant's
+// index, auto-creation refused): retried, the event waits in the queue
+// until the cluster is fixed, where a dead letter would fail the same way.
+func retryReason(status int) string {
+	switch {
+	case status == 429:
+		return reasonThrottled
+	case status >= 500:
+		return reasonUnavailable
+	case status == 401 || status == 403:
+		return reasonUnauthorized
+	case status == 404:
+		return reasonIndexMissing
+	}
+	return ""
+}
+
+// send writes the documents with bulk creates, retrying refused items
+// alone with backoff (see retryReason). It returns what is still to retry,
+// what Elasticsearch rejected (to dead-letter), and dead-letter documents
+// it rejected too.
+func (e *auditExporter) send(ctx context.Context, buf []byte, docs []pending) (retry []pending, dead []rejected, perm []pending, err error) {
+	todo := docs
+	backoff := e.cfg.Bulk.InitialBackoff
+	body := buf
+	for attempt := 0; ; attempt++ {
+		var results []itemResult
+		results, err = e.bulk(ctx, body, todo)
+		var refused *requestRefused
+		if errors.As(err, &refused) && refused.splittable() {
+			r, d, p, serr := e.split(ctx, body, todo, refused)
+			return r, append(dead, d...), append(perm, p...), serr
+		}
+		var next []pending
+		switch {
+		case err != nil:
+			next = todo
+			if errors.As(err, &refused) && (refused.status == 401 || refused.status == 403) {
+				e.logRefused(refused.status, refused.typ, refused.reason, "", len(todo))
+			}
+		default:
+			for i, r := range results {
+				d := todo[i]
+				switch reason := retryReason(r.status); {
+				case r.status == 201:
+					e.tel.indexed.Add(ctx, 1, e.kind(d))
+					if d.dead {
+						e.tel.deadLettered.Add(ctx, 1)
+					}
+				case r.status == 409:
+					e.tel.duplicate.Add(ctx, 1, e.kind(d))
+					if d.dead {
+						e.tel.deadLettered.Add(ctx, 1)
+					}
+				case reason != "":
+					next = append(next, d)
+					e.tel.retried.Add(ctx, 1, e.tel.retryReasons[reason])
+					if reason == reasonUnauthorized || reason == reasonIndexMissing {
+						e.logRefused(r.status, r.errType, r.reason, d.index(e.period), 1)
+					}
+				case d.dead:
+					perm = append(perm, d)
+					e.logger.Error("Dead-letter stream rejected a document", zap.String("event.id", d.id), zap.Int("status", r.status), zap.String("type", r.errType), zap.String("reason", r.reason))
+				default:
+					dead = append(dead, rejected{pending: d, doc: body[d.docStart : d.end-1], errType: r.errType, reason: r.reason})
+				}
+			}
+			e.checkIndices(body, todo, results)
+		}
+		if len(next) == 0 {
+			return nil, dead, perm, nil
+		}
+		if attempt >= e.cfg.Bulk.MaxRetries || ctx.Err() != nil {
+			return next, dead, perm, err
+		}
+		select {
+		case <-ctx.Done():
+			return next, dead, perm, ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, e.cfg.Bulk.MaxBackoff)
+		body, todo = rebase(buf, next)
+		buf = body
+	}
+}
+
+// logRefused reports, at most every 10 seconds, items (or a whole request)
+// that Elasticsearch refused for a reason outside the documents: they stay
+// queued until the cluster lets them in.
+func (e *auditExporter) logRefused(status int, typ, reason, index string, n int) {
+	if ok, suppressed := e.refusedLog.allow(time.Now(), n); ok {
+		e.logger.Error("Elasticsearch refused audit events for a reason outside the documents; they stay queued and are retried until it accepts them (check the writer role's create_doc and auto_configure privileges, action.auto_create_index and the index templates)",
+			zap.Int("status", status), zap.String("type", typ), zap.String("reason", reason), zap.String("index", index), zap.Int64("refused_since_last_log", suppressed))
+	}
+}
+
+// rebase copies the documents' bytes into a new body and points their
+// offsets at it.
+func rebase(buf []byte, docs []pending) ([]byte, []pending) {
+	size := 0
+	for _, d := range docs {
+		size += d.end - d.start
+	}
+	body := make([]byte, 0, size)
+	out := make([]pending, len(docs))
+	for i, d := range docs {
+		shift := d.docStart - d.start
+		n := d.end - d.start
+		off := len(body)
+		body = append(body, buf[d.start:d.end]...)
+		d.start, d.docStart, d.end = off, off+shift, off+n
+		out[i] = d
+	}
+	return body, out
+}
+
+// split sends the halves of a refused request separately, down to single
+// documents; a single document refused on its own is dead-lettered (or, if
+// it is a dead letter, a permanent failure).
+func (e *auditExporter) split(ctx context.Context, buf []byte, todo []pending, refused *requestRefused) (retry []pending, dead []rejected, perm []pending, err error) {
+	if len(todo) == 1 {
+		d := todo[0]
+		if d.dead {
+			e.logger.Error("Dead-letter stream refused a document", zap.String("event.id", d.id), zap.Error(refused))
+			return nil, nil, []pending{d}, nil
+		}
+		return nil, []rejected{{pending: d, doc: buf[d.docStart : d.end-1], errType: refused.typ, reason: fmt.Sprintf("the bulk request holding only this document was refused with %d: %s", refused.status, refused.reason)}}, nil, nil
+	}
+	mid := len(todo) / 2
+	for _, part := range [][]pending{todo[:mid], todo[mid:]} {
+		body, docs := rebase(buf, part)
+		r, d, p, perr := e.send(ctx, body, docs)
+		retry, dead, perm = append(retry, r...), append(dead, d...), append(perm, p...)
+		if perr != nil && err == nil {
+			err = perr
+		}
+	}
+	return retry, dead, perm, err
+}
+
+// requestRefused is a whole bulk request answered with an error.
+type requestRefused struct {
+	status      int
+	typ, reason string
+}
+
+func (r *requestRefused) Error() string {
+	return fmt.Sprintf("Elasticsearch answered the bulk request with %d %s: %s", r.status, r.typ, r.reason)
+}
+
+// splittable: the request as a whole can never succeed (too large, or one
+// document breaks it), so retrying it unchanged would wedge the queue.
+// Auth failures, timeouts and throttling are retried as they are.
+func (r *requestRefused) splittable() bool {
+	return r.status >= 400 && r.status < 500 && r.status != 401 && r.status != 403 && r.status != 404 && r.status != 408 && r.status != 429
+}
+
+// bulkFilterPath asks Elasticsearch for only what parseBulk reads: a
+// fraction of the full answer's size to build, send and parse. Every item
+// keeps its status, so items stay in request order (filter_path drops
+// objects it leaves empty).
+var bulkFilterPath = []string{"errors", "items.*.status", "items.*.error.type", "items.*.error.reason"}
+
+// bulkFilterPathIndex also asks for each item's _index, to check where
+// documents for a new index landed.
+var bulkFilterPathIndex = append([]string{"items.*._index"}, bulkFilterPath...)
+
+type itemResult struct {
+	status          int
+	errType, reason string
+	index           string // with bulkFilterPathIndex only
+}
+
+// bulk sends one _bulk request. A transport error, or a whole-request
+// answer other than 200, is returned as err (all items to retry).
+func (e *auditExporter) bulk(ctx context.Context, body []byte, docs []pending) ([]itemResult, error) {
+	rctx, cancel := context.WithTimeout(ctx, e.cfg.RequestTimeout)
+	defer cancel()
+	filter := bulkFilterPath
+	if e.verified.needed(body, docs) {
+		filter = bulkFilterPathIndex
+	}
+	start := time.Now()
+	resp, err := esapi.BulkRequest{Body: bytes.NewReader(body), FilterPath: filter}.Do(rctx, e.client)
+	e.tel.latency.Record(ctx, time.Since(start).Seconds())
+	if err != nil {
+		return nil, fmt.Errorf("bulk request to Elasticsearch failed: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		typ, reason := esbootstrap.ErrorOf(resp.Body)
+		return nil, &requestRefused{status: resp.StatusCode, typ: typ, reason: reason}
+	}
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("reading the bulk answer: %w", err)
+	}
+	results, err := parseBulk(raw, len(docs))
+	if err != nil {
+		return nil, fmt.Errorf("unexpected bulk answer from Elasticsearch: %w", err)
+	}
+	return results, nil
+}
+
+// checkIndices compares where Elasticsearch says documents landed with the
+// index they named. An events index is a plain index made by our
+// template; if the template is missing, Elasticsearch's built-in logs-*-*
+// template makes a data stream of that name instead, with another
+// retention. That is logged and counted, not silent.
+func (e *auditExporter) checkIndices(body []byte, docs []pending, results []itemResult) {
+	for i, r := range results {
+		d := docs[i]
+		if r.index == "" || d.dead {
+			continue
+		}
+		want := d.indexBytes(body)
+		if string(want) == r.index {
+			e.verified.add(r.index)
+			continue
+		}
+		e.tel.misrouted.Add(context.Background(), 1)
+		if ok, n := e.misroutedLog.allow(time.Now(), 1); ok {
+			e.logger.Error("An audit event landed in another index than the one named: the index template for it is missing, so its retention is not ours; run `auditctl setup` (or enable bootstrap) and check `GET _index_template/audit-*`",
+				zap.String("index", string(want)), zap.String("stored_in", r.index), zap.String("event.id", d.id), zap.Int64("misrouted_since_last_log", n))
+		}
+	}
+}
+
+// verifiedIndices are the events indices seen to be plain indices (see
+// checkIndices). Consecutive documents mostly share an index, so a bulk
+// body costs a lookup per change of index, not per document.
+type verifiedIndices struct {
+	mu    sync.RWMutex
+	names map[string]bool
+}
+
+const maxVerified = 10_000
+
+func (v *verifiedIndices) needed(body []byte, docs []pending) bool {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	var last []byte
+	for _, d := range docs {
+		if d.dead {
+			continue
+		}
+		name := d.indexBytes(body)
+		if bytes.Equal(name, last) {
+			continue
+		}
+		if !v.names[string(name)] {
+			return true
+		}
+		last = name
+	}
+	return false
+}
+
+func (v *verifiedIndices) add(name string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.names == nil || len(v.names) >= maxVerified {
+		v.names = map[string]bool{}
+	}
+	v.names[name] = true
+}
+
+// rateLog lets a log line through at most every 10 seconds and counts what
+// it held back.
+type rateLog struct {
+	mu         sync.Mutex
+	last       time.Time
+	suppressed int64
+}
+
+func (r *rateLog) allow(now time.Time, n int) (bool, int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if now.Sub(r.last) < 10*time.Second {
+		r.suppressed += int64(n)
+		return false, 0
+	}
+	r.last = now
+	s := r.suppressed
+	r.suppressed = 0
+	return true, s
+}

@@ -1,0 +1,96 @@
+package auditelasticsearchexporter
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	assets "github.com/otelcol-audit/otelcol-audit/config/elasticsearch"
+	"github.com/otelcol-audit/otelcol-audit/internal/esdoc"
+	"github.com/otelcol-audit/otelcol-audit/internal/fields"
+)
+
+// router picks each record's tier and namespace; the event's time then
+// picks the index (esdoc.AppendCreate).
+type router struct {
+	dataset, quarantine, nsAttr, namespace string
+	byCategory                             map[string]string        // category -> dataset
+	rank                                   map[string]time.Duration // dataset -> retention
+	nsCache                                sync.Map
+	nsCached                               atomic.Int32
+}
+
+const maxCachedNamespaces = 10_000
+
+func newRouter(cfg *Config) *router {
+	r := &router{
+		dataset: cfg.DataStream.Dataset, quarantine: cfg.DataStream.Dataset + ".quarantine",
+		nsAttr: cfg.DataStream.NamespaceAttribute, namespace: cfg.DataStream.Namespace,
+		byCategory: map[string]string{}, rank: map[string]time.Duration{},
+	}
+	for _, t := range cfg.Retention.Tiers {
+		ds := cfg.DataStream.Dataset + "." + t.Name
+		r.rank[ds], _ = assets.Duration(t.DeleteAfter) // Validate checked it
+		for _, c := range t.Categories {
+			r.byCategory[c] = ds
+		}
+	}
+	return r
+}
+
+func (r *router) target(lr plog.LogRecord) esdoc.Target {
+	attrs := lr.Attributes()
+	t := esdoc.Target{Dataset: r.dataset, Namespace: r.namespace}
+	if r.nsAttr != "" {
+		if v, ok := attrs.Get(r.nsAttr); ok && v.Type() == pcommon.ValueTypeStr && v.Str() != "" {
+			t.Namespace = r.sanitize(v.Str())
+		}
+	}
+	if v, ok := attrs.Get(fields.AuditRoute); ok && v.Str() == fields.RouteQuarantine {
+		t.Dataset = r.quarantine
+		return t
+	}
+	if len(r.byCategory) == 0 {
+		return t
+	}
+	if v, ok := attrs.Get(fields.AuditCategories); ok {
+		t.Dataset = r.tierFor(v, t.Dataset)
+	}
+	return t
+}
+
+// tierFor picks the tier of the event's categories; with several, the one
+// that keeps the event longest.
+func (r *router) tierFor(v pcommon.Value, def string) string {
+	best := def
+	consider := func(c string) {
+		if ds, ok := r.byCategory[c]; ok && (best == def || r.rank[ds] > r.rank[best]) {
+			best = ds
+		}
+	}
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		consider(v.Str())
+	case pcommon.ValueTypeSlice:
+		s := v.Slice()
+		for i := 0; i < s.Len(); i++ {
+			consider(s.At(i).Str())
+		}
+	}
+	return best
+}
+
+func (r *router) sanitize(s string) string {
+	if v, ok := r.nsCache.Load(s); ok {
+		return v.(string)
+	}
+	out := SanitizeNamespace(s, r.namespace)
+	if r.nsCached.Load() < maxCachedNamespaces {
+		r.nsCache.Store(s, out)
+		r.nsCached.Add(1)
+	}
+	return out
+}

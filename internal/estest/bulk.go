@@ -1,0 +1,557 @@
+package estest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	pathpkg "path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
+)
+
+// maxIDBytes is DocWriteRequest.MAX_DOCUMENT_ID_LENGTH_IN_BYTES.
+const maxIDBytes = 512
+
+// bulkOp is one action of a bulk request.
+type bulkOp struct {
+	action    string // create or index
+	index, id string
+	hasID     bool
+	doc       []byte
+	requireDS *bool
+	validJSON bool
+}
+
+// item is one bulk item's answer.
+type item struct {
+	action        string
+	index, id     string
+	status, seqNo int
+	err           esError
+}
+
+// bulk serves POST [/<index>]/_bulk. Sources: specification/_global/bulk
+// (BulkRequest.ts, BulkResponse.ts), BulkRequest.validate (the whole
+// request is refused when one item fails validation), BulkOperation and
+// TransportBulkAction (auto-creation, then per-item writes), and
+// docs/reference/elasticsearch/rest-apis/api-conventions (filter_path).
+func (s *Server) bulk(c *call) {
+	f := c.faults
+	s.mu.Lock()
+	s.stats.BulkRequests++
+	throttle := s.chance(f.RequestThrottleFraction)
+	drop := !throttle && s.chance(f.IndexThenDropFraction)
+	s.mu.Unlock()
+	if f.MaxBodyBytes > 0 && len(c.body) > f.MaxBodyBytes {
+		// http.max_content_length: Netty answers 413 with no body.
+		c.w.Header().Set("X-Elastic-Product", "Elasticsearch")
+		c.w.WriteHeader(http.StatusRequestEntityTooLarge)
+		return
+	}
+	if f.RejectRequestContaining != "" && bytes.Contains(c.body, []byte(f.RejectRequestContaining)) {
+		writeError(c.w, 400, "illegal_argument_exception", "Malformed action/metadata line [1], expected START_OBJECT but found [VALUE_STRING]")
+		return
+	}
+	if throttle {
+		s.count(func(st *Stats) { st.Throttled++ })
+		writeError(c.w, http.StatusTooManyRequests, "es_rejected_execution_exception", "rejected execution of coordinating operation [coordinating_and_primary_bytes=0, replica_bytes=0, all_bytes=0, coordinating_operation_bytes=1, max_coordinating_and_primary_bytes=0]")
+		return
+	}
+	requireDS := c.query("require_data_stream") == "true"
+	ops, err := parseBulk(c.body, c.params["index"])
+	if err != nil {
+		writeErr(c.w, 400, err.(esError))
+		return
+	}
+	if len(ops) == 0 {
+		writeError(c.w, 400, "action_request_validation_exception", "Validation Failed: 1: no requests added;")
+		return
+	}
+	// Source: DocWriteRequest.validateDocIdLength, gathered over every
+	// item by BulkRequest.validate: one long id refuses the whole request.
+	var problems []string
+	for _, o := range ops {
+		if n := len(o.id); n > maxIDBytes {
+			problems = append(problems, fmt.Sprintf("id [%s] is too long, must be no longer than 512 bytes but was: %d", o.id, n))
+		}
+	}
+	if len(problems) > 0 {
+		var b strings.Builder
+		b.WriteString("Validation Failed: ")
+		for i, p := range problems {
+			fmt.Fprintf(&b, "%d: %s;", i+1, p)
+		}
+		writeError(c.w, 400, "action_request_validation_exception", b.String())
+		return
+	}
+	start := time.Now()
+	items := make([]item, len(ops))
+	errorsSeen := false
+	s.mu.Lock()
+	for i, o := range ops {
+		if o.requireDS == nil {
+			o.requireDS = &requireDS
+		}
+		items[i] = s.write(c, o)
+		errorsSeen = errorsSeen || items[i].status >= 300
+	}
+	if c.query("refresh") == "true" || c.query("refresh") == "wait_for" || c.query("refresh") == "" && c.r.URL.Query().Has("refresh") {
+		now := s.clock()
+		for _, it := range items {
+			if ix := s.indices[it.index]; ix != nil {
+				ix.refresh(now)
+			}
+		}
+	}
+	s.mu.Unlock()
+	if drop {
+		s.count(func(st *Stats) { st.DroppedAnswers++ })
+		hijackClose(c.w)
+		return
+	}
+	writeBulkAnswer(c.w, parseFilterPath(c.query("filter_path")), items, errorsSeen, time.Since(start))
+}
+
+// parseBulk splits the NDJSON body into operations. Source:
+// BulkRequestParser ("Malformed action/metadata line", "The bulk request
+// must be terminated by a newline").
+func parseBulk(body []byte, defIndex string) ([]bulkOp, error) {
+	var ops []bulkOp
+	line := 0
+	for rest := body; len(rest) > 0; {
+		action, next := nextLine(rest)
+		rest = next
+		line++
+		if len(action) == 0 {
+			continue
+		}
+		o, ok := parseAction(action)
+		if !ok {
+			return nil, esError{Type: "illegal_argument_exception", Reason: fmt.Sprintf("Malformed action/metadata line [%d], expected START_OBJECT or END_OBJECT but found [VALUE_STRING]", line)}
+		}
+		if o.action != "create" && o.action != "index" {
+			return nil, esError{Type: "illegal_argument_exception", Reason: fmt.Sprintf("Action/metadata line [%d] contains an action [%s] this test double does not speak (only create and index)", line, o.action)}
+		}
+		if len(rest) == 0 {
+			return nil, esError{Type: "illegal_argument_exception", Reason: "The bulk request must be terminated by a newline [\\n]"}
+		}
+		o.doc, rest = nextLine(rest)
+		line++
+		if o.index == "" {
+			o.index = defIndex
+		}
+		if o.index == "" {
+			return nil, esError{Type: "action_request_validation_exception", Reason: "Validation Failed: 1: index is missing;"}
+		}
+		o.validJSON = jsontext.Value(o.doc).IsValid()
+		ops = append(ops, o)
+	}
+	return ops, nil
+}
+
+// nextLine splits off one NDJSON line, without its newline.
+func nextLine(b []byte) (line, rest []byte) {
+	i := bytes.IndexByte(b, '\n')
+	if i < 0 {
+		return bytes.TrimSpace(b), nil
+	}
+	return bytes.TrimSpace(b[:i]), b[i+1:]
+}
+
+// parseAction reads {"create":{"_index":…,"_id":…}}.
+func parseAction(line []byte) (bulkOp, bool) {
+	// Fast path for the exact shape the exporter writes.
+	if rest, ok := bytes.CutPrefix(line, []byte(`{"create":{"_index":"`)); ok {
+		if i := bytes.IndexByte(rest, '"'); i >= 0 && bytes.IndexByte(rest[:i], '\\') < 0 {
+			idx, rest := string(rest[:i]), rest[i+1:]
+			if rest, ok := bytes.CutPrefix(rest, []byte(`,"_id":"`)); ok {
+				if j := bytes.IndexByte(rest, '"'); j >= 0 && bytes.IndexByte(rest[:j], '\\') < 0 && string(rest[j+1:]) == "}}" {
+					return bulkOp{action: "create", index: idx, id: string(rest[:j]), hasID: true}, true
+				}
+			}
+		}
+	}
+	var a map[string]struct {
+		Index        string  `json:"_index"`
+		ID           *string `json:"_id"`
+		RequireDS    *bool   `json:"require_data_stream"`
+		RequireAlias *bool   `json:"require_alias"`
+	}
+	if err := json.Unmarshal(line, &a); err != nil || len(a) != 1 {
+		return bulkOp{}, false
+	}
+	for name, meta := range a {
+		o := bulkOp{action: name, index: meta.Index, requireDS: meta.RequireDS}
+		if meta.ID != nil {
+			o.id, o.hasID = *meta.ID, true
+		}
+		return o, true
+	}
+	return bulkOp{}, false
+}
+
+// write executes one item; s.mu is held.
+func (s *Server) write(c *call, o bulkOp) item {
+	f := c.faults
+	s.stats.Items++
+	it := item{action: o.action, index: o.index, id: o.id}
+	fail := func(status int, e esError) item {
+		it.status, it.err = status, e
+		if e.Extra == nil {
+			e.Extra = map[string]any{}
+		}
+		return it
+	}
+	if !o.hasID {
+		s.seq++
+		it.id = fmt.Sprintf("estest%014d", s.seq)
+		o.id = it.id
+	}
+	switch {
+	case o.hasID && o.id == "":
+		return fail(400, esError{Type: "illegal_argument_exception", Reason: "if _id is specified it must not be empty"})
+	case s.chance(f.ItemThrottleFraction):
+		s.stats.Throttled++
+		return fail(429, esError{Type: "es_rejected_execution_exception", Reason: "rejected execution of primary operation [shard_detail=[logs][0][P], shard_operation_bytes=1024] OR [node_write_bytes=0]"})
+	case s.chance(f.ItemErrorFraction):
+		s.stats.ItemErrors++
+		return fail(503, esError{Type: "unavailable_shards_exception", Reason: fmt.Sprintf("[%s][0] primary shard is not active Timeout: [1m]", o.index)})
+	case s.chance(f.ItemForbiddenFraction):
+		s.stats.Forbidden++
+		u := c.user
+		if u == nil {
+			u = &user{name: "writer", roles: []string{"otelcol_audit_writer"}}
+		}
+		return fail(403, indexDenied(u, "indices:data/write/bulk[s]", o.index))
+	case f.RejectDeadLetter && strings.Contains(o.index, "deadletter"):
+		s.stats.Rejected++
+		return fail(400, esError{Type: "document_parsing_exception", Reason: fmt.Sprintf("[1:1] failed to parse: dead-letter stream refuses document with id '%s'", o.id)})
+	case !o.validJSON:
+		s.stats.Rejected++
+		return fail(400, esError{Type: "document_parsing_exception", Reason: fmt.Sprintf("[1:1] failed to parse: Unexpected character in document with id '%s'", o.id)})
+	case f.RejectIDSuffix != "" && strings.HasSuffix(o.id, f.RejectIDSuffix) && !strings.Contains(o.index, "deadletter"),
+		f.RejectField != "" && bytes.Contains(o.doc, []byte(f.RejectField)) && !strings.Contains(o.index, "deadletter"):
+		s.stats.Rejected++
+		return fail(400, esError{Type: "document_parsing_exception", Reason: fmt.Sprintf("[1:42] failed to parse field [client.ip] of type [ip] in document with id '%s'. Preview of field's value: 'not-an-ip'", o.id)})
+	}
+	ix, status, err := s.target(c, o)
+	if err != nil {
+		if status == 403 {
+			s.stats.Forbidden++
+		}
+		return fail(status, err.(esError))
+	}
+	it.index = ix.name
+	if err := ix.check.runWith(o.id, o.doc); err != nil {
+		s.stats.Rejected++
+		e := err.(esError)
+		status := 400
+		if e.Type == "strict_dynamic_mapping_exception" {
+			status = 400
+		}
+		return fail(status, e)
+	}
+	if old, exists := ix.docs[o.id]; exists {
+		if o.action == "create" {
+			s.stats.Conflicts++
+			// Source: VersionConflictEngineException.
+			return fail(409, esError{Type: "version_conflict_engine_exception", Reason: fmt.Sprintf("[%s]: version conflict, document already exists (current version [1])", o.id)})
+		}
+		old.src = nil
+	}
+	s.store(ix, o)
+	it.status, it.seqNo = 201, len(ix.order)-1
+	if ds := s.streams[ix.stream]; ds != nil && f.RolloverEveryDocs > 0 && len(ix.docs) >= f.RolloverEveryDocs {
+		s.rollover(ds)
+	}
+	return it
+}
+
+// target finds or auto-creates the index an item writes to; s.mu is held.
+// It returns the item's status and error when that fails.
+func (s *Server) target(c *call, o bulkOp) (*index, int, error) {
+	requireDS := o.requireDS != nil && *o.requireDS
+	if ds, ok := s.streams[o.index]; ok {
+		if o.action != "create" {
+			return nil, 400, esError{Type: "illegal_argument_exception", Reason: "only write ops with an op_type of create are allowed in data streams"}
+		}
+		if !s.mayWrite(c, o) {
+			return nil, 403, indexDenied(c.user, "indices:data/write/index:op_type/"+o.action, o.index)
+		}
+		return ds.writeIndex(), 0, nil
+	}
+	if ix, ok := s.indices[o.index]; ok {
+		if requireDS {
+			// Source: BulkOperation, 190_require_data_stream.yml.
+			return nil, 404, esError{Type: "resource_not_found_exception", Reason: fmt.Sprintf("[require_data_stream] request flag is [true] and [%s] is not a data stream", o.index)}
+		}
+		if ix.stream != "" && o.action == "index" {
+			return nil, 400, esError{Type: "illegal_argument_exception", Reason: fmt.Sprintf("index request with op_type=index and no if_primary_term and if_seq_no set targeting backing indices is disallowed, target corresponding data stream [%s] instead", ix.stream)}
+		}
+		if !s.mayWrite(c, o) {
+			return nil, 403, indexDenied(c.user, "indices:data/write/index:op_type/"+o.action, o.index)
+		}
+		return ix, 0, nil
+	}
+	// Auto-creation. Source: TransportBulkAction / AutoCreateAction.
+	if err := validateIndexName(o.index); err != nil {
+		return nil, 400, err
+	}
+	t := s.findTemplate(o.index)
+	if requireDS && (t == nil || !t.dataStream) {
+		e := indexNotFound(o.index)
+		e.Reason = fmt.Sprintf("no such index [%s] and the index creation request requires a data stream, but no matching index template with data stream template was found for it", o.index)
+		return nil, 404, e
+	}
+	if err := s.mayAutoCreate(o.index); err != nil {
+		return nil, 404, err
+	}
+	if s.sec != nil && c.user != nil && !s.sec.may(c.user, "indices:admin/auto_create", o.index, false) {
+		return nil, 403, indexDenied(c.user, "indices:admin/auto_create", o.index)
+	}
+	if t == nil || !t.dataStream {
+		s.stats.UntemplatedWrites += map[bool]int64{true: 1}[t == nil]
+		ix, err := s.newIndex(o.index, "", nil, nil)
+		if err != nil {
+			return nil, 400, err
+		}
+		if !s.mayWrite(c, o) {
+			return nil, 403, indexDenied(c.user, "indices:data/write/index:op_type/"+o.action, o.index)
+		}
+		return ix, 0, nil
+	}
+	if t.builtin {
+		s.stats.UntemplatedWrites++
+	}
+	if o.action != "create" {
+		return nil, 400, esError{Type: "illegal_argument_exception", Reason: "only write ops with an op_type of create are allowed in data streams"}
+	}
+	ds, err := s.newDataStream(o.index)
+	if err != nil {
+		return nil, 400, err
+	}
+	if !s.mayWrite(c, o) {
+		return nil, 403, indexDenied(c.user, "indices:data/write/index:op_type/"+o.action, o.index)
+	}
+	return ds.writeIndex(), 0, nil
+}
+
+func (s *Server) mayWrite(c *call, o bulkOp) bool {
+	return s.sec == nil || c.user == nil || s.sec.may(c.user, "indices:data/write/index:op_type/"+o.action, o.index, false)
+}
+
+func (c *docCheck) runWith(id string, doc []byte) error {
+	c.id = id
+	return c.run(doc)
+}
+
+// store adds a checked document; s.mu is held.
+func (s *Server) store(ix *index, o bulkOp) {
+	for k, v := range ix.check.constants {
+		ix.constants[k] = v
+	}
+	s.seq++
+	d := &document{id: o.id, seq: s.seq}
+	if s.keepSource {
+		d.src = bytes.Clone(o.doc)
+	}
+	ix.docs[o.id] = d
+	ix.order = append(ix.order, d)
+	if first, seen := s.ids[o.id]; seen && first != ix.name {
+		s.stats.Duplicates++
+	} else if !seen {
+		s.ids[o.id] = ix.name
+	}
+	s.stats.Created++
+	if s.latency != nil {
+		if t, ok := docTime(o.doc); ok {
+			s.latency.add(time.Since(t))
+		}
+	}
+}
+
+var tsPrefix = []byte(`{"@timestamp":"`)
+
+func docTime(doc []byte) (time.Time, bool) {
+	if !bytes.HasPrefix(doc, tsPrefix) {
+		return time.Time{}, false
+	}
+	rest := doc[len(tsPrefix):]
+	end := bytes.IndexByte(rest, '"')
+	if end < 0 {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339Nano, string(rest[:end]))
+	return t, err == nil
+}
+
+func writeBulkAnswer(w http.ResponseWriter, fp filterPath, items []item, errorsSeen bool, took time.Duration) {
+	out := make([]byte, 0, 64+len(items)*200)
+	out = append(out, '{')
+	n := 0
+	if fp.keep("took") {
+		out, n = appendKey(out, n, "took")
+		out = strconv.AppendInt(out, took.Milliseconds(), 10)
+	}
+	if fp.keep("errors") {
+		out, n = appendKey(out, n, "errors")
+		out = strconv.AppendBool(out, errorsSeen)
+	}
+	if fp.keep("items") || fp.descends("items") {
+		start := len(out)
+		out, _ = appendKey(out, n, "items")
+		out = append(out, '[')
+		written := 0
+		for _, it := range items {
+			mark := len(out)
+			if written > 0 {
+				out = append(out, ',')
+			}
+			var ok bool
+			if out, ok = it.appendJSON(out, fp); ok {
+				written++
+			} else {
+				// filter_path drops objects it leaves empty, array
+				// elements included.
+				out = out[:mark]
+			}
+		}
+		out = append(out, ']')
+		if written == 0 && !fp.keep("items") {
+			out = out[:start]
+		}
+	}
+	out = append(out, "}\n"...)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Elastic-Product", "Elasticsearch")
+	w.WriteHeader(200)
+	_, _ = w.Write(out)
+}
+
+// filterPath is Elasticsearch's filter_path response filtering: dotted
+// paths whose segments may be "*" wildcards; a path keeps what is under it.
+type filterPath [][]string
+
+func parseFilterPath(q string) filterPath {
+	if q == "" {
+		return nil
+	}
+	var fp filterPath
+	for _, p := range strings.Split(q, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			fp = append(fp, strings.Split(p, "."))
+		}
+	}
+	return fp
+}
+
+// keep reports whether the value at path is kept whole.
+func (fp filterPath) keep(path ...string) bool {
+	if fp == nil {
+		return true
+	}
+	for _, p := range fp {
+		if len(p) <= len(path) && segmentsMatch(p, path[:len(p)]) {
+			return true
+		}
+	}
+	return false
+}
+
+// descends reports whether some of what is under path is kept.
+func (fp filterPath) descends(path ...string) bool {
+	for _, p := range fp {
+		if len(p) > len(path) && segmentsMatch(p[:len(path)], path) {
+			return true
+		}
+	}
+	return false
+}
+
+func segmentsMatch(pattern, path []string) bool {
+	for i := range pattern {
+		if pattern[i] == "*" || pattern[i] == path[i] {
+			continue
+		}
+		if ok, _ := pathpkg.Match(pattern[i], path[i]); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func appendKey(b []byte, n int, key string) ([]byte, int) {
+	if n > 0 {
+		b = append(b, ',')
+	}
+	b = appendQuote(b, key)
+	return append(b, ':'), n + 1
+}
+
+// appendQuote writes s as a JSON string (strconv's quoting is Go's, not JSON's).
+func appendQuote(b []byte, s string) []byte {
+	out, _ := jsontext.AppendQuote(b, s) // invalid UTF-8 becomes U+FFFD
+	return out
+}
+
+// appendJSON writes the item as Elasticsearch does, in its key order,
+// keeping what fp keeps; ok is false when nothing was kept.
+func (it item) appendJSON(b []byte, fp filterPath) ([]byte, bool) {
+	op := it.action
+	b = append(b, `{"`...)
+	b = append(b, op...)
+	b = append(b, `":{`...)
+	n := 0
+	str := func(key, v string, path ...string) {
+		if fp.keep(path...) {
+			b, n = appendKey(b, n, key)
+			b = appendQuote(b, v)
+		}
+	}
+	num := func(key string, v int, path ...string) {
+		if fp.keep(path...) {
+			b, n = appendKey(b, n, key)
+			b = strconv.AppendInt(b, int64(v), 10)
+		}
+	}
+	str("_index", it.index, "items", op, "_index")
+	str("_id", it.id, "items", op, "_id")
+	if it.err.Type != "" {
+		num("status", it.status, "items", op, "status")
+		if fp.keep("items", op, "error") || fp.descends("items", op, "error") {
+			b, n = appendKey(b, n, "error")
+			outer := n
+			b, n = append(b, '{'), 0
+			str("type", it.err.Type, "items", op, "error", "type")
+			str("reason", it.err.Reason, "items", op, "error", "reason")
+			for _, k := range []string{"index_uuid", "shard", "index"} {
+				v := map[string]string{"index_uuid": "aAsFqTI0Tc2W0LCWgPNrOA", "shard": "0", "index": it.index}[k]
+				if x, ok := it.err.Extra[k].(string); ok {
+					v = x
+				}
+				str(k, v, "items", op, "error", k)
+			}
+			if cause, ok := it.err.Extra["caused_by"]; ok && fp.keep("items", op, "error", "caused_by") {
+				raw, _ := json.Marshal(cause)
+				b, n = appendKey(b, n, "caused_by")
+				b = append(b, raw...)
+			}
+			b, n = append(b, '}'), outer
+		}
+		return append(b, "}}"...), n > 0
+	}
+	num("_version", 1, "items", op, "_version")
+	str("result", "created", "items", op, "result")
+	if fp.keep("items", op, "_shards") {
+		b, n = appendKey(b, n, "_shards")
+		b = append(b, `{"total":2,"successful":1,"failed":0}`...)
+	}
+	num("_seq_no", it.seqNo, "items", op, "_seq_no")
+	num("_primary_term", 1, "items", op, "_primary_term")
+	num("status", it.status, "items", op, "status")
+	return append(b, "}}"...), n > 0
+}
