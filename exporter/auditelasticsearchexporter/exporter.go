@@ -50,9 +50,9 @@ type auditExporter struct {
 // telemetry is the exporter's own metrics, as metadata.yaml describes them.
 type telemetry struct {
 	indexed, duplicate, retried, deadLettered, failed, misrouted, pastRetention metric.Int64Counter
-	latency                                                                       metric.Float64Histogram
-	kindAudit, kindQuarantine, kindDeadLetter                                     metric.MeasurementOption
-	retryReasons                                                                  map[string]metric.MeasurementOption
+	latency                                                                     metric.Float64Histogram
+	kindAudit, kindQuarantine, kindDeadLetter                                   metric.MeasurementOption
+	retryReasons                                                                map[string]metric.MeasurementOption
 }
 
 // Retry reasons: why Elasticsearch refused an item that is tried again.

@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-		"testing"
+	"testing"
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
@@ -97,6 +97,11 @@ func installAssets(t *testing.T, v *env, cfg *Config) {
 }
 
 func dataStreams(es *estest.Server) []string { return es.DataStreams() }
+
+func (v *env) metricWith(t *testing.T, name, key, value string) int64 {
+	t.Helper()
+	return comptest.SumWhere(t, v.tel, "otelcol_"+name, key, value)
+}
 
 func (v *env) metric(t *testing.T, name string) int64 {
 	t.Helper()

@@ -62,6 +62,10 @@ func (s *Server) bulk(c *call) {
 		return
 	}
 	requireDS := c.query("require_data_stream") == "true"
+	if len(c.body) > 0 && c.body[len(c.body)-1] != '\n' {
+		writeError(c.w, 400, "illegal_argument_exception", "The bulk request must be terminated by a newline [\\n]")
+		return
+	}
 	ops, err := parseBulk(c.body, c.params["index"])
 	if err != nil {
 		writeErr(c.w, 400, err.(esError))

@@ -28,7 +28,7 @@ func BenchmarkBulk(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		var body bytes.Buffer
 		for j := 0; j < docs; j++ {
-			fmt.Fprintf(&body, `{"create":{"_index":"logs-audit-default","_id":"ev-%d-%d"}}`+"\n", i, j)
+			fmt.Fprintf(&body, `{"create":{"_index":"ev-1","_id":"ev-%d-%d"}}`+"\n", i, j)
 			body.Write(doc)
 			body.WriteByte('\n')
 		}

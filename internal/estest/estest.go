@@ -201,8 +201,10 @@ func (rt route) match(method string, parts []string) (map[string]string, bool) {
 	var params map[string]string
 	for i, seg := range rt.path {
 		if strings.HasPrefix(seg, "{") {
-			// A placeholder never takes an API name (_bulk, _search).
-			if strings.HasPrefix(parts[i], "_") && seg == "{index}" && !strings.HasPrefix(parts[i], "_all") {
+			// In a longer path an {index} never takes an API name
+			// (_cluster, _security); alone it takes any name, which
+			// index name validation then refuses.
+			if strings.HasPrefix(parts[i], "_") && seg == "{index}" && len(parts) > 1 && parts[i] != "_all" {
 				return nil, false
 			}
 			if params == nil {

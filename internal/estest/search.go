@@ -76,7 +76,10 @@ func (s *Server) openPIT(c *call) {
 		writeErr(c.w, 404, indexNotFound(missing[0]))
 		return
 	}
-	targets = s.authorizedFilter(c, "indices:data/read/open_point_in_time", targets)
+	targets, ok := s.authorizedFilter(c, "indices:data/read/open_point_in_time", c.params["index"], targets)
+	if !ok {
+		return
+	}
 	s.pitSeq++
 	id := fmt.Sprintf("estest-pit-%d", s.pitSeq)
 	now := s.clock()
@@ -284,7 +287,11 @@ func (s *Server) search(c *call) {
 			writeErr(c.w, 404, indexNotFound(missing[0]))
 			return
 		}
-		targets = s.authorizedFilter(c, "indices:data/read/search", targets)
+		targets, ok := s.authorizedFilter(c, "indices:data/read/search", expr, targets)
+		if !ok {
+			s.mu.Unlock()
+			return
+		}
 		for _, ix := range targets {
 			for _, d := range ix.searchable(now) {
 				hits = append(hits, s.hitOf(ix, d))
@@ -417,7 +424,10 @@ func (s *Server) countAPI(c *call) {
 		writeErr(c.w, 404, indexNotFound(missing[0]))
 		return
 	}
-	targets = s.authorizedFilter(c, "indices:data/read/search", targets)
+	targets, ok := s.authorizedFilter(c, "indices:data/read/search", c.params["index"], targets)
+	if !ok {
+		return
+	}
 	n := 0
 	now := s.clock()
 	for _, ix := range targets {

@@ -251,12 +251,23 @@ func (s *Server) allowIndices(c *call, action string, targets []*index) bool {
 }
 
 // authorizedFilter drops indices the caller may not read, as a wildcard
-// expression expands only to authorized indices; s.mu is held.
-func (s *Server) authorizedFilter(c *call, action string, targets []*index) []*index {
+// expression expands only to authorized indices; a name given explicitly
+// must be authorized (403 otherwise, and ok is false); s.mu is held.
+// Source: IndicesAndAliasesResolver (wildcards expand to authorized
+// names only).
+func (s *Server) authorizedFilter(c *call, action string, expr string, targets []*index) (out []*index, ok bool) {
 	if s.sec == nil || c.user == nil {
-		return targets
+		return targets, true
 	}
-	var out []*index
+	for _, part := range strings.Split(expr, ",") {
+		if part == "" || strings.ContainsAny(part, "*") || strings.HasPrefix(part, "-") || part == "_all" {
+			continue
+		}
+		if !s.sec.may(c.user, action, part, false) {
+			writeErr(c.w, 403, indexDenied(c.user, action, part))
+			return nil, false
+		}
+	}
 	for _, ix := range targets {
 		name := ix.name
 		if ix.stream != "" {
@@ -266,7 +277,7 @@ func (s *Server) authorizedFilter(c *call, action string, targets []*index) []*i
 			out = append(out, ix)
 		}
 	}
-	return out
+	return out, true
 }
 
 // putRole: PUT _security/role/<name>. Source:

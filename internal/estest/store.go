@@ -572,7 +572,10 @@ func (s *Server) resolveIndex(c *call) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	found, _ := s.resolve(c.params["index"])
-	found = s.authorizedFilter(c, "indices:admin/resolve/index", found)
+	found, ok := s.authorizedFilter(c, "indices:admin/resolve/index", c.params["index"], found)
+	if !ok {
+		return
+	}
 	indices, streams := []any{}, []any{}
 	seenDS := map[string]bool{}
 	for _, ix := range found {
