@@ -197,7 +197,9 @@ func (t Tier) kind() string {
 func (t Tier) ILMPolicy() ([]byte, error) { return t.render("ilm-policy-" + t.kind() + ".json") }
 
 // IndexTemplate is the body of PUT _index_template/<TemplateName>.
-func (t Tier) IndexTemplate() ([]byte, error) { return t.render("index-template-" + t.kind() + ".json") }
+func (t Tier) IndexTemplate() ([]byte, error) {
+	return t.render("index-template-" + t.kind() + ".json")
+}
 
 // MappedFields lists every leaf field of the audit mapping, dotted
 // ("user.email"), so tests can check documents and saved objects against it.

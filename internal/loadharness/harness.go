@@ -37,8 +37,8 @@ type Scenario struct {
 	Rate     int
 	// Faults apply from the start.
 	Faults estest.Faults
-	// Outage ("503" or "close") starts after OutageAfter of the events
-	// were sent and lasts OutageFor.
+	// Outage ("503", "close" or OutageForbidden) starts after OutageAfter
+	// of the events were sent and lasts OutageFor.
 	Outage      string
 	OutageAfter float64
 	OutageFor   time.Duration
@@ -73,6 +73,10 @@ type Options struct {
 	CollectorEnv []string
 }
 
+// OutageForbidden answers every bulk item with 403 for the outage, as a
+// writer role without the privilege for its index would be.
+const OutageForbidden = "forbidden"
+
 // Report is what a run measured.
 type Report struct {
 	Scenario        string
@@ -93,13 +97,15 @@ type Report struct {
 	Elapsed         time.Duration
 	Conflicts       int64
 	DroppedAnswers  int64
+	Forbidden       int64 // items answered 403
+	Rollovers       int64
 	Note            string
 }
 
 func (r Report) String() string {
-	return fmt.Sprintf("%-28s sent=%d acked=%d stored=%d deadlettered=%d quarantined=%d lost=%d duplicates=%d unexpected=%d | %.0f events/s, %.1f CPU s/1M, peak RSS %.0f MiB, latency p50 %.2fs p99 %.2fs, refused sends %d, 409s %d, answers lost %d %s",
+	return fmt.Sprintf("%-28s sent=%d acked=%d stored=%d deadlettered=%d quarantined=%d lost=%d duplicates=%d unexpected=%d | %.0f events/s, %.1f CPU s/1M, peak RSS %.0f MiB, latency p50 %.2fs p99 %.2fs, refused sends %d, 409s %d, answers lost %d, 403 items %d, rollovers %d %s",
 		r.Scenario, r.Sent, r.Acked, r.Stored, r.DeadLettered, r.Quarantined, r.Lost, r.Duplicates, r.Unexpected,
-		r.EventsPerSec, r.CPUSecondsPer1M, r.PeakRSSMiB, r.LatencyP50, r.LatencyP99, r.Refused, r.Conflicts, r.DroppedAnswers, r.Note)
+		r.EventsPerSec, r.CPUSecondsPer1M, r.PeakRSSMiB, r.LatencyP50, r.LatencyP99, r.Refused, r.Conflicts, r.DroppedAnswers, r.Forbidden, r.Rollovers, r.Note)
 }
 
 type double struct {
@@ -390,7 +396,11 @@ func Run(ctx context.Context, o Options, sc Scenario) (Report, error) {
 			return
 		}
 		f := sc.Faults
-		f.Outage = sc.Outage
+		if sc.Outage == OutageForbidden {
+			f.ItemForbiddenFraction = 1
+		} else {
+			f.Outage = sc.Outage
+		}
 		d.post("/_testdouble/faults", f)
 		fmt.Fprintf(o.Log, "outage %s started\n", sc.Outage)
 		if sc.KillDuringOutage {
@@ -490,7 +500,7 @@ func Run(ctx context.Context, o Options, sc Scenario) (Report, error) {
 		}
 	}
 	rep.Duplicates = int(st.Duplicates)
-	rep.Conflicts, rep.DroppedAnswers = st.Conflicts, st.DroppedAnswers
+	rep.Conflicts, rep.DroppedAnswers, rep.Forbidden, rep.Rollovers = st.Conflicts, st.DroppedAnswers, st.Forbidden, st.Rollovers
 	rep.LatencyP50, rep.LatencyP99 = st.LatencyP50, st.LatencyP99
 	rep.EventsPerSec = float64(res.Acked) / rep.Elapsed.Seconds()
 	if res.Acked > 0 {

@@ -50,6 +50,21 @@ func Scenarios(events int, outage time.Duration) []Scenario {
 			x.Faults = estest.Faults{RejectIDSuffix: "99"} // ids ev-N with N%100 == 99
 			return x
 		}(),
+		func() Scenario {
+			// Issue 12's first measure: every item answered 403 for a
+			// window (then 142,600 of 200,000 events were lost).
+			x := base("10-items-403-window")
+			x.Outage, x.OutageAfter, x.OutageFor = OutageForbidden, 0.3, outage/3
+			return x
+		}(),
+		func() Scenario {
+			// Issue 12's second: data streams rolled over every 20,000
+			// documents while 10% of bulk answers are lost (then 24,115
+			// of 200,000 events were stored twice).
+			x := base("11-rollover-answers-lost")
+			x.Faults = estest.Faults{RolloverEveryDocs: 20_000, IndexThenDropFraction: 0.1}
+			return x
+		}(),
 	}
 	return s
 }

@@ -100,7 +100,7 @@ func TestKilledDuringOutageLosesNothing(t *testing.T) {
 
 	proc := testcollector.Start(t, bin, dir, cfg)
 	proc.WaitHealthy(t, fmt.Sprintf("http://127.0.0.1:%d/", p.health), 60*time.Second)
-	require.Eventually(t, func() bool { return es.Has("data_stream", "logs-audit-default") }, 20*time.Second, 50*time.Millisecond)
+	require.Eventually(t, func() bool { return es.Has("data_stream", "logs-audit.deadletter-default") }, 20*time.Second, 50*time.Millisecond)
 
 	const before = 3000
 	sendOTLP(t, p.http, before/2, "pre", 1)
@@ -141,7 +141,7 @@ func TestBackPressureWhenQueueIsFull(t *testing.T) {
 	cfg := strings.Replace(esConfig(p, srv.URL, filepath.Join(dir, "queue")), "queue_size: 1000000", "queue_size: 2000", 1)
 	proc := testcollector.Start(t, bin, dir, cfg)
 	proc.WaitHealthy(t, fmt.Sprintf("http://127.0.0.1:%d/", p.health), 60*time.Second)
-	require.Eventually(t, func() bool { return es.Has("data_stream", "logs-audit-default") }, 20*time.Second, 50*time.Millisecond)
+	require.Eventually(t, func() bool { return es.Has("data_stream", "logs-audit.deadletter-default") }, 20*time.Second, 50*time.Millisecond)
 	es.SetFaults(estest.Faults{Outage: "503"})
 
 	acked, refused := 0, 0

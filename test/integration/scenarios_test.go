@@ -75,7 +75,9 @@ func TestIntegrationRealElasticsearch(t *testing.T) {
 func namespace() string { return fmt.Sprintf("it%d", rand.Uint32()) }
 
 // nsIndices names every index and data stream of a test namespace.
-func nsIndices(ns string) string { return fmt.Sprintf("logs-audit-%s-*,logs-audit.*-%s-*,logs-audit.deadletter-%s", ns, ns, ns) }
+func nsIndices(ns string) string {
+	return fmt.Sprintf("logs-audit-%s-*,logs-audit.*-%s-*,logs-audit.deadletter-%s", ns, ns, ns)
+}
 
 func startExporter(t *testing.T, tg target, ns string, mut func(*auditelasticsearchexporter.Config)) exporter.Logs {
 	t.Helper()
