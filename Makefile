@@ -26,8 +26,8 @@ test: check-generated lint build ## Everything CI runs: generated code, vet, gof
 test-unit: ## Unit tests only (no end-to-end)
 	$(GO) test -count=1 -short ./...
 
-test-integration: ## Integration suite against ELASTICSEARCH_URL (skips with a message when unset)
-	$(GO) test -count=1 -v ./test/integration/
+test-integration: ## Conformance table and integration suite against ELASTICSEARCH_URL (and KIBANA_URL); the test double alone when unset
+	$(GO) test -count=1 -v ./test/conformance/ ./test/integration/
 
 generate: ## Regenerate cmd/otelcol-audit from builder-config.yaml
 	scripts/generate.sh

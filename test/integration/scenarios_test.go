@@ -38,6 +38,8 @@ type target struct {
 	name   string
 	url    string
 	apiKey string
+	user   string
+	pass   string
 	double *estest.Server // nil for a real cluster
 	client *elasticsearch.Client
 }
@@ -47,12 +49,13 @@ func targets(t *testing.T, opts ...estest.Option) []target {
 	srv := double.Start(t)
 	out := []target{{name: "test-double", url: srv.URL, double: double}}
 	if u := os.Getenv("ELASTICSEARCH_URL"); u != "" {
-		out = append(out, target{name: "elasticsearch", url: u, apiKey: os.Getenv("ELASTICSEARCH_API_KEY")})
+		out = append(out, target{name: "elasticsearch", url: u, apiKey: os.Getenv("ELASTICSEARCH_API_KEY"),
+			user: os.Getenv("ELASTICSEARCH_USER"), pass: os.Getenv("ELASTICSEARCH_PASSWORD")})
 	} else {
-		t.Log("ELASTICSEARCH_URL is not set: the scenarios run against the test double only; set it (and ELASTICSEARCH_API_KEY if needed) to run them against a real Elasticsearch")
+		t.Log("ELASTICSEARCH_URL is not set: the scenarios run against the test double only; set it (and ELASTICSEARCH_API_KEY, or ELASTICSEARCH_USER and ELASTICSEARCH_PASSWORD, of a superuser) to run them against a real Elasticsearch")
 	}
 	for i := range out {
-		c, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{out[i].url}, APIKey: out[i].apiKey})
+		c, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{out[i].url}, APIKey: out[i].apiKey, Username: out[i].user, Password: out[i].pass})
 		require.NoError(t, err)
 		out[i].client = c
 	}
@@ -85,6 +88,7 @@ func startExporter(t *testing.T, tg target, ns string, mut func(*auditelasticsea
 	cfg := f.CreateDefaultConfig().(*auditelasticsearchexporter.Config)
 	cfg.Endpoints = []string{tg.url}
 	cfg.APIKey = configopaqueString(tg.apiKey)
+	cfg.User, cfg.Password = tg.user, configopaqueString(tg.pass)
 	cfg.DataStream.Namespace = ns
 	cfg.Bootstrap.RetryInterval = 100 * time.Millisecond
 	cfg.QueueConfig = configoptional.None[exporterhelperQueue]()
