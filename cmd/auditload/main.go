@@ -21,7 +21,7 @@ import (
 func main() {
 	events := flag.Int("events", 1_000_000, "events per scenario")
 	outage := flag.Duration("outage", 30*time.Second, "outage window of scenarios 4-6")
-	which := flag.String("scenarios", "all", "comma-separated scenario numbers (1-9), 'ref' for the throughput references (or one of them by name, e.g. ref-memory-queue), 'latency', or all")
+	which := flag.String("scenarios", "all", "comma-separated scenario numbers (1-11), 'ref' for the throughput references (or one of them by name, e.g. ref-memory-queue), 'latency', or all")
 	collector := flag.String("collector", "bin/otelcol-audit", "the collector binary")
 	double := flag.String("es-double", "bin/es-testdouble", "the test double binary ('' runs it in-process)")
 	verbose := flag.Bool("v", false, "show the collector's and the double's output")
@@ -47,8 +47,8 @@ func main() {
 	}
 	var runs []loadharness.Scenario
 	want := func(n string) bool { return *which == "all" || contains(strings.Split(*which, ","), n) }
-	for i, sc := range loadharness.Scenarios(*events, *outage) {
-		if want(fmt.Sprint(i + 1)) {
+	for _, sc := range loadharness.Scenarios(*events, *outage) {
+		if n, _, _ := strings.Cut(sc.Name, "-"); want(n) {
 			runs = append(runs, sc)
 		}
 	}
