@@ -52,7 +52,10 @@ type Config struct {
 	_ struct{}
 }
 
-// DataStreamConfig names the data streams: logs-<dataset>-<namespace>.
+// DataStreamConfig names the indices: logs-<dataset>[.<tier>]-<namespace>,
+// followed by the period's date for events (the dead-letter data stream
+// has none). The section keeps its name from the data stream naming
+// scheme these names follow.
 type DataStreamConfig struct {
 	Dataset   string `mapstructure:"dataset"`
 	Namespace string `mapstructure:"namespace"`
@@ -83,7 +86,7 @@ type RolloverConfig struct {
 }
 
 // TierConfig keeps events of some categories for their own time, in their
-// own data streams under their own ILM policy.
+// own indices under their own ILM policy.
 type TierConfig struct {
 	Name        string   `mapstructure:"name"`
 	Categories  []string `mapstructure:"categories"`
@@ -92,7 +95,8 @@ type TierConfig struct {
 
 // BootstrapConfig controls installing the assets on start.
 type BootstrapConfig struct {
-	// Enabled installs ILM policies, templates and data streams on start.
+	// Enabled installs ILM policies, templates and the dead-letter data
+	// stream on start.
 	// Turn it off when the collector's role may only write (see auditctl
 	// setup).
 	Enabled       bool          `mapstructure:"enabled"`
@@ -227,7 +231,7 @@ func (c *Config) Tiers() []assets.Tier {
 	return out
 }
 
-// SanitizeNamespace makes s a valid data stream namespace: lower case, and
+// SanitizeNamespace makes s a valid namespace in an index name: lower case, and
 // '_' for '-', spaces and \/*?"<>|,#:. It returns def when nothing is left.
 func SanitizeNamespace(s, def string) string {
 	var b strings.Builder

@@ -30,8 +30,10 @@ type auditExporter struct {
 	router *router
 	client *elasticsearch.Client
 	period assets.Period
-	// retention by dataset, to count events stored past theirs.
-	retention map[string]time.Duration
+	// retention by dataset, to count events stored past theirs; below
+	// minRetention no lookup is needed.
+	retention    map[string]time.Duration
+	minRetention time.Duration
 
 	bootstrapped atomic.Bool
 	lastBootErr  atomic.Pointer[string]
@@ -96,7 +98,11 @@ func newExporter(set exporter.Settings, cfg *Config) (*auditExporter, error) {
 	e := &auditExporter{cfg: cfg, set: set, logger: set.Logger, router: newRouter(cfg), period: cfg.Retention.Period,
 		retention: map[string]time.Duration{}, now: time.Now}
 	for _, t := range cfg.Tiers() {
-		e.retention[t.Dataset], _ = assets.Duration(t.DeleteAfter)
+		d, _ := assets.Duration(t.DeleteAfter) // Validate checked it
+		e.retention[t.Dataset] = d
+		if e.minRetention == 0 || d < e.minRetention {
+			e.minRetention = d
+		}
 	}
 	e.encoders.New = func() any { return &esdoc.Encoder{} }
 	e.bodies.New = func() any { return new([]byte) }
@@ -164,7 +170,7 @@ func (e *auditExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 				t := e.router.target(lr)
 				id := enc.ID(lr)
 				ts := enc.Timestamp(lr)
-				if ts < now && time.Duration(now-ts) > e.retention[t.Dataset] {
+				if age := time.Duration(now - ts); ts < now && age > e.minRetention && age > e.retention[t.Dataset] {
 					past++
 				}
 				p := pending{start: len(buf), id: id, target: t, ts: ts, rl: i, sl: j, lr: k}

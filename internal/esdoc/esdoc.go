@@ -61,7 +61,7 @@ type targetJSON struct {
 	dataset    []byte // `,"dataset":` and the dataset
 }
 
-// maxTargets bounds the cache; a batch rarely spans more data streams.
+// maxTargets bounds the cache; a batch rarely spans more tiers and tenants.
 const maxTargets = 16
 
 func (e *Encoder) targetJSON(t Target) *targetJSON {
