@@ -230,6 +230,62 @@ func TestExportRoundTripThroughTheReceiver(t *testing.T) {
 	assert.Equal(t, first.String(), second.String(), "export, import, export: identical")
 }
 
+// An export re-imported months later, after other months' events arrived,
+// stores nothing twice: each event meets its own _id in the index of its
+// own time (with data streams, rollover would have let every event in
+// again, elastic/elasticsearch#44794).
+func TestReimportMonthsLaterStoresNothingTwice(t *testing.T) {
+	s := newStore(t)
+	s.fill(t, 1500, 5)
+	var export bytes.Buffer
+	n, err := Export(context.Background(), ExportOptions{ES: s.client, Output: CSV, Out: &export})
+	require.NoError(t, err)
+	require.Equal(t, 1500, n)
+	// Months pass; later events fill later indices.
+	ld := auditgen.Batch(300, auditgen.Options{Seed: 99, IDPrefix: "later-"})
+	recs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	for i := 0; i < recs.Len(); i++ {
+		recs.At(i).SetTimestamp(pcommon.NewTimestampFromTime(time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Hour)))
+	}
+	require.NoError(t, s.next.ConsumeLogs(context.Background(), ld))
+	rf := auditreceiver.NewFactory()
+	rcfg := rf.CreateDefaultConfig().(*auditreceiver.Config)
+	rcfg.ServerConfig.NetAddr.Endpoint = fmt.Sprintf("127.0.0.1:%d", testcollector.FreePort(t))
+	rcv, err := rf.CreateLogs(context.Background(), receivertest.NewNopSettings(rf.Type()), rcfg, s.next)
+	require.NoError(t, err)
+	require.NoError(t, rcv.Start(context.Background(), componenttest.NewNopHost()))
+	defer rcv.Shutdown(context.Background())
+	resp, err := http.Post("http://"+rcfg.ServerConfig.NetAddr.Endpoint+"/v1/import", "text/csv", bytes.NewReader(export.Bytes()))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusAccepted, resp.StatusCode)
+	s.refresh(t)
+	total, err := Search(context.Background(), SearchOptions{ES: s.client, Size: 1, Page: 1, Output: JSON, Out: io.Discard, TZ: time.UTC})
+	require.NoError(t, err)
+	assert.Equal(t, 1800, total)
+	assert.Zero(t, s.es.Stats().Duplicates)
+	assert.GreaterOrEqual(t, len(s.es.Indices("logs-audit*")), 3, "November's indices and February's")
+}
+
+// Search and export read our indices only, not another dataset's that
+// shares the prefix (Elastic's auditd integration writes logs-auditd.log-*).
+func TestSearchLeavesOtherDatasetsOut(t *testing.T) {
+	s := newStore(t)
+	s.fill(t, 10, 6)
+	resp, err := esapi.BulkRequest{Body: strings.NewReader(`{"create":{"_index":"logs-auditd.log-default"}}` + "\n" +
+		`{"@timestamp":"2025-11-01T00:00:05Z","event":{"action":"report.view"},"user":{"email":"***@example.com"}}` + "\n"), Refresh: "true"}.Do(context.Background(), s.client)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, []string{"logs-auditd.log-default"}, s.es.DataStreams()[len(s.es.DataStreams())-1:])
+	s.refresh(t)
+	total, err := Search(context.Background(), SearchOptions{ES: s.client, Size: 50, Page: 1, Output: JSON, Out: io.Discard, TZ: time.UTC})
+	require.NoError(t, err)
+	assert.Equal(t, 10, total)
+	n, err := Export(context.Background(), ExportOptions{ES: s.client, Output: JSON, Out: io.Discard})
+	require.NoError(t, err)
+	assert.Equal(t, 10, n)
+}
+
 func TestSearchErrors(t *testing.T) {
 	c, _ := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{"http://127.0.0.1:1"}})
 	_, err := Search(context.Background(), SearchOptions{ES: c, Size: 10, Page: 1, Output: Table, Out: &bytes.Buffer{}, TZ: time.UTC})

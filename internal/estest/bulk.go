@@ -151,7 +151,6 @@ func parseBulk(body []byte, defIndex string) ([]bulkOp, error) {
 		if o.index == "" {
 			return nil, esError{Type: "action_request_validation_exception", Reason: "Validation Failed: 1: index is missing;"}
 		}
-		o.validJSON = jsontext.Value(o.doc).IsValid()
 		ops = append(ops, o)
 	}
 	return ops, nil
@@ -234,9 +233,6 @@ func (s *Server) write(c *call, o bulkOp) item {
 	case f.RejectDeadLetter && strings.Contains(o.index, "deadletter"):
 		s.stats.Rejected++
 		return fail(400, esError{Type: "document_parsing_exception", Reason: fmt.Sprintf("[1:1] failed to parse: dead-letter stream refuses document with id '%s'", o.id)})
-	case !o.validJSON:
-		s.stats.Rejected++
-		return fail(400, esError{Type: "document_parsing_exception", Reason: fmt.Sprintf("[1:1] failed to parse: Unexpected character in document with id '%s'", o.id)})
 	case f.RejectIDSuffix != "" && strings.HasSuffix(o.id, f.RejectIDSuffix) && !strings.Contains(o.index, "deadletter"),
 		f.RejectField != "" && bytes.Contains(o.doc, []byte(f.RejectField)) && !strings.Contains(o.index, "deadletter"):
 		s.stats.Rejected++
@@ -348,15 +344,10 @@ func (s *Server) mayWrite(c *call, o bulkOp) bool {
 	return s.sec == nil || c.user == nil || s.sec.may(c.user, "indices:data/write/index:op_type/"+o.action, o.index, false)
 }
 
-func (c *docCheck) runWith(id string, doc []byte) error {
-	c.id = id
-	return c.run(doc)
-}
-
 // store adds a checked document; s.mu is held.
 func (s *Server) store(ix *index, o bulkOp) {
-	for k, v := range ix.check.constants {
-		ix.constants[k] = v
+	for _, p := range ix.check.constants {
+		ix.constants[p.f] = p.value
 	}
 	s.seq++
 	d := &document{id: o.id, seq: s.seq}

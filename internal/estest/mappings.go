@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/netip"
 	"slices"
 	"sort"
@@ -12,13 +11,12 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"github.com/go-json-experiment/json/jsontext"
 )
 
 // fieldMapping is one node of a mapping: an object with properties, or a
 // leaf field.
 type fieldMapping struct {
+	path        string // dotted, for messages
 	typ         string // "object" for objects
 	props       map[string]*fieldMapping
 	dynamic     string // objects: "true", "false", "strict" or "runtime"
@@ -139,7 +137,7 @@ func parseField(name string, raw json.RawMessage) (*fieldMapping, error) {
 		}
 		typ = "object"
 	}
-	f := &fieldMapping{typ: typ, ignoreAbove: -1, index: true}
+	f := &fieldMapping{path: name, typ: typ, ignoreAbove: -1, index: true}
 	if typ == "object" || typ == "nested" {
 		f.props, f.dynamic = map[string]*fieldMapping{}, "inherit"
 		for k := range m {
@@ -277,17 +275,22 @@ func (f *fieldMapping) fieldType(path string) *fieldMapping {
 }
 
 // docCheck validates a document against an index's mapping, as
-// DocumentParser does for the fields a mapping declares: a mapped object
-// must get an object, a leaf must parse as its type. Unmapped fields follow
-// the object's dynamic setting.
+// Elasticsearch's document parser does for the fields a mapping declares:
+// a mapped object must get an object, a leaf must parse as its type.
+// Unmapped fields follow the object's dynamic setting (and are still
+// parsed: the document must be valid JSON without duplicate names).
 type docCheck struct {
-	dec *jsontext.Decoder
-	rd  bytes.Reader
-	ix  *index
-	id  string
-	// constants seen in this document, applied when it is stored.
-	constants map[string]string
+	s  scanner
+	ix *index
+	id string
+	// constants first seen in this document, kept when it is stored.
+	constants []pendingConstant
 	hasTS     bool
+}
+
+type pendingConstant struct {
+	f     *fieldMapping
+	value string
 }
 
 const maxTermBytes = 32766 // IndexWriter.MAX_TERM_LENGTH
@@ -304,23 +307,23 @@ func docFailure(field, typ, id, preview string, cause esError) esError {
 	return e
 }
 
-func (c *docCheck) run(doc []byte) error {
-	c.rd.Reset(doc)
-	if c.dec == nil {
-		c.dec = jsontext.NewDecoder(&c.rd, jsontext.AllowDuplicateNames(false))
-	} else {
-		c.dec.Reset(&c.rd, jsontext.AllowDuplicateNames(false))
-	}
-	clear(c.constants)
+func parseErr(err error) error {
+	return esError{Type: "document_parsing_exception", Reason: "[1:1] failed to parse: " + err.Error()}
+}
+
+func (c *docCheck) runWith(id string, doc []byte) error {
+	c.id = id
+	c.s = scanner{b: doc, scratch: c.s.scratch[:0]}
+	c.constants = c.constants[:0]
 	c.hasTS = false
-	if c.dec.PeekKind() != '{' {
+	if c.s.peek() != '{' {
 		return esError{Type: "document_parsing_exception", Reason: "[1:1] failed to parse: The document must be a JSON object"}
 	}
-	if err := c.object(c.ix.mapping, "", c.ix.mapping.dynamic); err != nil {
+	if err := c.object(c.ix.mapping, c.ix.mapping.dynamic, true, 1); err != nil {
 		return err
 	}
-	if _, err := c.dec.ReadToken(); err != io.EOF {
-		return esError{Type: "document_parsing_exception", Reason: "[1:1] failed to parse: unexpected content after the document"}
+	if c.s.peek() != 0 {
+		return parseErr(c.s.fail("unexpected content after the document"))
 	}
 	if c.ix.stream != "" && !c.hasTS {
 		// Source: DataStreamTimestampFieldMapper.
@@ -329,159 +332,175 @@ func (c *docCheck) run(doc []byte) error {
 	return nil
 }
 
-func parseErr(err error) error {
-	return esError{Type: "document_parsing_exception", Reason: "[1:1] failed to parse: " + err.Error()}
-}
-
 // object reads one JSON object whose mapping is obj.
-func (c *docCheck) object(obj *fieldMapping, path, dynamic string) error {
-	if _, err := c.dec.ReadToken(); err != nil {
-		return parseErr(err)
+func (c *docCheck) object(obj *fieldMapping, dynamic string, root bool, depth int) error {
+	s := &c.s
+	if depth > maxDepth {
+		return parseErr(errDepth)
 	}
+	s.i++ // '{'
 	if obj.dynamic != "inherit" && obj.dynamic != "" {
 		dynamic = obj.dynamic
 	}
-	for c.dec.PeekKind() != '}' {
-		if c.dec.PeekKind() == 0 {
-			_, err := c.dec.ReadToken()
-			return parseErr(err)
-		}
-		tok, err := c.dec.ReadToken()
+	if s.peek() == '}' {
+		s.i++
+		return nil
+	}
+	var seen names
+	for {
+		raw, esc, err := s.str()
 		if err != nil {
 			return parseErr(err)
 		}
-		name := tok.String()
-		full := path + name
-		f := obj.props[name]
-		if f == nil && strings.Contains(name, ".") {
-			f = obj.fieldType(name)
+		name := raw
+		if esc {
+			name = []byte(string(s.text(raw, esc)))
 		}
-		if full == "@timestamp" {
+		if !seen.add(name) {
+			return parseErr(fmt.Errorf("duplicate field '%s'", name))
+		}
+		if err := s.expect(':', "expected ':'"); err != nil {
+			return parseErr(err)
+		}
+		f := obj.props[string(name)]
+		if f == nil && bytes.IndexByte(name, '.') >= 0 {
+			f = obj.fieldType(string(name))
+		}
+		if root && string(name) == "@timestamp" {
 			c.hasTS = true
 		}
 		if f == nil {
 			if dynamic == "strict" {
-				return esError{Type: "strict_dynamic_mapping_exception", Reason: fmt.Sprintf("[1:1] mapping set to strict, dynamic introduction of [%s] within [%s] is not allowed", name, strings.TrimSuffix(path, ".")+map[bool]string{true: "_doc"}[path == ""])}
+				return esError{Type: "strict_dynamic_mapping_exception", Reason: fmt.Sprintf("[1:1] mapping set to strict, dynamic introduction of [%s] within [%s] is not allowed", name, map[bool]string{true: "_doc", false: obj.path}[root])}
 			}
-			if err := c.dec.SkipValue(); err != nil {
+			if _, err := s.skip(depth + 1); err != nil {
 				return parseErr(err)
 			}
-			continue
-		}
-		if err := c.value(f, full, dynamic); err != nil {
+		} else if err := c.value(f, dynamic, depth+1); err != nil {
 			return err
 		}
+		switch s.peek() {
+		case ',':
+			s.i++
+		case '}':
+			s.i++
+			return nil
+		default:
+			return parseErr(s.fail("expected ',' or '}'"))
+		}
 	}
-	_, err := c.dec.ReadToken()
-	if err != nil {
-		return parseErr(err)
-	}
-	return nil
 }
 
 // value reads the value of a mapped field (arrays of it included).
-func (c *docCheck) value(f *fieldMapping, path, dynamic string) error {
-	switch c.dec.PeekKind() {
+func (c *docCheck) value(f *fieldMapping, dynamic string, depth int) error {
+	s := &c.s
+	if depth > maxDepth {
+		return parseErr(errDepth)
+	}
+	switch s.peek() {
 	case '[':
-		c.dec.ReadToken()
-		for c.dec.PeekKind() != ']' {
-			if c.dec.PeekKind() == 0 {
-				_, err := c.dec.ReadToken()
-				return parseErr(err)
-			}
-			if err := c.value(f, path, dynamic); err != nil {
+		s.i++
+		if s.peek() == ']' {
+			s.i++
+			return nil
+		}
+		for {
+			if err := c.value(f, dynamic, depth+1); err != nil {
 				return err
 			}
+			switch s.peek() {
+			case ',':
+				s.i++
+			case ']':
+				s.i++
+				return nil
+			default:
+				return parseErr(s.fail("expected ',' or ']'"))
+			}
 		}
-		c.dec.ReadToken()
-		return nil
 	case '{':
 		switch f.typ {
 		case "object", "nested":
-			return c.object(f, path+".", dynamic)
-		case "flattened":
-			raw, err := c.dec.ReadValue()
-			if err != nil {
-				return parseErr(err)
-			}
-			return c.flattened(f, path, raw)
+			return c.object(f, dynamic, false, depth)
 		}
-		raw, err := c.dec.ReadValue()
+		start := s.i
+		d, err := s.skip(depth)
 		if err != nil {
 			return parseErr(err)
 		}
-		return docFailure(path, f.typ, c.id, string(raw), esError{Type: "illegal_state_exception", Reason: "Can't get text on a START_OBJECT"})
-	case 'n':
-		c.dec.ReadToken()
-		return nil
+		if f.typ == "flattened" {
+			return c.flattened(f, s.b[start:s.i], d)
+		}
+		return docFailure(f.path, f.typ, c.id, string(s.b[start:s.i]), esError{Type: "illegal_state_exception", Reason: "Can't get text on a START_OBJECT"})
 	}
-	raw, err := c.dec.ReadValue()
+	text, quoted, err := s.scalar()
 	if err != nil {
 		return parseErr(err)
 	}
+	if !quoted && string(text) == "null" {
+		return nil
+	}
 	if f.typ == "object" || f.typ == "nested" {
-		return esError{Type: "document_parsing_exception", Reason: fmt.Sprintf("[1:1] object mapping for [%s] tried to parse field [%s] as object, but found a concrete value", path, path[strings.LastIndexByte(path, '.')+1:])}
+		leaf := f.path[strings.LastIndexByte(f.path, '.')+1:]
+		return esError{Type: "document_parsing_exception", Reason: fmt.Sprintf("[1:1] object mapping for [%s] tried to parse field [%s] as object, but found a concrete value", f.path, leaf)}
 	}
-	text := string(raw)
-	if raw[0] == '"' {
-		s, err := jsontext.AppendUnquote(nil, raw)
-		if err != nil {
-			return parseErr(err)
-		}
-		text = string(s)
+	if f.typ == "flattened" {
+		return nil // a flattened field takes a single value too
 	}
-	if err := c.leaf(f, path, text, raw[0] == '"'); err != nil {
+	if err := c.leaf(f, text, quoted); err != nil {
 		return err
 	}
-	for sn, sf := range f.fields {
-		if err := c.leaf(sf, path+"."+sn, text, raw[0] == '"'); err != nil {
+	for _, sf := range f.fields {
+		if err := c.leaf(sf, text, quoted); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (c *docCheck) leaf(f *fieldMapping, path, text string, quoted bool) error {
+func (c *docCheck) leaf(f *fieldMapping, text []byte, quoted bool) error {
 	switch f.typ {
 	case "keyword":
-		if f.index && (f.ignoreAbove < 0 || utf8.RuneCountInString(text) <= f.ignoreAbove) && len(text) > maxTermBytes {
-			return immense(path, len(text))
+		// ignore_above counts characters, never more than bytes.
+		if f.index && len(text) > maxTermBytes && (f.ignoreAbove < 0 || utf8.RuneCount(text) <= f.ignoreAbove) {
+			return immense(f.path, len(text))
 		}
 	case "ip":
-		if _, err := netip.ParseAddr(text); err != nil || !quoted {
-			return docFailure(path, "ip", c.id, text, esError{Type: "illegal_argument_exception", Reason: fmt.Sprintf("'%s' is not an IP string literal.", text)})
+		if _, err := netip.ParseAddr(string(text)); err != nil || !quoted {
+			return docFailure(f.path, "ip", c.id, string(text), esError{Type: "illegal_argument_exception", Reason: fmt.Sprintf("'%s' is not an IP string literal.", text)})
 		}
 	case "date", "date_nanos":
-		if err := parseDate(f.typ, text, quoted); err != nil {
-			return docFailure(path, f.typ, c.id, text, esError{Type: "illegal_argument_exception", Reason: err.Error()})
+		if err := parseDate(f.typ, string(text)); err != nil {
+			return docFailure(f.path, f.typ, c.id, string(text), esError{Type: "illegal_argument_exception", Reason: err.Error()})
 		}
 	case "constant_keyword":
-		want := f.value
-		if !f.hasValue {
-			if v, ok := c.ix.constants[path]; ok {
-				want = v
-			} else if v, ok := c.constants[path]; ok {
-				want = v
-			} else {
-				if c.constants == nil {
-					c.constants = map[string]string{}
+		want, known := f.value, f.hasValue
+		if !known {
+			want, known = c.ix.constants[f]
+		}
+		if !known {
+			for _, p := range c.constants {
+				if p.f == f {
+					want, known = p.value, true
 				}
-				c.constants[path] = text
-				return nil
 			}
 		}
-		if text != want {
+		if !known {
+			c.constants = append(c.constants, pendingConstant{f, string(text)})
+			return nil
+		}
+		if string(text) != want {
 			// Source: ConstantKeywordFieldMapper.parseCreateField.
-			return docFailure(path, "constant_keyword", c.id, text, esError{Type: "illegal_argument_exception",
-				Reason: fmt.Sprintf("[constant_keyword] field [%s] only accepts values that are equal to the value defined in the mappings [%s], but got [%s]", path, want, text)})
+			return docFailure(f.path, "constant_keyword", c.id, string(text), esError{Type: "illegal_argument_exception",
+				Reason: fmt.Sprintf("[constant_keyword] field [%s] only accepts values that are equal to the value defined in the mappings [%s], but got [%s]", f.path, want, text)})
 		}
 	case "long", "integer", "short", "byte":
-		if _, err := strconv.ParseInt(text, 10, 64); err != nil {
-			return docFailure(path, f.typ, c.id, text, esError{Type: "number_format_exception", Reason: fmt.Sprintf("For input string: \"%s\"", text)})
+		if _, err := strconv.ParseInt(string(text), 10, 64); err != nil {
+			return docFailure(f.path, f.typ, c.id, string(text), esError{Type: "number_format_exception", Reason: fmt.Sprintf("For input string: \"%s\"", text)})
 		}
 	case "boolean":
-		if text != "true" && text != "false" && text != "" {
-			return docFailure(path, "boolean", c.id, text, esError{Type: "illegal_argument_exception", Reason: fmt.Sprintf("Failed to parse value [%s] as only [true] or [false] are allowed.", text)})
+		if s := string(text); s != "true" && s != "false" && s != "" {
+			return docFailure(f.path, "boolean", c.id, s, esError{Type: "illegal_argument_exception", Reason: fmt.Sprintf("Failed to parse value [%s] as only [true] or [false] are allowed.", s)})
 		}
 	}
 	return nil
@@ -494,20 +513,21 @@ func immense(path string, n int) esError {
 
 // parseDate accepts strict_date_optional_time and epoch_millis, the
 // default format of date and date_nanos; date_nanos keeps 1970 to 2262.
-func parseDate(typ, text string, quoted bool) error {
-	var t time.Time
-	if ms, err := strconv.ParseInt(text, 10, 64); err == nil {
-		t = time.UnixMilli(ms)
-	} else {
-		var perr error
-		for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02"} {
-			if t, perr = time.Parse(layout, text); perr == nil {
-				break
-			}
+func parseDate(typ, text string) error {
+	t, err := time.Parse(time.RFC3339Nano, text)
+	if err != nil {
+		if ms, err2 := strconv.ParseInt(text, 10, 64); err2 == nil {
+			t, err = time.UnixMilli(ms), nil
 		}
-		if perr != nil {
-			return fmt.Errorf("failed to parse date field [%s] with format [strict_date_optional_time||epoch_millis]", text)
+	}
+	for _, layout := range []string{"2006-01-02T15:04:05.999999999", "2006-01-02"} {
+		if err == nil {
+			break
 		}
+		t, err = time.Parse(layout, text)
+	}
+	if err != nil {
+		return fmt.Errorf("failed to parse date field [%s] with format [strict_date_optional_time||epoch_millis]", text)
 	}
 	if typ == "date_nanos" {
 		if t.Before(time.Unix(0, 0)) {
@@ -522,9 +542,15 @@ func parseDate(typ, text string, quoted bool) error {
 
 // flattened checks a flattened value's depth and its leaves' lengths.
 // Source: FlattenedFieldParser ("exceeds the maximum depth limit").
-func (c *docCheck) flattened(f *fieldMapping, path string, raw []byte) error {
-	depth, maxDepth, inString, escaped := 0, 0, false, false
-	start := 0
+func (c *docCheck) flattened(f *fieldMapping, raw []byte, depth int) error {
+	if depth > f.depthLimit {
+		return docFailure(f.path, "flattened", c.id, string(raw), esError{Type: "illegal_argument_exception",
+			Reason: fmt.Sprintf("The provided [flattened] field [%s] exceeds the maximum depth limit of [%d].", f.path, f.depthLimit)})
+	}
+	if f.ignoreAbove >= 0 {
+		return nil
+	}
+	inString, escaped, start := false, false, 0
 	for i, b := range raw {
 		switch {
 		case inString:
@@ -535,22 +561,13 @@ func (c *docCheck) flattened(f *fieldMapping, path string, raw []byte) error {
 				escaped = true
 			case b == '"':
 				inString = false
-				if f.ignoreAbove < 0 && i-start > maxTermBytes {
-					return immense(path, i-start)
+				if i-start > maxTermBytes {
+					return immense(f.path, i-start)
 				}
 			}
 		case b == '"':
 			inString, start = true, i+1
-		case b == '{':
-			depth++
-			maxDepth = max(maxDepth, depth)
-		case b == '}':
-			depth--
 		}
-	}
-	if maxDepth > f.depthLimit {
-		return docFailure(path, "flattened", c.id, string(raw), esError{Type: "illegal_argument_exception",
-			Reason: fmt.Sprintf("The provided [flattened] field [%s] exceeds the maximum depth limit of [%d].", path, f.depthLimit)})
 	}
 	return nil
 }

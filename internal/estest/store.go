@@ -32,7 +32,7 @@ type index struct {
 	settings                map[string]string
 	mapping                 *fieldMapping
 	mode                    string
-	constants               map[string]string
+	constants               map[*fieldMapping]string
 	docs                    map[string]*document
 	order                   []*document
 	// visible is how many documents of order a search sees: the ones
@@ -84,7 +84,7 @@ func (s *Server) newIndex(name, stream string, reqSettings map[string]string, re
 	}
 	now := s.clock()
 	ix := &index{name: name, stream: stream, template: tmpl, created: now, settings: settings, mapping: m,
-		constants: map[string]string{}, docs: map[string]*document{}, lastRefresh: now, refreshInterval: time.Second, mode: "standard"}
+		constants: map[*fieldMapping]string{}, docs: map[string]*document{}, lastRefresh: now, refreshInterval: time.Second, mode: "standard"}
 	if v := settings["index.lifecycle.origination_date"]; v != "" {
 		ms, _ := strconv.ParseInt(v, 10, 64)
 		ix.origination = time.UnixMilli(ms).UTC()

@@ -274,6 +274,24 @@ func TestIntegrationEventTimeIndicesDeduplicateAndAge(t *testing.T) {
 	}
 }
 
+// An event id over Elasticsearch's 512 bytes (which would refuse the whole
+// bulk) is stored under its digest, next to a normal one.
+func TestIntegrationLongIDs(t *testing.T) {
+	for _, tg := range targets(t) {
+		t.Run(tg.name, func(t *testing.T) {
+			ns := namespace()
+			exp := startExporter(t, tg, ns, nil)
+			require.NoError(t, exp.ConsumeLogs(context.Background(), events("long", 2, func(i int, lr plog.LogRecord) {
+				if i == 0 {
+					lr.Attributes().PutStr("event.id", strings.Repeat("x", 600))
+				}
+			})))
+			assert.Equal(t, 2, count(t, tg, "logs-audit-"+ns+"-*"))
+			assert.Zero(t, count(t, tg, "logs-audit.deadletter-"+ns))
+		})
+	}
+}
+
 // A document Elasticsearch cannot map ends in the dead-letter stream: a
 // flattened field deeper than its depth_limit of 20, refused by a real
 // cluster and by the double's mapping check alike.
