@@ -174,7 +174,7 @@ func (e *auditExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 					past++
 				}
 				p := pending{start: len(buf), id: id, target: t, ts: ts, rl: i, sl: j, lr: k}
-				buf = esdoc.AppendCreate(buf, t, e.period, ts, id)
+				buf = enc.AppendCreate(buf, t, e.period, ts, id)
 				p.docStart = len(buf)
 				buf = enc.AppendDocument(buf, rl.Resource(), lr, t, id, ts)
 				buf = append(buf, '\n')

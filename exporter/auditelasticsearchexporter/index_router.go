@@ -14,7 +14,7 @@ import (
 )
 
 // router picks each record's tier and namespace; the event's time then
-// picks the index (esdoc.AppendCreate).
+// picks the index (esdoc.Encoder.AppendCreate).
 type router struct {
 	dataset, quarantine, nsAttr, namespace string
 	byCategory                             map[string]string        // category -> dataset

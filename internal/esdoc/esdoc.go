@@ -50,6 +50,10 @@ type Encoder struct {
 	next    int
 	day     int64 // the date last written, and its text
 	date    [12]byte
+	// The events index date last written: its period, day and text.
+	idxPeriod assets.Period
+	idxDay    int64
+	idxDate   [11]byte
 	// Now is used when a record has neither timestamp nor observed time.
 	Now func() time.Time
 }
@@ -59,6 +63,7 @@ type targetJSON struct {
 	t          Target
 	dataStream []byte // through `"event":{"id":`
 	dataset    []byte // `,"dataset":` and the dataset
+	create     []byte // `{"create":{"_index":"logs-<dataset>-<namespace>`, when plain
 }
 
 // maxTargets bounds the cache; a batch rarely spans more tiers and tenants.
@@ -78,6 +83,10 @@ func (e *Encoder) targetJSON(t Target) *targetJSON {
 	tj.dataStream = append(tj.dataStream, `},"event":{"id":`...)
 	tj.dataset = append(tj.dataset, `,"dataset":`...)
 	tj.dataset = appendString(tj.dataset, t.Dataset)
+	if plainString(t.Dataset) && plainString(t.Namespace) {
+		tj.create = append(tj.create, `{"create":{"_index":"`...)
+		tj.create = appendIndex(tj.create, t, "", 0)
+	}
 	if len(e.targets) < maxTargets {
 		e.targets = append(e.targets, tj)
 		return &e.targets[len(e.targets)-1]
@@ -430,6 +439,27 @@ func AppendCreate(b []byte, t Target, p assets.Period, ts pcommon.Timestamp, id 
 	return append(b, "}}\n"...)
 }
 
+// AppendCreate is the package's AppendCreate with the target's name
+// encoded once and the index date once per day.
+func (e *Encoder) AppendCreate(b []byte, t Target, p assets.Period, ts pcommon.Timestamp, id string) []byte {
+	tj := e.targetJSON(t)
+	if tj.create == nil {
+		return AppendCreate(b, t, p, ts, id)
+	}
+	b = append(b, tj.create...)
+	if p != "" {
+		days := int64(ts) / 1e9 / 86400
+		if days != e.idxDay || p != e.idxPeriod || e.idxDate[0] == 0 {
+			copy(e.idxDate[:], appendIndexDate(e.idxDate[:0], p, ts))
+			e.idxDay, e.idxPeriod = days, p
+		}
+		b = append(b, e.idxDate[:]...)
+	}
+	b = append(b, `","_id":`...)
+	b = appendString(b, id)
+	return append(b, "}}\n"...)
+}
+
 // appendIndex writes logs-<dataset>-<namespace>[-<yyyy.MM.dd>], the date
 // being the first day of the period holding ts (UTC; weeks from Monday),
 // as assets.Period.Start computes it, without time.Time.
@@ -441,6 +471,12 @@ func appendIndex(b []byte, t Target, p assets.Period, ts pcommon.Timestamp) []by
 	if p == "" {
 		return b
 	}
+	return appendIndexDate(b, p, ts)
+}
+
+// appendIndexDate writes -<yyyy.MM.dd>, the first day of the period
+// holding ts.
+func appendIndexDate(b []byte, p assets.Period, ts pcommon.Timestamp) []byte {
 	days := int64(ts) / 1e9 / 86400
 	if p == assets.Week {
 		days -= (days + 3) % 7 // 1970-01-01 was a Thursday

@@ -196,6 +196,10 @@ func TestAppendCreate(t *testing.T) {
 		got := string(AppendCreate(nil, tc.target, tc.period, tc.ts, tc.id))
 		assert.Equal(t, tc.want, got)
 		assert.True(t, json.Valid([]byte(got)), got)
+		var e Encoder
+		for range 2 { // the second time from the encoder's caches
+			assert.Equal(t, tc.want, string(e.AppendCreate(nil, tc.target, tc.period, tc.ts, tc.id)), "the encoder's")
+		}
 	}
 }
 
@@ -203,12 +207,15 @@ func TestAppendCreate(t *testing.T) {
 // assets.Period computes, for every period, across years.
 func TestIndexNameMatchesPeriodStart(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
+	var enc Encoder // one encoder across random jumps: its date cache must follow
 	for i := 0; i < 20000; i++ {
 		ts := pcommon.Timestamp(r.Int64N(math.MaxInt64))
 		at := ts.AsTime()
 		for _, p := range assets.Periods {
 			tier := assets.Tier{Dataset: "audit", Period: p}
 			assert.Equal(t, tier.IndexName("ns", at), Target{"audit", "ns"}.IndexName(p, ts), "%s %s", p, at)
+			line := string(enc.AppendCreate(nil, Target{"audit", "ns"}, p, ts, "x"))
+			assert.Equal(t, `{"create":{"_index":"`+tier.IndexName("ns", at)+`","_id":"x"}}`+"\n", line, "%s %s", p, at)
 		}
 	}
 }
@@ -295,7 +302,7 @@ func BenchmarkEncode(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		lr := recs.At(i % recs.Len())
-		buf = AppendCreate(buf[:0], t, assets.Month, lr.Timestamp(), "0ee4777f6410ec6f49ee23a989fc8a47")
+		buf = e.AppendCreate(buf[:0], t, assets.Month, lr.Timestamp(), "0ee4777f6410ec6f49ee23a989fc8a47")
 		buf = e.AppendDocument(buf, res, lr, t, "0ee4777f6410ec6f49ee23a989fc8a47", lr.Timestamp())
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/document")

@@ -77,7 +77,7 @@ func Export(o Options, auditctl string, n int) (ExportReport, error) {
 			lr.SetTimestamp(pcommon.NewTimestampFromTime(base.Add(time.Duration(done+i) * time.Millisecond)))
 			id := enc.ID(lr)
 			t := esdoc.Target{Dataset: "audit", Namespace: "default"}
-			body = esdoc.AppendCreate(body, t, assets.Month, lr.Timestamp(), id)
+			body = enc.AppendCreate(body, t, assets.Month, lr.Timestamp(), id)
 			body = enc.AppendDocument(body, res, lr, t, id, lr.Timestamp())
 			body = append(body, '\n')
 		}

@@ -9,6 +9,7 @@ import (
 	"hash"
 	"strings"
 	"sync"
+	"time"
 	"unsafe"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -103,6 +104,8 @@ type batchCounts struct {
 	// ids holds the batch's derived ids: one allocation per batch instead
 	// of one per record. Strings point into it, so it is never reused.
 	ids []byte
+	// received stamps records that carry no time at all.
+	received pcommon.Timestamp
 }
 
 // deriveID returns lr's derived id, backed by n.ids; d has been fed the
@@ -173,7 +176,7 @@ func newFilter(r AttributeRule) attrFilter {
 func (p *auditProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
 	sc := p.scratch.Get().(*scratch)
 	defer p.scratch.Put(sc)
-	n := batchCounts{records: ld.LogRecordCount()}
+	n := batchCounts{records: ld.LogRecordCount(), received: pcommon.NewTimestampFromTime(time.Now())}
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
@@ -323,6 +326,12 @@ func (p *auditProcessor) processRecord(lr plog.LogRecord, sc *scratch, n *batchC
 	id, idSource := k.id()
 	if idSource == idNone {
 		id = n.deriveID(&sc.ids, lr)
+	}
+	// A record without a time gets the time it was received, once, here
+	// before the exporter's queue: a retry then gives it the same
+	// @timestamp, so the same index, where its _id refuses a second copy.
+	if lr.Timestamp() == 0 && lr.ObservedTimestamp() == 0 {
+		lr.SetObservedTimestamp(n.received)
 	}
 	if p.cfg.MaskEmails {
 		n.masked += int64(p.maskValue(lr.Body()))

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -356,6 +357,33 @@ func TestIDIsStableAcrossRetries(t *testing.T) {
 	})
 	c := attr(t, firstRecord(run(t, testConfig(nil), other).out), "event.id").Str()
 	assert.NotEqual(t, a, c)
+}
+
+// A record without a time gets the time it was received, before the
+// exporter's queue, so a retry keeps its @timestamp and its index; a
+// record with a time keeps it untouched.
+func TestRecordWithoutTimeIsStampedOnce(t *testing.T) {
+	in := plog.NewLogs()
+	newRecord(in, func(lr plog.LogRecord) {
+		lr.SetTimestamp(0)
+		lr.SetEventName("notebook.open")
+	})
+	newRecord(in, func(lr plog.LogRecord) {
+		lr.SetTimestamp(7)
+		lr.SetEventName("notebook.open")
+	})
+	before := time.Now()
+	out := run(t, testConfig(nil), in).out
+	rec := func(ld plog.Logs, i int) plog.LogRecord {
+		return ld.ResourceLogs().At(i).ScopeLogs().At(0).LogRecords().At(0)
+	}
+	stamped := rec(out, 0).ObservedTimestamp().AsTime()
+	assert.False(t, stamped.Before(before.Add(-time.Second)), "stamped with the time it was received: %s", stamped)
+	assert.Zero(t, rec(out, 0).Timestamp())
+	assert.Equal(t, pcommon.Timestamp(7), rec(out, 1).Timestamp())
+	assert.Zero(t, rec(out, 1).ObservedTimestamp(), "a record with its own time is left alone")
+	again := run(t, testConfig(nil), out).out
+	assert.Equal(t, stamped, rec(again, 0).ObservedTimestamp().AsTime(), "a second pass keeps the stamp")
 }
 
 func TestPseudonymNeedsKeyAndIsKeyed(t *testing.T) {
