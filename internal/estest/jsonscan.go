@@ -41,6 +41,12 @@ func (s *scanner) ws() {
 	}
 }
 
+// atEnd reports whether only spaces are left.
+func (s *scanner) atEnd() bool {
+	s.ws()
+	return s.i >= len(s.b)
+}
+
 // peek is the next non-space byte, 0 at the end.
 func (s *scanner) peek() byte {
 	s.ws()

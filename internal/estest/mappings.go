@@ -322,7 +322,7 @@ func (c *docCheck) runWith(id string, doc []byte) error {
 	if err := c.object(c.ix.mapping, c.ix.mapping.dynamic, true, 1); err != nil {
 		return err
 	}
-	if c.s.peek() != 0 {
+	if !c.s.atEnd() {
 		return parseErr(c.s.fail("unexpected content after the document"))
 	}
 	if c.ix.stream != "" && !c.hasTS {
