@@ -124,6 +124,22 @@ func (s *store) fill(t *testing.T, n int, seed uint64) {
 	s.refresh(t)
 }
 
+// importCSV posts a CSV to an audit receiver feeding the store.
+func importCSV(t *testing.T, s *store, csv []byte) {
+	t.Helper()
+	rf := auditreceiver.NewFactory()
+	rcfg := rf.CreateDefaultConfig().(*auditreceiver.Config)
+	rcfg.ServerConfig.NetAddr.Endpoint = fmt.Sprintf("127.0.0.1:%d", testcollector.FreePort(t))
+	rcv, err := rf.CreateLogs(context.Background(), receivertest.NewNopSettings(rf.Type()), rcfg, s.next)
+	require.NoError(t, err)
+	require.NoError(t, rcv.Start(context.Background(), componenttest.NewNopHost()))
+	defer rcv.Shutdown(context.Background())
+	resp, err := http.Post("http://"+rcfg.ServerConfig.NetAddr.Endpoint+"/v1/import", "text/csv", bytes.NewReader(csv))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusAccepted, resp.StatusCode)
+}
+
 // refresh makes what was written visible to search, as the refresh
 // interval would a second later.
 func (s *store) refresh(t *testing.T) {
@@ -201,17 +217,7 @@ func TestExportRoundTripThroughTheReceiver(t *testing.T) {
 
 	// Import the export into a second store through the audit receiver.
 	b := newStore(t)
-	rf := auditreceiver.NewFactory()
-	rcfg := rf.CreateDefaultConfig().(*auditreceiver.Config)
-	rcfg.ServerConfig.NetAddr.Endpoint = fmt.Sprintf("127.0.0.1:%d", testcollector.FreePort(t))
-	rcv, err := rf.CreateLogs(context.Background(), receivertest.NewNopSettings(rf.Type()), rcfg, b.next)
-	require.NoError(t, err)
-	require.NoError(t, rcv.Start(context.Background(), componenttest.NewNopHost()))
-	defer rcv.Shutdown(context.Background())
-	resp, err := http.Post("http://"+rcfg.ServerConfig.NetAddr.Endpoint+"/v1/import", "text/csv", bytes.NewReader(first.Bytes()))
-	require.NoError(t, err)
-	resp.Body.Close()
-	require.Equal(t, http.StatusAccepted, resp.StatusCode)
+	importCSV(t, b, first.Bytes())
 	b.refresh(t)
 
 	var second bytes.Buffer
@@ -248,17 +254,7 @@ func TestReimportMonthsLaterStoresNothingTwice(t *testing.T) {
 		recs.At(i).SetTimestamp(pcommon.NewTimestampFromTime(time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Hour)))
 	}
 	require.NoError(t, s.next.ConsumeLogs(context.Background(), ld))
-	rf := auditreceiver.NewFactory()
-	rcfg := rf.CreateDefaultConfig().(*auditreceiver.Config)
-	rcfg.ServerConfig.NetAddr.Endpoint = fmt.Sprintf("127.0.0.1:%d", testcollector.FreePort(t))
-	rcv, err := rf.CreateLogs(context.Background(), receivertest.NewNopSettings(rf.Type()), rcfg, s.next)
-	require.NoError(t, err)
-	require.NoError(t, rcv.Start(context.Background(), componenttest.NewNopHost()))
-	defer rcv.Shutdown(context.Background())
-	resp, err := http.Post("http://"+rcfg.ServerConfig.NetAddr.Endpoint+"/v1/import", "text/csv", bytes.NewReader(export.Bytes()))
-	require.NoError(t, err)
-	resp.Body.Close()
-	require.Equal(t, http.StatusAccepted, resp.StatusCode)
+	importCSV(t, s, export.Bytes())
 	s.refresh(t)
 	total, err := Search(context.Background(), SearchOptions{ES: s.client, Size: 1, Page: 1, Output: JSON, Out: io.Discard, TZ: time.UTC})
 	require.NoError(t, err)

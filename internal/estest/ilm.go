@@ -371,8 +371,8 @@ func (s *Server) AdvanceILM() []string {
 func (s *Server) explainILM(c *call) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	targets := s.resolveAll(c.params["index"])
-	if !s.allowIndices(c, "indices:admin/ilm/explain", targets) {
+	targets, ok := s.resolveFor(c, "indices:admin/ilm/explain", c.params["index"])
+	if !ok {
 		return
 	}
 	out := map[string]any{}

@@ -71,12 +71,7 @@ func (s *Server) openPIT(c *call) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	targets, missing := s.resolve(c.params["index"])
-	if len(missing) > 0 {
-		writeErr(c.w, 404, indexNotFound(missing[0]))
-		return
-	}
-	targets, ok := s.authorizedFilter(c, "indices:data/read/open_point_in_time", c.params["index"], targets)
+	targets, ok := s.resolveFor(c, "indices:data/read/open_point_in_time", c.params["index"])
 	if !ok {
 		return
 	}
@@ -281,13 +276,7 @@ func (s *Server) search(c *call) {
 		if expr == "" {
 			expr = "_all"
 		}
-		targets, missing := s.resolve(expr)
-		if len(missing) > 0 {
-			s.mu.Unlock()
-			writeErr(c.w, 404, indexNotFound(missing[0]))
-			return
-		}
-		targets, ok := s.authorizedFilter(c, "indices:data/read/search", expr, targets)
+		targets, ok := s.resolveFor(c, "indices:data/read/search", expr)
 		if !ok {
 			s.mu.Unlock()
 			return
@@ -419,12 +408,7 @@ func (s *Server) countAPI(c *call) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	targets, missing := s.resolve(c.params["index"])
-	if len(missing) > 0 {
-		writeErr(c.w, 404, indexNotFound(missing[0]))
-		return
-	}
-	targets, ok := s.authorizedFilter(c, "indices:data/read/search", c.params["index"], targets)
+	targets, ok := s.resolveFor(c, "indices:data/read/search", c.params["index"])
 	if !ok {
 		return
 	}

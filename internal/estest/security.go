@@ -235,32 +235,22 @@ func (s *Server) allowIndex(c *call, action, name string) bool {
 	return false
 }
 
-// allowIndices checks an action on resolved indices (by their data stream
-// name for backing indices); s.mu is held.
-func (s *Server) allowIndices(c *call, action string, targets []*index) bool {
-	for _, ix := range targets {
-		name := ix.name
-		if ix.stream != "" {
-			name = ix.stream
-		}
-		if !s.allowIndex(c, action, name) {
-			return false
-		}
+// resolveFor resolves an index expression for an action, as
+// IndicesAndAliasesResolver does under security: a plain name that exists
+// nowhere answers 404, one the caller may not use 403, and a wildcard
+// expands only to what the caller may use. It answers the error itself
+// and returns false then; s.mu is held.
+func (s *Server) resolveFor(c *call, action, expr string) ([]*index, bool) {
+	found, missing := s.resolve(expr)
+	if len(missing) > 0 {
+		writeErr(c.w, 404, indexNotFound(missing[0]))
+		return nil, false
 	}
-	return true
-}
-
-// authorizedFilter drops indices the caller may not read, as a wildcard
-// expression expands only to authorized indices; a name given explicitly
-// must be authorized (403 otherwise, and ok is false); s.mu is held.
-// Source: IndicesAndAliasesResolver (wildcards expand to authorized
-// names only).
-func (s *Server) authorizedFilter(c *call, action string, expr string, targets []*index) (out []*index, ok bool) {
 	if s.sec == nil || c.user == nil {
-		return targets, true
+		return found, true
 	}
 	for _, part := range strings.Split(expr, ",") {
-		if part == "" || strings.ContainsAny(part, "*") || strings.HasPrefix(part, "-") || part == "_all" {
+		if part == "" || strings.Contains(part, "*") || strings.HasPrefix(part, "-") || part == "_all" {
 			continue
 		}
 		if !s.sec.may(c.user, action, part, false) {
@@ -268,7 +258,8 @@ func (s *Server) authorizedFilter(c *call, action string, expr string, targets [
 			return nil, false
 		}
 	}
-	for _, ix := range targets {
+	var out []*index
+	for _, ix := range found {
 		name := ix.name
 		if ix.stream != "" {
 			name = ix.stream
@@ -368,12 +359,21 @@ func (s *Server) getRole(c *call) {
 }
 
 func (s *Server) deleteRole(c *call) {
-	if !s.securityOn(c) || !s.allowCluster(c, "cluster:admin/xpack/security/role/delete") {
+	deleteNamed(s, c, "role", func() map[string]*role { return s.sec.roles })
+}
+func (s *Server) deleteUser(c *call) {
+	deleteNamed(s, c, "user", func() map[string]*user { return s.sec.users })
+}
+
+// deleteNamed: DELETE _security/<kind>/<name>, {"found": bool}.
+func deleteNamed[T any](s *Server, c *call, kind string, of func() map[string]T) {
+	if !s.securityOn(c) || !s.allowCluster(c, "cluster:admin/xpack/security/"+kind+"/delete") {
 		return
 	}
 	s.mu.Lock()
-	_, ok := s.sec.roles[c.params["name"]]
-	delete(s.sec.roles, c.params["name"])
+	m := of()
+	_, ok := m[c.params["name"]]
+	delete(m, c.params["name"])
 	s.mu.Unlock()
 	writeJSON(c.w, map[bool]int{true: 200, false: 404}[ok], map[string]any{"found": ok})
 }
@@ -400,17 +400,6 @@ func (s *Server) putUser(c *call) {
 	s.sec.users[c.params["name"]] = &user{name: c.params["name"], password: body.Password, roles: body.Roles}
 	s.mu.Unlock()
 	writeJSON(c.w, 200, map[string]any{"created": !existed})
-}
-
-func (s *Server) deleteUser(c *call) {
-	if !s.securityOn(c) || !s.allowCluster(c, "cluster:admin/xpack/security/user/delete") {
-		return
-	}
-	s.mu.Lock()
-	_, ok := s.sec.users[c.params["name"]]
-	delete(s.sec.users, c.params["name"])
-	s.mu.Unlock()
-	writeJSON(c.w, map[bool]int{true: 200, false: 404}[ok], map[string]any{"found": ok})
 }
 
 func (s *Server) authenticate(c *call) {

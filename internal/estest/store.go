@@ -472,62 +472,39 @@ func (ix *index) settingsView(filter string) map[string]any {
 	return nested(flat)
 }
 
-func (s *Server) getIndex(c *call) {
+// perIndex answers an index read API: one entry per resolved index.
+func (s *Server) perIndex(c *call, action string, entry func(*index) any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	found, missing := s.resolve(c.params["index"])
-	if len(missing) > 0 {
-		writeErr(c.w, 404, indexNotFound(missing[0]))
-		return
-	}
-	if !s.allowIndices(c, "indices:admin/get", found) {
+	found, ok := s.resolveFor(c, action, c.params["index"])
+	if !ok {
 		return
 	}
 	out := map[string]any{}
 	for _, ix := range found {
+		out[ix.name] = entry(ix)
+	}
+	writeJSON(c.w, 200, out)
+}
+
+func (s *Server) getIndex(c *call) {
+	s.perIndex(c, "indices:admin/get", func(ix *index) any {
 		e := map[string]any{"aliases": map[string]any{}, "mappings": ix.mapping.toJSON(), "settings": ix.settingsView("")}
 		if ix.stream != "" {
 			e["data_stream"] = ix.stream
 		}
-		out[ix.name] = e
-	}
-	writeJSON(c.w, 200, out)
+		return e
+	})
 }
 
 func (s *Server) getSettings(c *call) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	found, missing := s.resolve(c.params["index"])
-	if len(missing) > 0 {
-		writeErr(c.w, 404, indexNotFound(missing[0]))
-		return
-	}
-	if !s.allowIndices(c, "indices:admin/settings/get", found) {
-		return
-	}
-	out := map[string]any{}
-	for _, ix := range found {
-		out[ix.name] = map[string]any{"settings": ix.settingsView(c.params["name"])}
-	}
-	writeJSON(c.w, 200, out)
+	s.perIndex(c, "indices:admin/settings/get", func(ix *index) any {
+		return map[string]any{"settings": ix.settingsView(c.params["name"])}
+	})
 }
 
 func (s *Server) getMapping(c *call) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	found, missing := s.resolve(c.params["index"])
-	if len(missing) > 0 {
-		writeErr(c.w, 404, indexNotFound(missing[0]))
-		return
-	}
-	if !s.allowIndices(c, "indices:admin/mappings/get", found) {
-		return
-	}
-	out := map[string]any{}
-	for _, ix := range found {
-		out[ix.name] = map[string]any{"mappings": ix.mapping.toJSON()}
-	}
-	writeJSON(c.w, 200, out)
+	s.perIndex(c, "indices:admin/mappings/get", func(ix *index) any { return map[string]any{"mappings": ix.mapping.toJSON()} })
 }
 
 // toJSON renders a mapping as GET _mapping shows it.
@@ -571,8 +548,7 @@ func (f *fieldMapping) toJSON() map[string]any {
 func (s *Server) resolveIndex(c *call) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	found, _ := s.resolve(c.params["index"])
-	found, ok := s.authorizedFilter(c, "indices:admin/resolve/index", c.params["index"], found)
+	found, ok := s.resolveFor(c, "indices:admin/resolve/index", c.params["index"])
 	if !ok {
 		return
 	}
@@ -703,12 +679,8 @@ func (s *Server) refreshAPI(c *call) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	found, missing := s.resolve(expr)
-	if len(missing) > 0 {
-		writeErr(c.w, 404, indexNotFound(missing[0]))
-		return
-	}
-	if !s.allowIndices(c, "indices:admin/refresh", found) {
+	found, ok := s.resolveFor(c, "indices:admin/refresh", expr)
+	if !ok {
 		return
 	}
 	now := s.clock()
