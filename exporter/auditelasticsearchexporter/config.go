@@ -128,6 +128,10 @@ var (
 	reservedNS = []string{"quarantine", "deadletter", "default"}
 )
 
+// maxDatasetBytes keeps logs-<dataset>.<tier>-<namespace>-<yyyy.MM.dd>
+// within Elasticsearch's 255 bytes for the longest namespace (100 bytes).
+const maxDatasetBytes = 255 - len("logs-") - 1 - 100 - len("-2006.01.02")
+
 // Validate rejects settings that cannot work, saying what to change.
 func (c *Config) Validate() error {
 	var errs []error
@@ -156,6 +160,9 @@ func (c *Config) Validate() error {
 	if !nameRule.MatchString(c.DataStream.Dataset) || strings.Contains(c.DataStream.Dataset, "-") {
 		add("data_stream.dataset: %q must be lower case letters, digits, '_' and '.', without '-'", c.DataStream.Dataset)
 	}
+	if len(c.DataStream.Dataset)+len(".deadletter") > maxDatasetBytes {
+		add("data_stream.dataset: %q is too long for index names: at most %d bytes", c.DataStream.Dataset, maxDatasetBytes-len(".deadletter"))
+	}
 	if ns := c.DataStream.Namespace; ns == "" || SanitizeNamespace(ns, "") != ns {
 		add("data_stream.namespace: %q must be lower case, without '-', spaces or any of \\/*?\"<>|,#: (at most 100 bytes)", ns)
 	}
@@ -181,6 +188,8 @@ func (c *Config) Validate() error {
 			add("%s.name: %q is reserved", p, t.Name)
 		case seenTier[t.Name]:
 			add("%s.name: %q is used twice", p, t.Name)
+		case len(c.DataStream.Dataset)+1+len(t.Name) > maxDatasetBytes:
+			add("%s.name: %q makes index names too long: dataset and tier name together must stay within %d bytes (an index name is at most 255)", p, t.Name, maxDatasetBytes)
 		}
 		seenTier[t.Name] = true
 		if len(t.Categories) == 0 {

@@ -2,6 +2,7 @@ package auditelasticsearchexporter
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -99,6 +100,19 @@ func TestValidateMessages(t *testing.T) {
 	} {
 		assert.Contains(t, err.Error(), want)
 	}
+}
+
+// The longest index name (dataset, tier, a 100-byte namespace, the date)
+// fits Elasticsearch's 255 bytes, or the config says which name to cut.
+func TestIndexNamesFit(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	long := strings.Repeat("t", maxDatasetBytes-len("audit."))
+	cfg.Retention.Tiers = []TierConfig{{Name: long, Categories: []string{"x"}, DeleteAfter: "1d"}}
+	require.NoError(t, cfg.Validate())
+	name := cfg.Tiers()[3].IndexName(strings.Repeat("n", 100), time.Now())
+	assert.Len(t, name, 255)
+	cfg.Retention.Tiers[0].Name += "t"
+	assert.ErrorContains(t, cfg.Validate(), "makes index names too long")
 }
 
 func TestSanitizeNamespace(t *testing.T) {
