@@ -20,8 +20,9 @@ run: build ## Run the collector on config/local.yaml (no Elasticsearch needed)
 	mkdir -p data/archive
 	$(OTELCOL) --config config/local.yaml
 
-test: check-generated lint build ## Everything CI runs: generated code, vet, gofmt, all tests
+test: check-generated lint build ## Everything CI runs: generated code, vet, gofmt, all tests, the race detector on the concurrent packages
 	OTELCOL_AUDIT_BIN=$(CURDIR)/$(OTELCOL) $(GO) test -count=1 ./...
+	$(GO) test -race -count=1 -timeout 10m ./internal/estest/ ./internal/kibanatest/ ./exporter/...
 
 test-unit: ## Unit tests only (no end-to-end)
 	$(GO) test -count=1 -short ./...

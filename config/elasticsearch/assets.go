@@ -193,6 +193,29 @@ func (t Tier) kind() string {
 	return "events"
 }
 
+// LegacyName names the policy and template that keep an earlier
+// release's data streams of this tier (see esbootstrap.Legacy).
+func (t Tier) LegacyName() string { return "audit-legacy-" + t.Name }
+
+// LegacyPolicy is the rollover policy those data streams keep: rollover,
+// then delete DeleteAfter after it, as before.
+func (t Tier) LegacyPolicy() ([]byte, error) {
+	legacy := t
+	legacy.Period = ""
+	return legacy.render("ilm-policy-deadletter.json")
+}
+
+// LegacyTemplate matches exactly the given data streams, above the events
+// template (priority 250), so they keep a data-stream template.
+func (t Tier) LegacyTemplate(streams []string) ([]byte, error) {
+	return json.Marshal(map[string]any{
+		"_meta":          map[string]any{"managed_by": "otelcol-audit", "tier": t.Name, "description": "data streams of an earlier release, kept until they age out"},
+		"index_patterns": streams, "data_stream": map[string]any{}, "priority": 250, "allow_auto_create": true,
+		"composed_of": []string{"audit@mappings", "audit@settings"},
+		"template":    map[string]any{"settings": map[string]any{"index": map[string]any{"lifecycle": map[string]any{"name": t.LegacyName()}}}},
+	})
+}
+
 // ILMPolicy is the body of PUT _ilm/policy/<PolicyName>.
 func (t Tier) ILMPolicy() ([]byte, error) { return t.render("ilm-policy-" + t.kind() + ".json") }
 

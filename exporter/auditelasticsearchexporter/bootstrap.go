@@ -21,7 +21,10 @@ func (e *auditExporter) bootstrapLoop(ctx context.Context) {
 	}
 	for {
 		actx, cancel := context.WithTimeout(ctx, 4*e.cfg.RequestTimeout)
-		err := esbootstrap.Apply(actx, e.client, steps)
+		legacy, err := esbootstrap.Legacy(actx, e.client, e.cfg.Tiers())
+		if err == nil {
+			err = esbootstrap.Apply(actx, e.client, esbootstrap.WithLegacy(steps, legacy))
+		}
 		cancel()
 		if err == nil {
 			e.bootstrapped.Store(true)

@@ -54,13 +54,18 @@ func (p pending) indexBytes(buf []byte) []byte {
 	return nil
 }
 
-// retryReason says why an item refused with status is tried again, or ""
-// when retrying cannot help. A 401, 403 or 404 is not the document's
-// fault (a role without create_doc or auto_configure on a new tenant's
-// index, auto-creation refused): retried, the event waits in the queue
-// until the cluster is fixed, where a dead letter would fail the same way.
-func retryReason(status int) string {
+// retryReason says why an item refused with status and error type is
+// tried again, or "" when retrying cannot help. A 401, 403 or 404 is not
+// the document's fault (a role without create_doc or auto_configure on a
+// new tenant's index, auto-creation refused), nor is an index that cannot
+// be created or written now (validation_exception from the shard limit,
+// ShardLimitValidator; a closed index): retried, the event waits in the
+// queue until the cluster is fixed. A dead letter would keep it only for
+// the dead-letter retention, or fail the same way.
+func retryReason(status int, errType string) string {
 	switch {
+	case errType == "validation_exception" || errType == "index_closed_exception":
+		return reasonIndexRefused
 	case status == 429:
 		return reasonThrottled
 	case status >= 500:
@@ -99,7 +104,7 @@ func (e *auditExporter) send(ctx context.Context, buf []byte, docs []pending) (r
 		default:
 			for i, r := range results {
 				d := todo[i]
-				switch reason := retryReason(r.status); {
+				switch reason := retryReason(r.status, r.errType); {
 				case r.status == 201:
 					e.tel.indexed.Add(ctx, 1, e.kind(d))
 					if d.dead {
@@ -113,7 +118,7 @@ func (e *auditExporter) send(ctx context.Context, buf []byte, docs []pending) (r
 				case reason != "":
 					next = append(next, d)
 					e.tel.retried.Add(ctx, 1, e.tel.retryReasons[reason])
-					if reason == reasonUnauthorized || reason == reasonIndexMissing {
+					if reason == reasonUnauthorized || reason == reasonIndexMissing || reason == reasonIndexRefused {
 						e.logRefused(r.status, r.errType, r.reason, d.index(e.period), 1)
 					}
 				case d.dead:
@@ -268,8 +273,8 @@ func (e *auditExporter) bulk(ctx context.Context, body []byte, docs []pending) (
 func (e *auditExporter) checkIndices(body []byte, docs []pending, results []itemResult) {
 	for i, r := range results {
 		d := docs[i]
-		if r.index == "" || d.dead {
-			continue
+		if r.index == "" || d.dead || r.status != 201 && r.status != 409 {
+			continue // an index Elasticsearch echoes on a refusal may not exist
 		}
 		want := d.indexBytes(body)
 		if string(want) == r.index {

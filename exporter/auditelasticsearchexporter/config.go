@@ -225,7 +225,8 @@ func (c *Config) Validate() error {
 func (c *Config) Tiers() []assets.Tier {
 	ro := c.Retention.Rollover
 	mk := func(name, dataset, deleteAfter string) assets.Tier {
-		return assets.Tier{Name: name, Dataset: dataset, DeleteAfter: deleteAfter, Period: c.Retention.Period}
+		return assets.Tier{Name: name, Dataset: dataset, DeleteAfter: deleteAfter, Period: c.Retention.Period,
+			RolloverMaxAge: ro.MaxAge, RolloverMaxPrimaryShardSize: ro.MaxPrimaryShardSize}
 	}
 	ds := c.DataStream.Dataset
 	out := []assets.Tier{

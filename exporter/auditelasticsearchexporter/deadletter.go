@@ -32,7 +32,11 @@ func (e *auditExporter) deadLetters(dead []rejected) ([]byte, []pending) {
 		p := d.pending
 		intended := p.index(e.period)
 		p.target, p.dead, p.start = t, true, len(out)
-		out = esdoc.AppendCreate(out, t, "", 0, d.id)
+		// One stream holds every tier's and tenant's dead letters: the
+		// _id names the intended index too, so two tenants' events with
+		// one id both keep theirs (and a resent dead letter is still
+		// refused as a duplicate).
+		out = esdoc.AppendCreate(out, t, "", 0, esdoc.ShortID(intended+"/"+d.id))
 		p.docStart = len(out)
 		out = esdoc.AppendDeadLetter(out, d.doc, d.id, d.errType, d.reason, t, intended, now)
 		out = append(out, '\n')

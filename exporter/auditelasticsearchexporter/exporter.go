@@ -30,10 +30,6 @@ type auditExporter struct {
 	router *router
 	client *elasticsearch.Client
 	period assets.Period
-	// retention by dataset, to count events stored past theirs; below
-	// minRetention no lookup is needed.
-	retention    map[string]time.Duration
-	minRetention time.Duration
 
 	bootstrapped atomic.Bool
 	lastBootErr  atomic.Pointer[string]
@@ -51,10 +47,10 @@ type auditExporter struct {
 
 // telemetry is the exporter's own metrics, as metadata.yaml describes them.
 type telemetry struct {
-	indexed, duplicate, retried, deadLettered, failed, misrouted, pastRetention metric.Int64Counter
-	latency                                                                     metric.Float64Histogram
-	kindAudit, kindQuarantine, kindDeadLetter                                   metric.MeasurementOption
-	retryReasons                                                                map[string]metric.MeasurementOption
+	indexed, duplicate, retried, deadLettered, failed, misrouted, pastRetention, futureTime metric.Int64Counter
+	latency                                                                                 metric.Float64Histogram
+	kindAudit, kindQuarantine, kindDeadLetter                                               metric.MeasurementOption
+	retryReasons                                                                            map[string]metric.MeasurementOption
 }
 
 // Retry reasons: why Elasticsearch refused an item that is tried again.
@@ -63,6 +59,7 @@ const (
 	reasonUnavailable  = "unavailable"   // 5xx
 	reasonUnauthorized = "unauthorized"  // 401, 403
 	reasonIndexMissing = "index_missing" // 404: auto-creation refused
+	reasonIndexRefused = "index_refused" // the index cannot take documents now
 )
 
 func newTelemetry(set exporter.Settings) (telemetry, error) {
@@ -74,13 +71,14 @@ func newTelemetry(set exporter.Settings) (telemetry, error) {
 		return c
 	}
 	var t telemetry
-	t.indexed = counter("exporter_audit_es_docs_indexed", "Documents Elasticsearch stored (201), by data stream kind (audit, quarantine, deadletter).")
+	t.indexed = counter("exporter_audit_es_docs_indexed", "Documents Elasticsearch stored (201), by kind (audit, quarantine, deadletter).")
 	t.duplicate = counter("exporter_audit_es_docs_duplicate", "Documents already stored (409 on create), counted as success.")
-	t.retried = counter("exporter_audit_es_docs_retried", "Item retries, by reason: throttled (429), unavailable (5xx), unauthorized (401, 403), index_missing (404).")
+	t.retried = counter("exporter_audit_es_docs_retried", "Item retries, by reason: throttled (429), unavailable (5xx), unauthorized (401, 403), index_missing (404), index_refused (shard limit, closed index).")
 	t.deadLettered = counter("exporter_audit_es_docs_dead_lettered", "Documents Elasticsearch rejected (4xx) that the dead-letter stream stored.")
 	t.failed = counter("exporter_audit_es_docs_failed", "Documents that could not be stored or dead-lettered (permanent error, logged).")
 	t.misrouted = counter("exporter_audit_es_docs_misrouted", "Documents Elasticsearch stored in another index than the one named (a missing index template); logged.")
-	t.pastRetention = counter("exporter_audit_es_docs_past_retention", "Documents stored whose event time is already past their tier's retention; ILM deletes them at its next run.")
+	t.pastRetention = counter("exporter_audit_es_docs_past_retention", "Documents stored in an index already due for deletion (event time older than the tier's retention plus one period); ILM deletes them at its next run.")
+	t.futureTime = counter("exporter_audit_es_docs_future_time", "Documents whose event time is more than 10 minutes ahead: indexed by the export time instead.")
 	var err error
 	t.latency, err = m.Float64Histogram("otelcol_exporter_audit_es_bulk_latency", metric.WithDescription("Duration of one _bulk request."), metric.WithUnit("s"))
 	errs = append(errs, err)
@@ -88,22 +86,14 @@ func newTelemetry(set exporter.Settings) (telemetry, error) {
 	t.kindQuarantine = metric.WithAttributeSet(attribute.NewSet(attribute.String("kind", "quarantine")))
 	t.kindDeadLetter = metric.WithAttributeSet(attribute.NewSet(attribute.String("kind", "deadletter")))
 	t.retryReasons = map[string]metric.MeasurementOption{}
-	for _, r := range []string{reasonThrottled, reasonUnavailable, reasonUnauthorized, reasonIndexMissing} {
+	for _, r := range []string{reasonThrottled, reasonUnavailable, reasonUnauthorized, reasonIndexMissing, reasonIndexRefused} {
 		t.retryReasons[r] = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", r)))
 	}
 	return t, errors.Join(errs...)
 }
 
 func newExporter(set exporter.Settings, cfg *Config) (*auditExporter, error) {
-	e := &auditExporter{cfg: cfg, set: set, logger: set.Logger, router: newRouter(cfg), period: cfg.Retention.Period,
-		retention: map[string]time.Duration{}, now: time.Now}
-	for _, t := range cfg.Tiers() {
-		d, _ := assets.Duration(t.DeleteAfter) // Validate checked it
-		e.retention[t.Dataset] = d
-		if e.minRetention == 0 || d < e.minRetention {
-			e.minRetention = d
-		}
-	}
+	e := &auditExporter{cfg: cfg, set: set, logger: set.Logger, router: newRouter(cfg), period: cfg.Retention.Period, now: timeNow}
 	e.encoders.New = func() any { return &esdoc.Encoder{} }
 	e.bodies.New = func() any { return new([]byte) }
 	var err error
@@ -158,7 +148,7 @@ func (e *auditExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	}
 	docs := make([]pending, 0, ld.LogRecordCount())
 	now := pcommon.NewTimestampFromTime(e.now())
-	var past int64
+	var past, future int64
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
@@ -170,11 +160,9 @@ func (e *auditExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 				t := e.router.target(lr)
 				id := enc.ID(lr)
 				ts := enc.Timestamp(lr)
-				if age := time.Duration(now - ts); ts < now && age > e.minRetention && age > e.retention[t.Dataset] {
-					past++
-				}
-				p := pending{start: len(buf), id: id, target: t, ts: ts, rl: i, sl: j, lr: k}
-				buf = enc.AppendCreate(buf, t, e.period, ts, id)
+				its := e.indexTime(t, ts, now, &past, &future)
+				p := pending{start: len(buf), id: id, target: t, ts: its, rl: i, sl: j, lr: k}
+				buf = enc.AppendCreate(buf, t, e.period, its, id)
 				p.docStart = len(buf)
 				buf = enc.AppendDocument(buf, rl.Resource(), lr, t, id, ts)
 				buf = append(buf, '\n')
@@ -195,6 +183,9 @@ func (e *auditExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	}
 	if past > 0 {
 		e.tel.pastRetention.Add(ctx, past)
+	}
+	if future > 0 {
+		e.tel.futureTime.Add(ctx, future)
 	}
 	if len(dead) > 0 {
 		dlBuf, dlDocs := e.deadLetters(dead)
@@ -223,6 +214,43 @@ func (e *auditExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	return nil
 }
 
+// timeNow is the exporter's clock (tests set it).
+var timeNow = time.Now
+
+// maxFutureSkew is how far ahead of the exporter's clock an event's time
+// may be and still pick its index: past it, a sender's wrong clock would
+// open indices that live until their date plus the retention.
+const maxFutureSkew = 10 * time.Minute
+
+// indexTime is the time that picks an event's index: its own, kept within
+// what the indices can hold. A time more than maxFutureSkew ahead picks
+// now's period (counted in future). A time so old that its index is due
+// for deletion picks the oldest period still kept (counted in past), so
+// old events make one index per tier and tenant, not one per date; ILM
+// deletes it at its next run.
+func (e *auditExporter) indexTime(t esdoc.Target, ts, now pcommon.Timestamp, past, future *int64) pcommon.Timestamp {
+	if ts > now {
+		if time.Duration(ts-now) > maxFutureSkew {
+			*future++
+			return now
+		}
+		return ts
+	}
+	if time.Duration(now-ts) <= e.router.minRetention {
+		return ts
+	}
+	keep := e.router.retention[t.Dataset] + e.period.MaxLength()
+	oldest := now - pcommon.Timestamp(keep)
+	if time.Duration(now-ts) > keep {
+		*past++
+		return oldest
+	}
+	if e.period.Start(ts.AsTime()).Before(oldest.AsTime()) {
+		*past++ // its period's index is due for deletion
+	}
+	return ts
+}
+
 func errOr(err error, msg string) error {
 	if err != nil {
 		return err
@@ -240,7 +268,10 @@ func (e *auditExporter) kind(d pending) metric.MeasurementOption {
 	return e.tel.kindAudit
 }
 
-// subset copies the records of docs, with their resource and scope.
+// subset copies the records of docs, with their resource and scope. A
+// record without a time gets the time its index was picked by, so its
+// retry goes to the same index (the processor stamps records before the
+// queue; this covers pipelines without it).
 func subset(ld plog.Logs, docs []pending) plog.Logs {
 	out := plog.NewLogs()
 	type key struct{ rl, sl int }
@@ -263,7 +294,11 @@ func subset(ld plog.Logs, docs []pending) plog.Logs {
 			sl.SetSchemaUrl(ssrc.SchemaUrl())
 			scopes[key{d.rl, d.sl}] = sl
 		}
-		src.ScopeLogs().At(d.sl).LogRecords().At(d.lr).CopyTo(sl.LogRecords().AppendEmpty())
+		lr := sl.LogRecords().AppendEmpty()
+		src.ScopeLogs().At(d.sl).LogRecords().At(d.lr).CopyTo(lr)
+		if lr.Timestamp() == 0 && lr.ObservedTimestamp() == 0 {
+			lr.SetObservedTimestamp(d.ts)
+		}
 	}
 	return out
 }

@@ -31,7 +31,13 @@ type env struct {
 	tel *componenttest.Telemetry
 }
 
+// testNow is the exporters' clock in these tests: just after the events of
+// logs() (2025-11-20T10:00:00Z), so their times are fresh.
+var testNow = time.Date(2025, 11, 20, 12, 0, 0, 0, time.UTC)
+
 func newEnv(t *testing.T) *env {
+	timeNow = func() time.Time { return testNow }
+	t.Cleanup(func() { timeNow = time.Now })
 	es := estest.New(estest.WithSource())
 	ts := es.Start(t)
 	tel := componenttest.NewTelemetry()
@@ -294,8 +300,8 @@ func TestMappingRejectionGoesToDeadLetter(t *testing.T) {
 	require.NoError(t, exp.ConsumeLogs(context.Background(), logs(
 		rec{id: "ok-1", action: "notebook.open"}, rec{id: "x-bad", action: "notebook.open", clientIP: "203.0.113.1"})))
 	assert.Equal(t, []string{"ok-1"}, v.es.IDs(events))
-	assert.Equal(t, []string{"x-bad"}, v.es.IDs(deadLetters))
-	doc, ok := v.es.Doc(deadLetters, "x-bad")
+	assert.Equal(t, []string{"logs-audit-default-2025.11.01/x-bad"}, v.es.IDs(deadLetters), "the intended index and the event id")
+	doc, ok := v.es.Doc(deadLetters, "logs-audit-default-2025.11.01/x-bad")
 	require.True(t, ok)
 	var dl struct {
 		Event struct{ Original string }      `json:"event"`
@@ -453,8 +459,8 @@ func TestPoisonDocumentIsIsolated(t *testing.T) {
 	}
 	require.NoError(t, exp.ConsumeLogs(context.Background(), logs(recs...)))
 	assert.Len(t, v.es.IDs(events), 39)
-	assert.Equal(t, []string{"p-13"}, v.es.IDs(deadLetters))
-	doc, ok := v.es.Doc(deadLetters, "p-13")
+	assert.Equal(t, []string{"logs-audit-default-2025.11.01/p-13"}, v.es.IDs(deadLetters))
+	doc, ok := v.es.Doc(deadLetters, "logs-audit-default-2025.11.01/p-13")
 	require.True(t, ok)
 	assert.Contains(t, string(doc), "the bulk request holding only this document was refused with 400")
 	assert.Contains(t, string(doc), "198.51.100.99", "the dead letter quotes the offending document, not another")

@@ -18,7 +18,8 @@ import (
 type router struct {
 	dataset, quarantine, nsAttr, namespace string
 	byCategory                             map[string]string        // category -> dataset
-	rank                                   map[string]time.Duration // dataset -> retention
+	retention                              map[string]time.Duration // dataset -> retention, every tier
+	minRetention                           time.Duration
 	nsCache                                sync.Map
 	nsCached                               atomic.Int32
 }
@@ -29,13 +30,18 @@ func newRouter(cfg *Config) *router {
 	r := &router{
 		dataset: cfg.DataStream.Dataset, quarantine: cfg.DataStream.Dataset + ".quarantine",
 		nsAttr: cfg.DataStream.NamespaceAttribute, namespace: cfg.DataStream.Namespace,
-		byCategory: map[string]string{}, rank: map[string]time.Duration{},
+		byCategory: map[string]string{}, retention: map[string]time.Duration{},
+	}
+	for _, t := range cfg.Tiers() {
+		d, _ := assets.Duration(t.DeleteAfter) // Validate checked it
+		r.retention[t.Dataset] = d
+		if r.minRetention == 0 || d < r.minRetention {
+			r.minRetention = d
+		}
 	}
 	for _, t := range cfg.Retention.Tiers {
-		ds := cfg.DataStream.Dataset + "." + t.Name
-		r.rank[ds], _ = assets.Duration(t.DeleteAfter) // Validate checked it
 		for _, c := range t.Categories {
-			r.byCategory[c] = ds
+			r.byCategory[c] = cfg.DataStream.Dataset + "." + t.Name
 		}
 	}
 	return r
@@ -67,7 +73,7 @@ func (r *router) target(lr plog.LogRecord) esdoc.Target {
 func (r *router) tierFor(v pcommon.Value, def string) string {
 	best := def
 	consider := func(c string) {
-		if ds, ok := r.byCategory[c]; ok && (best == def || r.rank[ds] > r.rank[best]) {
+		if ds, ok := r.byCategory[c]; ok && (best == def || r.retention[ds] > r.retention[best]) {
 			best = ds
 		}
 	}

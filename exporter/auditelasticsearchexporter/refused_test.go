@@ -119,6 +119,8 @@ func TestWriterRoleAndNewTenants(t *testing.T) {
 
 	v := &env{es: es, url: url, tel: componenttest.NewTelemetry()}
 	t.Cleanup(func() { _ = v.tel.Shutdown(context.Background()) })
+	timeNow = func() time.Time { return testNow }
+	t.Cleanup(func() { timeNow = time.Now })
 	cfg := v.config(func(c *Config) {
 		c.DataStream.NamespaceAttribute = "organization.id"
 		c.Bootstrap.Enabled = false
@@ -142,7 +144,7 @@ func TestWriterRoleAndNewTenants(t *testing.T) {
 
 	es.SetFaults(estest.Faults{RejectIDSuffix: "-bad"})
 	require.NoError(t, e.pushLogs(context.Background(), logs(rec{id: "x-bad", action: "notebook.open", org: "other"})))
-	assert.Equal(t, []string{"x-bad"}, es.IDs(deadLetters), "the writer may add dead letters to the stream setup made")
+	assert.Equal(t, []string{"logs-audit-other-2025.11.01/x-bad"}, es.IDs(deadLetters), "the writer may add dead letters to the stream setup made")
 	assert.Equal(t, int64(1), v.metric(t, "exporter_audit_es_docs_dead_lettered"))
 }
 
@@ -199,6 +201,7 @@ func TestLongIDIsStoredAsDigest(t *testing.T) {
 func TestRetryAcrossPeriodsStoresOnce(t *testing.T) {
 	v := newEnv(t)
 	e := v.raw(t, v.config(func(c *Config) { c.Bulk.MaxRetries = 0 }), zap.NewNop())
+	e.now = func() time.Time { return time.Date(2026, 1, 20, 0, 0, 0, 0, time.UTC) } // the retry comes in January
 	nov := logs(rec{id: "a", action: "notebook.open"}, rec{id: "b", action: "notebook.open"})
 	// A data stream would roll over after every document here; events
 	// indices do not roll over at all.
@@ -241,6 +244,7 @@ func TestRetentionCountsFromEventTime(t *testing.T) {
 	t.Cleanup(func() { _ = v.tel.Shutdown(context.Background()) })
 	cfg := v.config(func(c *Config) { c.Retention.Default = "30d"; c.Retention.Period = assets.Week })
 	e := v.raw(t, cfg, zap.NewNop())
+	e.now = func() time.Time { return clock } // the exporter's clock is the cluster's
 	ld := plog.NewLogs()
 	sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
 	eventTime := map[string]time.Time{}
@@ -254,7 +258,16 @@ func TestRetentionCountsFromEventTime(t *testing.T) {
 		lr.Attributes().PutStr("event.id", id)
 	}
 	require.NoError(t, e.pushLogs(context.Background(), ld), "a backfill: two months of events written today")
-	assert.Positive(t, v.metric(t, "exporter_audit_es_docs_past_retention"), "events already past 30 days are counted")
+	// Events whose week's index is due for deletion (older than 30 days
+	// plus one week counted from their week's Monday) are counted.
+	due := 0
+	for _, ts := range eventTime {
+		if assets.Week.Start(ts).Before(now.Add(-37 * 24 * time.Hour)) {
+			due++
+		}
+	}
+	assert.Equal(t, int64(due), v.metric(t, "exporter_audit_es_docs_past_retention"))
+	assert.LessOrEqual(t, len(es.Indices("logs-audit-default-*")), 7, "older events share the oldest kept week's index, not one index each")
 	for step := 0; step < 60; step++ {
 		clock = now.Add(time.Duration(step) * 12 * time.Hour)
 		es.AdvanceILM()
@@ -281,4 +294,94 @@ func installAssetsWith(t *testing.T, c *elasticsearch.Client, cfg *Config) {
 	for _, s := range steps {
 		require.NoError(t, s.Apply(context.Background(), c))
 	}
+}
+
+// Tenants choose their own ids: the same id refused in two tenants leaves
+// two dead letters in the one dead-letter stream, each naming its index.
+func TestDeadLettersOfTwoTenantsWithOneID(t *testing.T) {
+	v := newEnv(t)
+	exp := v.start(t, v.config(func(c *Config) { c.DataStream.NamespaceAttribute = "organization.id" }))
+	v.es.SetFaults(estest.Faults{RejectIDSuffix: "-bad"})
+	require.NoError(t, exp.ConsumeLogs(context.Background(), logs(
+		rec{id: "e-bad", action: "notebook.open", org: "a"}, rec{id: "e-bad", action: "notebook.open", org: "b"})))
+	ids := v.es.IDs(deadLetters)
+	require.Len(t, ids, 2)
+	assert.NotEqual(t, ids[0], ids[1])
+	for _, id := range ids {
+		doc, ok := v.es.Doc(deadLetters, id)
+		require.True(t, ok)
+		assert.Contains(t, string(doc), `"event":{"id":"e-bad"`)
+	}
+	assert.Equal(t, int64(2), v.metric(t, "exporter_audit_es_docs_dead_lettered"))
+	v.es.SetFaults(estest.Faults{})
+	v.es.SetFaults(estest.Faults{RejectIDSuffix: "-bad"})
+	require.NoError(t, exp.ConsumeLogs(context.Background(), logs(rec{id: "e-bad", action: "notebook.open", org: "a"})))
+	assert.Len(t, v.es.IDs(deadLetters), 2, "the same dead letter again is a duplicate")
+}
+
+// An index that cannot be created now (the cluster's shard limit) is not
+// the document's fault: retried, not dead-lettered, until the limit moves.
+func TestShardLimitIsRetried(t *testing.T) {
+	v := newEnv(t)
+	e := v.raw(t, v.config(func(c *Config) { c.Bulk.MaxRetries = 0 }), zap.NewNop())
+	require.NoError(t, v.es.SetClusterSetting("cluster.max_shards_per_node", "2")) // the dead-letter stream's index holds 2
+	ld := many("s", 3)
+	err := e.pushLogs(context.Background(), ld)
+	require.Error(t, err)
+	assert.False(t, consumererror.IsPermanent(err))
+	assert.Equal(t, int64(3), v.metricWith(t, "exporter_audit_es_docs_retried", "reason", "index_refused"))
+	assert.Empty(t, v.es.IDs(deadLetters))
+	require.NoError(t, v.es.SetClusterSetting("cluster.max_shards_per_node", "1000"))
+	require.NoError(t, e.pushLogs(context.Background(), ld))
+	assert.Len(t, v.es.IDs(events), 3)
+}
+
+// A sender's clock far ahead cannot open indices that live for years: the
+// event keeps its @timestamp and goes to the index of the export time.
+func TestFutureTimeIsIndexedNow(t *testing.T) {
+	v := newEnv(t)
+	e := v.raw(t, v.config(nil), zap.NewNop())
+	now := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	e.now = func() time.Time { return now }
+	ld := logs(rec{id: "future", action: "notebook.open"}, rec{id: "soon", action: "notebook.open"})
+	recs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	recs.At(0).SetTimestamp(pcommon.NewTimestampFromTime(now.AddDate(50, 0, 0)))
+	recs.At(1).SetTimestamp(pcommon.NewTimestampFromTime(now.Add(5 * time.Minute)))
+	require.NoError(t, e.pushLogs(context.Background(), ld))
+	assert.Equal(t, []string{"future", "soon"}, v.es.IDs("logs-audit-default-2026.12.01"))
+	doc, _ := v.es.Doc(events, "future")
+	assert.Contains(t, string(doc), `"@timestamp":"2076-12-02T10:00:00`)
+	assert.Equal(t, int64(1), v.metric(t, "exporter_audit_es_docs_future_time"))
+}
+
+// A record with no time at all, handed back for a retry, carries the time
+// its index was picked by: the retry goes to the same index.
+func TestRetriedRecordWithoutTimeKeepsItsIndex(t *testing.T) {
+	v := newEnv(t)
+	e := v.raw(t, v.config(func(c *Config) { c.Bulk.MaxRetries = 0 }), zap.NewNop())
+	ld := logs(rec{id: "t0", action: "notebook.open"})
+	ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).SetTimestamp(0)
+	first := time.Date(2026, 1, 31, 23, 59, 0, 0, time.UTC)
+	e.now = func() time.Time { return first }
+	v.es.SetFaults(estest.Faults{ItemErrorFraction: 1})
+	err := e.pushLogs(context.Background(), ld)
+	var failed consumererror.Logs
+	require.ErrorAs(t, err, &failed)
+	v.es.SetFaults(estest.Faults{})
+	e.now = func() time.Time { return first.Add(time.Hour) } // February now
+	require.NoError(t, e.pushLogs(context.Background(), failed.Data()))
+	assert.Equal(t, []string{"t0"}, v.es.IDs("logs-audit-default-2026.01.01"))
+}
+
+// An index is taken as checked only once a document is stored in it: an
+// index Elasticsearch merely echoes on a refusal may not exist, and the
+// first write that creates it must still be checked.
+func TestRefusedFirstWriteLeavesTheIndexUnchecked(t *testing.T) {
+	v := newEnv(t)
+	e := v.raw(t, v.config(func(c *Config) { c.Bootstrap.Enabled = false; c.Bulk.MaxRetries = 0 }), zap.NewNop())
+	v.es.SetFaults(estest.Faults{ItemForbiddenFraction: 1})
+	require.Error(t, e.pushLogs(context.Background(), many("r", 2)))
+	v.es.SetFaults(estest.Faults{})
+	require.NoError(t, e.pushLogs(context.Background(), many("r", 2)))
+	assert.Equal(t, int64(2), v.metric(t, "exporter_audit_es_docs_misrouted"), "no template: the built-in one made a data stream, and it was seen")
 }

@@ -36,6 +36,13 @@ func Setup(ctx context.Context, o SetupOptions) error {
 	if err != nil {
 		return err
 	}
+	if !o.DryRun {
+		legacy, err := esbootstrap.Legacy(ctx, o.ES, o.Tiers)
+		if err != nil {
+			return err
+		}
+		steps = esbootstrap.WithLegacy(steps, legacy)
+	}
 	for _, s := range steps {
 		if err := run(o, "elasticsearch: "+s.Desc, func() error { return s.Apply(ctx, o.ES) }); err != nil {
 			return err

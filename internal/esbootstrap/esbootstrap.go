@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/elastic/go-elasticsearch/v8"
@@ -79,6 +80,85 @@ func Plan(tiers []assets.Tier, namespace string) ([]Step, error) {
 			}})
 	}
 	return steps, nil
+}
+
+// Legacy returns the steps that keep the data streams an earlier release
+// wrote events to (logs-<dataset>[.<tier>]-<namespace>) matched by a
+// data-stream template of their own, with their rollover policy, so that
+// the events templates can be installed over their patterns:
+// Elasticsearch refuses a template that would leave a data stream without
+// one (MetadataIndexTemplateService). New events go to the events
+// indices; the old streams age out under the policy they had. A cluster
+// without such streams needs no step.
+func Legacy(ctx context.Context, c *elasticsearch.Client, tiers []assets.Tier) ([]Step, error) {
+	var patterns []string
+	for _, t := range tiers {
+		patterns = append(patterns, t.IndexPattern())
+	}
+	resp, err := esapi.IndicesGetDataStreamRequest{Name: patterns}.Do(ctx, c)
+	if err != nil {
+		return nil, fmt.Errorf("GET _data_stream: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.IsError() {
+		typ, reason := ErrorOf(resp.Body)
+		return nil, fmt.Errorf("GET _data_stream/%s: Elasticsearch answered %d %s: %s", strings.Join(patterns, ","), resp.StatusCode, typ, reason)
+	}
+	var found struct {
+		DataStreams []struct {
+			Name string `json:"name"`
+		} `json:"data_streams"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&found); err != nil {
+		return nil, fmt.Errorf("GET _data_stream: %w", err)
+	}
+	var steps []Step
+	for _, t := range tiers {
+		if t.DataStream() {
+			continue // dead letters are a data stream still
+		}
+		var streams []string
+		prefix := "logs-" + t.Dataset + "-"
+		for _, ds := range found.DataStreams {
+			if ns, ok := strings.CutPrefix(ds.Name, prefix); ok && !strings.Contains(ns, "-") {
+				streams = append(streams, ds.Name)
+			}
+		}
+		if len(streams) == 0 {
+			continue
+		}
+		policy, err := t.LegacyPolicy()
+		if err != nil {
+			return nil, err
+		}
+		tmpl, err := t.LegacyTemplate(streams)
+		if err != nil {
+			return nil, err
+		}
+		name := t.LegacyName()
+		steps = append(steps,
+			Step{Desc: "PUT _ilm/policy/" + name, Body: policy, do: func(ctx context.Context, c *elasticsearch.Client, b io.Reader) (*esapi.Response, error) {
+				return esapi.ILMPutLifecycleRequest{Policy: name, Body: b}.Do(ctx, c)
+			}},
+			Step{Desc: "PUT _index_template/" + name + " (" + strings.Join(streams, ", ") + ")", Body: tmpl, do: func(ctx context.Context, c *elasticsearch.Client, b io.Reader) (*esapi.Response, error) {
+				return esapi.IndicesPutIndexTemplateRequest{Name: name, Body: b}.Do(ctx, c)
+			}})
+	}
+	return steps, nil
+}
+
+// WithLegacy puts the legacy steps into a plan, after the component
+// templates they compose and before the templates they make room for.
+func WithLegacy(plan, legacy []Step) []Step {
+	if len(legacy) == 0 {
+		return plan
+	}
+	for i, s := range plan {
+		if strings.HasPrefix(s.Desc, "PUT _index_template/") {
+			return slices.Concat(plan[:i], legacy, plan[i:])
+		}
+	}
+	return append(plan, legacy...)
 }
 
 // Apply runs the steps in order and stops at the first failure.

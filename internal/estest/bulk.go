@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	pathpkg "path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,7 +24,7 @@ type bulkOp struct {
 	hasID     bool
 	doc       []byte
 	requireDS *bool
-	validJSON bool
+	unknown   string // a metadata key Elasticsearch does not know
 }
 
 // item is one bulk item's answer.
@@ -31,6 +32,7 @@ type item struct {
 	action        string
 	index, id     string
 	status, seqNo int
+	updated       bool
 	err           esError
 }
 
@@ -137,6 +139,9 @@ func parseBulk(body []byte, defIndex string) ([]bulkOp, error) {
 		if !ok {
 			return nil, esError{Type: "illegal_argument_exception", Reason: fmt.Sprintf("Malformed action/metadata line [%d], expected START_OBJECT or END_OBJECT but found [VALUE_STRING]", line)}
 		}
+		if o.unknown != "" {
+			return nil, esError{Type: "illegal_argument_exception", Reason: fmt.Sprintf("Action/metadata line [%d] contains an unknown parameter [%s]", line, o.unknown)}
+		}
 		if o.action != "create" && o.action != "index" {
 			return nil, esError{Type: "illegal_argument_exception", Reason: fmt.Sprintf("Action/metadata line [%d] contains an action [%s] this test double does not speak (only create and index)", line, o.action)}
 		}
@@ -178,19 +183,32 @@ func parseAction(line []byte) (bulkOp, bool) {
 			}
 		}
 	}
-	var a map[string]struct {
-		Index        string  `json:"_index"`
-		ID           *string `json:"_id"`
-		RequireDS    *bool   `json:"require_data_stream"`
-		RequireAlias *bool   `json:"require_alias"`
-	}
+	var a map[string]map[string]json.RawMessage
 	if err := json.Unmarshal(line, &a); err != nil || len(a) != 1 {
 		return bulkOp{}, false
 	}
 	for name, meta := range a {
-		o := bulkOp{action: name, index: meta.Index, requireDS: meta.RequireDS}
-		if meta.ID != nil {
-			o.id, o.hasID = *meta.ID, true
+		o := bulkOp{action: name}
+		for k, v := range meta {
+			var err error
+			switch k {
+			case "_index":
+				err = json.Unmarshal(v, &o.index)
+			case "_id":
+				o.hasID = true
+				err = json.Unmarshal(v, &o.id)
+			case "require_data_stream":
+				o.requireDS = new(bool)
+				err = json.Unmarshal(v, o.requireDS)
+			case "routing", "require_alias", "pipeline", "dynamic_templates", "list_executed_pipelines", "if_seq_no", "if_primary_term", "version", "version_type":
+			default:
+				// Source: BulkRequestParser ("Action/metadata line [N]
+				// contains an unknown parameter [x]").
+				o.unknown = k
+			}
+			if err != nil {
+				return bulkOp{}, false
+			}
 		}
 		return o, true
 	}
@@ -204,9 +222,6 @@ func (s *Server) write(c *call, o bulkOp) item {
 	it := item{action: o.action, index: o.index, id: o.id}
 	fail := func(status int, e esError) item {
 		it.status, it.err = status, e
-		if e.Extra == nil {
-			e.Extra = map[string]any{}
-		}
 		return it
 	}
 	if !o.hasID {
@@ -239,6 +254,9 @@ func (s *Server) write(c *call, o bulkOp) item {
 		return fail(400, esError{Type: "document_parsing_exception", Reason: fmt.Sprintf("[1:42] failed to parse field [client.ip] of type [ip] in document with id '%s'. Preview of field's value: 'not-an-ip'", o.id)})
 	}
 	ix, status, err := s.target(c, o)
+	if err == nil && !s.mayWrite(c, o) {
+		status, err = 403, indexDenied(c.user, "indices:data/write/index:op_type/"+o.action, o.index)
+	}
 	if err != nil {
 		if status == 403 {
 			s.stats.Forbidden++
@@ -248,23 +266,19 @@ func (s *Server) write(c *call, o bulkOp) item {
 	it.index = ix.name
 	if err := ix.check.runWith(o.id, o.doc); err != nil {
 		s.stats.Rejected++
-		e := err.(esError)
-		status := 400
-		if e.Type == "strict_dynamic_mapping_exception" {
-			status = 400
-		}
-		return fail(status, e)
+		return fail(400, err.(esError))
 	}
-	if old, exists := ix.docs[o.id]; exists {
+	it.status = 201
+	if _, exists := ix.docs[o.id]; exists {
 		if o.action == "create" {
 			s.stats.Conflicts++
 			// Source: VersionConflictEngineException.
 			return fail(409, esError{Type: "version_conflict_engine_exception", Reason: fmt.Sprintf("[%s]: version conflict, document already exists (current version [1])", o.id)})
 		}
-		old.src = nil
+		it.status, it.updated = 200, true // an index op replaces the document
 	}
 	s.store(ix, o)
-	it.status, it.seqNo = 201, len(ix.order)-1
+	it.seqNo = len(ix.order) - 1
 	if ds := s.streams[ix.stream]; ds != nil && f.RolloverEveryDocs > 0 && len(ix.docs) >= f.RolloverEveryDocs {
 		s.rollover(ds)
 	}
@@ -279,9 +293,6 @@ func (s *Server) target(c *call, o bulkOp) (*index, int, error) {
 		if o.action != "create" {
 			return nil, 400, esError{Type: "illegal_argument_exception", Reason: "only write ops with an op_type of create are allowed in data streams"}
 		}
-		if !s.mayWrite(c, o) {
-			return nil, 403, indexDenied(c.user, "indices:data/write/index:op_type/"+o.action, o.index)
-		}
 		return ds.writeIndex(), 0, nil
 	}
 	if ix, ok := s.indices[o.index]; ok {
@@ -291,9 +302,6 @@ func (s *Server) target(c *call, o bulkOp) (*index, int, error) {
 		}
 		if ix.stream != "" && o.action == "index" {
 			return nil, 400, esError{Type: "illegal_argument_exception", Reason: fmt.Sprintf("index request with op_type=index and no if_primary_term and if_seq_no set targeting backing indices is disallowed, target corresponding data stream [%s] instead", ix.stream)}
-		}
-		if !s.mayWrite(c, o) {
-			return nil, 403, indexDenied(c.user, "indices:data/write/index:op_type/"+o.action, o.index)
 		}
 		return ix, 0, nil
 	}
@@ -313,19 +321,15 @@ func (s *Server) target(c *call, o bulkOp) (*index, int, error) {
 	if s.sec != nil && c.user != nil && !s.sec.may(c.user, "indices:admin/auto_create", o.index, false) {
 		return nil, 403, indexDenied(c.user, "indices:admin/auto_create", o.index)
 	}
+	if t == nil || t.builtin {
+		s.stats.UntemplatedWrites++
+	}
 	if t == nil || !t.dataStream {
-		s.stats.UntemplatedWrites += map[bool]int64{true: 1}[t == nil]
 		ix, err := s.newIndex(o.index, "", nil, nil)
 		if err != nil {
 			return nil, 400, err
 		}
-		if !s.mayWrite(c, o) {
-			return nil, 403, indexDenied(c.user, "indices:data/write/index:op_type/"+o.action, o.index)
-		}
 		return ix, 0, nil
-	}
-	if t.builtin {
-		s.stats.UntemplatedWrites++
 	}
 	if o.action != "create" {
 		return nil, 400, esError{Type: "illegal_argument_exception", Reason: "only write ops with an op_type of create are allowed in data streams"}
@@ -333,9 +337,6 @@ func (s *Server) target(c *call, o bulkOp) (*index, int, error) {
 	ds, err := s.newDataStream(o.index)
 	if err != nil {
 		return nil, 400, err
-	}
-	if !s.mayWrite(c, o) {
-		return nil, 403, indexDenied(c.user, "indices:data/write/index:op_type/"+o.action, o.index)
 	}
 	return ds.writeIndex(), 0, nil
 }
@@ -351,8 +352,16 @@ func (s *Server) store(ix *index, o bulkOp) {
 	}
 	s.seq++
 	d := &document{id: o.id, seq: s.seq}
+	if t, ok := docTime(o.doc); ok {
+		d.ts = t.UnixNano()
+	}
 	if s.keepSource {
 		d.src = bytes.Clone(o.doc)
+	}
+	if old, ok := ix.docs[o.id]; ok {
+		// An index op: the new version takes the old one's place.
+		ix.order = slices.DeleteFunc(ix.order, func(x *document) bool { return x == old })
+		ix.visible = min(ix.visible, len(ix.order))
 	}
 	ix.docs[o.id] = d
 	ix.order = append(ix.order, d)
@@ -540,7 +549,7 @@ func (it item) appendJSON(b []byte, fp filterPath) ([]byte, bool) {
 		return append(b, "}}"...), n > 0
 	}
 	num("_version", 1, "items", op, "_version")
-	str("result", "created", "items", op, "result")
+	str("result", map[bool]string{false: "created", true: "updated"}[it.updated], "items", op, "result")
 	if fp.keep("items", op, "_shards") {
 		b, n = appendKey(b, n, "_shards")
 		b = append(b, `{"total":2,"successful":1,"failed":0}`...)

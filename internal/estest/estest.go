@@ -50,6 +50,7 @@ type Server struct {
 	autoCreate      autoCreateSetting
 	logsdb          bool // cluster.logsdb.enabled
 	destructiveName bool // action.destructive_requires_name
+	maxShards       int  // cluster.max_shards_per_node
 
 	ilm        map[string]*ilmPolicy
 	components map[string]*componentTemplate
@@ -96,7 +97,7 @@ func WithSecurity(elasticPassword string) Option {
 func New(opts ...Option) *Server {
 	s := &Server{
 		rnd: rand.New(rand.NewPCG(1, 1)), now: time.Now,
-		autoCreate: autoCreateSetting{all: true}, destructiveName: true,
+		autoCreate: autoCreateSetting{all: true}, destructiveName: true, maxShards: 1000,
 		ilm: map[string]*ilmPolicy{}, components: map[string]*componentTemplate{}, templates: map[string]*indexTemplate{},
 		indices: map[string]*index{}, streams: map[string]*dataStream{}, pits: map[string]*pit{}, ids: map[string]string{},
 	}

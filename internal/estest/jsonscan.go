@@ -316,8 +316,12 @@ func (s *scanner) skip(depth int) (objDepth int, err error) {
 			if err != nil {
 				return 0, err
 			}
-			if !seen.add(s.text(raw, esc)) {
-				return 0, fmt.Errorf("duplicate field '%s'", s.text(raw, esc))
+			name := raw
+			if esc {
+				name = []byte(string(s.text(raw, esc))) // scratch is reused
+			}
+			if !seen.add(name) {
+				return 0, fmt.Errorf("duplicate field '%s'", name)
 			}
 			if err := s.expect(':', "expected ':'"); err != nil {
 				return 0, err

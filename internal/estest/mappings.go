@@ -637,7 +637,9 @@ func synthFlattened(v any) any {
 	return v
 }
 
+// sortLeaves sorts an array of leaves and drops repeated values, as
+// synthetic source does for keyword and flattened fields.
 func sortLeaves(arr []any) []any {
 	sort.SliceStable(arr, func(i, j int) bool { return fmt.Sprint(arr[i]) < fmt.Sprint(arr[j]) })
-	return arr
+	return slices.CompactFunc(arr, func(a, b any) bool { return fmt.Sprint(a) == fmt.Sprint(b) })
 }

@@ -90,27 +90,30 @@ func parseOriginationDate(name string) (time.Time, error) {
 	return t, nil
 }
 
-// globMatch is Regex.simpleMatch: '*' matches any run of characters.
+// globMatch is Regex.simpleMatch: '*' matches any run of characters. It
+// backtracks only to the last star, so it is linear in practice.
 func globMatch(pattern, s string) bool {
-	for {
-		i := strings.IndexByte(pattern, '*')
-		if i < 0 {
-			return pattern == s
-		}
-		if !strings.HasPrefix(s, pattern[:i]) {
+	p, i, star, mark := 0, 0, -1, 0
+	for i < len(s) {
+		switch {
+		case p < len(pattern) && pattern[p] == '*':
+			star, mark = p, i
+			p++
+		case p < len(pattern) && pattern[p] == s[i]:
+			p++
+			i++
+		case star >= 0:
+			p = star + 1
+			mark++
+			i = mark
+		default:
 			return false
 		}
-		s, pattern = s[i:], pattern[i+1:]
-		if pattern == "" {
-			return true
-		}
-		for j := 0; j <= len(s); j++ {
-			if globMatch(pattern, s[j:]) {
-				return true
-			}
-		}
-		return false
 	}
+	for p < len(pattern) && pattern[p] == '*' {
+		p++
+	}
+	return p == len(pattern)
 }
 
 // globsIntersect reports whether some name matches both patterns, as

@@ -9,26 +9,28 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
 // hit is a stored document prepared for searching; the source is parsed
-// only when a query looks at a field.
+// only when a query looks at a field, once, whichever search asks first
+// (searches run outside the server's lock).
 type hit struct {
 	ix     *index
 	doc    *document
 	ts     int64 // @timestamp in nanoseconds
+	sortTS int64 // @timestamp as a sort value: milliseconds for date, nanoseconds for date_nanos
 	src    map[string]any
-	parsed bool
+	parse  sync.Once
 }
 
 func (h *hit) source() map[string]any {
-	if !h.parsed {
-		h.parsed = true
+	h.parse.Do(func() {
 		if h.doc.src != nil {
 			_ = json.Unmarshal(h.doc.src, &h.src)
 		}
-	}
+	})
 	return h.src
 }
 
@@ -36,15 +38,17 @@ func (s *Server) hitOf(ix *index, d *document) *hit {
 	if d.searched != nil && d.searched.ix == ix {
 		return d.searched
 	}
-	h := &hit{ix: ix, doc: d}
-	if t, ok := docTime(d.src); ok {
-		h.ts = t.UnixNano()
-	} else if src := h.source(); src != nil {
-		if v, ok := src["@timestamp"].(string); ok {
+	h := &hit{ix: ix, doc: d, ts: d.ts}
+	if h.ts == 0 {
+		if v, ok := h.source()["@timestamp"].(string); ok {
 			if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
 				h.ts = t.UnixNano()
 			}
 		}
+	}
+	h.sortTS = h.ts
+	if f := ix.mapping.fieldType("@timestamp"); f == nil || f.typ == "date" {
+		h.sortTS = h.ts / 1e6
 	}
 	d.searched = h
 	return h
@@ -166,7 +170,7 @@ func parseSort(raw []json.RawMessage) ([]sortKey, error) {
 func (h *hit) sortValue(field string) any {
 	switch field {
 	case "@timestamp":
-		return h.ts
+		return h.sortTS
 	case "_shard_doc", "_doc":
 		return h.doc.seq
 	}

@@ -14,6 +14,7 @@ import (
 type document struct {
 	id  string
 	src []byte // nil unless WithSource
+	ts  int64  // @timestamp in nanoseconds, when it leads the document
 	seq int64
 	// searched is the parsed source, built on first search.
 	searched *hit
@@ -82,6 +83,11 @@ func (s *Server) newIndex(name, stream string, reqSettings map[string]string, re
 	if m.dynamic == "" || m.dynamic == "inherit" {
 		m.dynamic = "true"
 	}
+	// Source: ShardLimitValidator (cluster.max_shards_per_node, one node
+	// here; a replica counts though it is unassigned).
+	if open := s.openShards(); open+indexShards(settings) > s.maxShards {
+		return nil, esError{Type: "validation_exception", Reason: fmt.Sprintf("Validation Failed: 1: this action would add [%d] shards, but this cluster currently has [%d]/[%d] maximum normal shards open;", indexShards(settings), open, s.maxShards)}
+	}
 	now := s.clock()
 	ix := &index{name: name, stream: stream, template: tmpl, created: now, settings: settings, mapping: m,
 		constants: map[*fieldMapping]string{}, docs: map[string]*document{}, lastRefresh: now, refreshInterval: time.Second, mode: "standard"}
@@ -107,6 +113,27 @@ func (s *Server) newIndex(name, stream string, reqSettings map[string]string, re
 	ix.check.ix = ix
 	s.indices[name] = ix
 	return ix, nil
+}
+
+// indexShards is what an index holds: primaries times one plus replicas
+// (1 and 1 by default).
+func indexShards(settings map[string]string) int {
+	p, r := 1, 1
+	if v, err := strconv.Atoi(settings["index.number_of_shards"]); err == nil {
+		p = v
+	}
+	if v, err := strconv.Atoi(settings["index.number_of_replicas"]); err == nil {
+		r = v
+	}
+	return p * (1 + r)
+}
+
+func (s *Server) openShards() int {
+	n := 0
+	for _, ix := range s.indices {
+		n += indexShards(ix.settings)
+	}
+	return n
 }
 
 // backingName is DataStream.getDefaultBackingIndexName:
@@ -594,7 +621,7 @@ func (s *Server) getDataStream(c *call) {
 	var out []any
 	names := make([]string, 0, len(s.streams))
 	for n := range s.streams {
-		if globMatch(name, n) {
+		if slices.ContainsFunc(strings.Split(name, ","), func(p string) bool { return globMatch(p, n) }) {
 			names = append(names, n)
 		}
 	}
@@ -702,6 +729,15 @@ func (s *Server) setClusterSetting(key, value string) error {
 		s.destructiveName = value != "false"
 	case "cluster.logsdb.enabled":
 		s.logsdb = value == "true"
+	case "cluster.max_shards_per_node":
+		n, err := strconv.Atoi(value)
+		if value == "" {
+			n, err = 1000, nil
+		}
+		if err != nil || n < 1 {
+			return esError{Type: "illegal_argument_exception", Reason: fmt.Sprintf("Failed to parse value [%s] for setting [cluster.max_shards_per_node] must be >= 1", value)}
+		}
+		s.maxShards = n
 	default:
 		return esError{Type: "illegal_argument_exception", Reason: fmt.Sprintf("persistent setting [%s], not recognized", key)}
 	}
@@ -710,7 +746,7 @@ func (s *Server) setClusterSetting(key, value string) error {
 
 func (s *Server) clusterSettings() map[string]any {
 	return nested(map[string]string{"action.auto_create_index": s.autoCreate.raw, "action.destructive_requires_name": strconv.FormatBool(s.destructiveName),
-		"cluster.logsdb.enabled": strconv.FormatBool(s.logsdb)})
+		"cluster.logsdb.enabled": strconv.FormatBool(s.logsdb), "cluster.max_shards_per_node": strconv.Itoa(s.maxShards)})
 }
 
 func (s *Server) getClusterSettings(c *call) {

@@ -367,14 +367,11 @@ func (s *Server) validateIndexTemplate(t *indexTemplate) error {
 	}
 	// The composition must make a valid index. Source:
 	// MetadataIndexTemplateService.validateCompositeTemplate.
-	settings, m := s.compose(t)
+	_, m := s.compose(t)
 	if t.dataStream {
 		if ts := m.fieldType("@timestamp"); ts != nil && ts.typ != "date" && ts.typ != "date_nanos" {
 			return esError{Type: "illegal_argument_exception", Reason: fmt.Sprintf("composable template [%s] template after composition with component templates %v is invalid: data stream timestamp field [@timestamp] is of type [%s], but [date,date_nanos] is expected", t.name, t.composedOf, ts.typ)}
 		}
-	}
-	if p := settings["index.lifecycle.name"]; p != "" {
-		_ = p // a missing policy is allowed: ILM waits for it
 	}
 	// A data stream must keep matching a template that makes data streams.
 	// Source: MetadataIndexTemplateService.dataStreamsExclusivelyUsingTemplates
@@ -499,11 +496,11 @@ func (s *Server) installBuiltins() {
 	s.components["logs@mappings"] = &componentTemplate{builtin: true, raw: json.RawMessage(`{"template":{"mappings":{"date_detection":false,"properties":{"@timestamp":{"type":"date"},"data_stream":{"properties":{"type":{"type":"constant_keyword","value":"logs"},"dataset":{"type":"constant_keyword"},"namespace":{"type":"constant_keyword"}}}}}},"_meta":{"managed":true}}`),
 		settings: map[string]string{},
 		mapping: &fieldMapping{typ: "object", dynamic: "true", props: map[string]*fieldMapping{
-			"@timestamp": {typ: "date", ignoreAbove: -1, index: true},
-			"data_stream": {typ: "object", dynamic: "inherit", props: map[string]*fieldMapping{
-				"type":      {typ: "constant_keyword", value: "logs", hasValue: true, ignoreAbove: -1},
-				"dataset":   {typ: "constant_keyword", ignoreAbove: -1},
-				"namespace": {typ: "constant_keyword", ignoreAbove: -1},
+			"@timestamp": {path: "@timestamp", typ: "date", ignoreAbove: -1, index: true},
+			"data_stream": {path: "data_stream", typ: "object", dynamic: "inherit", props: map[string]*fieldMapping{
+				"type":      {path: "data_stream.type", typ: "constant_keyword", value: "logs", hasValue: true, ignoreAbove: -1},
+				"dataset":   {path: "data_stream.dataset", typ: "constant_keyword", ignoreAbove: -1},
+				"namespace": {path: "data_stream.namespace", typ: "constant_keyword", ignoreAbove: -1},
 			}},
 		}}}
 	s.components["logs@settings"] = &componentTemplate{builtin: true, raw: json.RawMessage(`{"template":{"settings":{"index":{"lifecycle":{"name":"logs@lifecycle"},"codec":"best_compression","mapping":{"ignore_malformed":true}}}},"_meta":{"managed":true}}`),

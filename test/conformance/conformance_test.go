@@ -57,7 +57,7 @@ type target struct {
 }
 
 func targets(t *testing.T) []target {
-	double := estest.New(estest.WithSecurity("conformance"))
+	double := estest.New(estest.WithSource(), estest.WithSecurity("conformance"))
 	out := []target{{name: "test-double", url: double.Start(t).URL, sec: true,
 		auth: func(r *http.Request) { r.SetBasicAuth("elastic", "conformance") }}}
 	if u := os.Getenv("ELASTICSEARCH_URL"); u != "" {

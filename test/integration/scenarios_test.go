@@ -351,9 +351,10 @@ func TestIntegrationLogsdbKeepsSourceExact(t *testing.T) {
 				share := doc.Audit.Properties["share"].(map[string]any)
 				assert.Equal(t, map[string]any{"count": float64(42), "ratio": 0.5, "public": true, "tags": []any{"zeta", "alpha"}}, share)
 			}
-			// The dead-letter stream matches logs-*-*: logsdb would take it
-			// but for index.mode standard in audit@settings.
-			resp, err := esapi.IndicesGetSettingsRequest{Index: []string{"logs-audit.deadletter-" + ns}, Name: []string{"index.mode"}}.Do(context.Background(), tg.client)
+			// Events indices are plain indices, which logsdb leaves alone;
+			// the dead-letter stream matches logs-*-*, and logsdb would
+			// take it but for index.mode standard in audit@settings.
+			resp, err := esapi.IndicesGetSettingsRequest{Index: []string{"logs-audit-" + ns + "-*", "logs-audit.deadletter-" + ns}, Name: []string{"index.mode"}}.Do(context.Background(), tg.client)
 			require.NoError(t, err)
 			defer resp.Body.Close()
 			var settings map[string]struct {
@@ -364,7 +365,7 @@ func TestIntegrationLogsdbKeepsSourceExact(t *testing.T) {
 				} `json:"settings"`
 			}
 			require.NoError(t, json.NewDecoder(resp.Body).Decode(&settings))
-			require.NotEmpty(t, settings)
+			require.Len(t, settings, 2, "the events index and the dead-letter stream's backing index")
 			for name, s := range settings {
 				assert.Equal(t, "standard", s.Settings.Index.Mode, name)
 			}
