@@ -123,8 +123,8 @@ func TestUpgradeOverDataStreamsOfAnEarlierRelease(t *testing.T) {
 	require.NoError(t, Apply(context.Background(), c, WithLegacy(steps, legacy)))
 	require.NoError(t, Apply(context.Background(), c, WithLegacy(steps, legacy)), "and again")
 
-	resp, err := c.Bulk(strings.NewReader(`{"create":{"_index":"logs-audit-default","_id":"old"}}`+"\n"+`{"@timestamp":"2025-11-20T10:00:00Z"}`+"\n"+
-		`{"create":{"_index":"logs-audit-default-2025.11.01","_id":"new"}}`+"\n"+`{"@timestamp":"2025-11-20T10:00:00Z"}`+"\n"))
+	resp, err := c.Bulk(strings.NewReader(`{"create":{"_index":"logs-audit-default","_id":"old"}}` + "\n" + `{"@timestamp":"2025-11-20T10:00:00Z"}` + "\n" +
+		`{"create":{"_index":"logs-audit-default-2025.11.01","_id":"new"}}` + "\n" + `{"@timestamp":"2025-11-20T10:00:00Z"}` + "\n"))
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, []string{"old"}, es.IDs("logs-audit-default"), "the old stream still takes writes")
