@@ -51,6 +51,10 @@ type Config struct {
 	FreeTextEmailFraction float64
 	// MaxRetries of one refused batch before it is given up (not acked).
 	MaxRetries int
+	// SpreadDays puts event i on day i % SpreadDays back from the send
+	// time, so the events fill several days' indices (the latency the
+	// double records then includes those days).
+	SpreadDays int
 	// OnProgress, if set, is called after every acknowledged batch.
 	OnProgress func(acked int)
 }
@@ -137,6 +141,9 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 				for i := 0; i < hi-lo; i++ {
 					lr := recs.At(i)
 					lr.SetTimestamp(now)
+					if c.SpreadDays > 1 {
+						lr.SetTimestamp(now - pcommon.Timestamp(time.Duration((lo+i)%c.SpreadDays)*24*time.Hour))
+					}
 					lr.Attributes().PutStr(fields.EventID, c.ID(lo+i))
 				}
 				sent.Add(int64(hi - lo))

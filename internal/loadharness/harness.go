@@ -56,6 +56,9 @@ type Scenario struct {
 	MemoryQueue bool
 	// StallTimeout ends the wait when nothing moves for this long.
 	StallTimeout time.Duration
+	// SpreadDays spreads event times over this many days and gives the
+	// exporter daily indices, so retried batches span several indices.
+	SpreadDays int
 }
 
 // Paths and knobs of the harness.
@@ -99,13 +102,14 @@ type Report struct {
 	DroppedAnswers  int64
 	Forbidden       int64 // items answered 403
 	Rollovers       int64
+	Indices         int // indices and data streams that hold documents
 	Note            string
 }
 
 func (r Report) String() string {
-	return fmt.Sprintf("%-28s sent=%d acked=%d stored=%d deadlettered=%d quarantined=%d lost=%d duplicates=%d unexpected=%d | %.0f events/s, %.1f CPU s/1M, peak RSS %.0f MiB, latency p50 %.2fs p99 %.2fs, refused sends %d, 409s %d, answers lost %d, 403 items %d, rollovers %d %s",
+	return fmt.Sprintf("%-28s sent=%d acked=%d stored=%d deadlettered=%d quarantined=%d lost=%d duplicates=%d unexpected=%d | %.0f events/s, %.1f CPU s/1M, peak RSS %.0f MiB, latency p50 %.2fs p99 %.2fs, refused sends %d, 409s %d, answers lost %d, 403 items %d, rollovers %d, indices %d %s",
 		r.Scenario, r.Sent, r.Acked, r.Stored, r.DeadLettered, r.Quarantined, r.Lost, r.Duplicates, r.Unexpected,
-		r.EventsPerSec, r.CPUSecondsPer1M, r.PeakRSSMiB, r.LatencyP50, r.LatencyP99, r.Refused, r.Conflicts, r.DroppedAnswers, r.Forbidden, r.Rollovers, r.Note)
+		r.EventsPerSec, r.CPUSecondsPer1M, r.PeakRSSMiB, r.LatencyP50, r.LatencyP99, r.Refused, r.Conflicts, r.DroppedAnswers, r.Forbidden, r.Rollovers, r.Indices, r.Note)
 }
 
 type double struct {
@@ -208,6 +212,10 @@ func (o Options) config(sc Scenario, esURL, queue string, p map[string]int) stri
 	if sc.MemoryQueue {
 		storage = ""
 	}
+	period := "month"
+	if sc.SpreadDays > 1 {
+		period = "day"
+	}
 	pprof, pprofExt := "", ""
 	if o.Pprof != "" {
 		pprof, pprofExt = "\n  pprof: {endpoint: "+o.Pprof+"}", ", pprof"
@@ -234,6 +242,7 @@ exporters:
     compression: %s
     request_timeout: 5s
     bootstrap: {retry_interval: 200ms}
+    retention: {period: %s}
     bulk: {max_retries: 3, initial_backoff: 50ms, max_backoff: 1s}
     sending_queue:
       enabled: true%s
@@ -251,7 +260,7 @@ service:
   telemetry:
     logs: {level: warn}
     metrics: {level: none}
-`, pprof, p["health"], queue, p["grpc"], p["http"], p["audit"], o.MemLimitMiB, o.MemLimitMiB/4, root, root, root, esURL, compression, storage, queueBatch, pprofExt, processors)
+`, pprof, p["health"], queue, p["grpc"], p["http"], p["audit"], o.MemLimitMiB, o.MemLimitMiB/4, root, root, root, esURL, compression, period, storage, queueBatch, pprofExt, processors)
 }
 
 func (o Options) startCollector(cfgPath string, health int) (*collector, error) {
@@ -372,6 +381,7 @@ func Run(ctx context.Context, o Options, sc Scenario) (Report, error) {
 	gen := loadgen.Config{
 		Protocol: sc.Protocol, Endpoint: endpoint, Events: sc.Events, BatchSize: sc.Batch, Workers: sc.Workers, Rate: sc.Rate,
 		MaxDuration: 30 * time.Minute, IDPrefix: "ev-", UnknownFraction: 0.02, FreeTextEmailFraction: 0.2, MaxRetries: 100000,
+		SpreadDays: sc.SpreadDays,
 	}
 	if sc.Outage != "" {
 		var fired bool
@@ -501,6 +511,11 @@ func Run(ctx context.Context, o Options, sc Scenario) (Report, error) {
 	}
 	rep.Duplicates = int(st.Duplicates)
 	rep.Conflicts, rep.DroppedAnswers, rep.Forbidden, rep.Rollovers = st.Conflicts, st.DroppedAnswers, st.Forbidden, st.Rollovers
+	for _, n := range st.Streams {
+		if n > 0 {
+			rep.Indices++
+		}
+	}
 	rep.LatencyP50, rep.LatencyP99 = st.LatencyP50, st.LatencyP99
 	rep.EventsPerSec = float64(res.Acked) / rep.Elapsed.Seconds()
 	if res.Acked > 0 {

@@ -61,6 +61,9 @@ func TestShortFaultScenarios(t *testing.T) {
 			case 7, 11:
 				assert.Positive(t, rep.DroppedAnswers, "the fault fired")
 				assert.Positive(t, rep.Conflicts, "re-sent writes that had landed were refused by _id")
+				if i == 11 {
+					assert.GreaterOrEqual(t, rep.Indices, 3, "events of three days in daily indices")
+				}
 			case 10:
 				assert.Positive(t, rep.Forbidden, "the fault fired")
 				assert.Zero(t, rep.DeadLettered, "refused for a reason outside the documents: retried, not dead-lettered")
