@@ -16,6 +16,7 @@ import (
 
 	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/elastic/go-elasticsearch/v8/esapi"
+	"github.com/otelcol-audit/otelcol-audit/internal/fields"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
@@ -208,6 +209,40 @@ func TestDeepPages(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(lines[0]), &first))
 	want := time.Date(2025, 11, 1, 0, 0, 0, 0, time.UTC).Add((10250 - 1 - 10200) * time.Second)
 	assert.Equal(t, want.Format("2006-01-02T15:04:05.000000000Z"), first.Timestamp)
+}
+
+// One event id at one time can sit in several indices (two tiers, or the
+// quarantine). search_after on (@timestamp, event.id) alone would skip
+// all but the first of them at a page boundary; pages under a point in
+// time, ordered by _shard_doc, find every copy.
+func TestPagesKeepEventsSharingIDAndTime(t *testing.T) {
+	s := newStore(t)
+	ld := auditgen.Batch(60, auditgen.Options{Seed: 11, UnknownFraction: 0.4, IDPrefix: "x"})
+	recs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	at := pcommon.NewTimestampFromTime(time.Date(2025, 11, 3, 0, 0, 0, 0, time.UTC))
+	for i := 0; i < recs.Len(); i++ {
+		recs.At(i).SetTimestamp(at)
+		recs.At(i).Attributes().PutStr(fields.EventID, "same-id")
+	}
+	require.NoError(t, s.next.ConsumeLogs(context.Background(), ld))
+	s.refresh(t)
+	resp, err := esapi.CountRequest{Index: []string{Index}}.Do(context.Background(), s.client)
+	require.NoError(t, err)
+	var c struct{ Count int }
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&c))
+	resp.Body.Close()
+	require.GreaterOrEqual(t, c.Count, 2, "one copy per index: default, quarantine and the view_data tier")
+
+	var out bytes.Buffer
+	n, err := Export(context.Background(), ExportOptions{ES: s.client, Output: JSON, Out: &out, Batch: 1})
+	require.NoError(t, err)
+	assert.Equal(t, c.Count, n, "an export a page of one at a time finds every copy")
+	for page := 1; page <= c.Count; page++ {
+		out.Reset()
+		_, err := Search(context.Background(), SearchOptions{ES: s.client, Size: 1, Page: page, Output: JSON, Out: &out, TZ: time.UTC})
+		require.NoError(t, err)
+		assert.Equal(t, 1, strings.Count(out.String(), "\n"), "page %d of %d", page, c.Count)
+	}
 }
 
 func TestExportRoundTripThroughTheReceiver(t *testing.T) {
