@@ -4,6 +4,9 @@ BIN      := bin
 OTELCOL  := $(BIN)/otelcol-audit
 GOFLAGS_BUILD := -trimpath
 FUZZTIME ?= 30s
+MDATAGEN := $(BIN)/mdatagen
+# Components whose internal/metadata mdatagen generates from metadata.yaml.
+METADATA := extension/jsonlimitextension
 
 .PHONY: help build run test test-unit test-integration generate check-generated lint fuzz bench bench-e2e bench-export clean
 
@@ -30,12 +33,20 @@ test-unit: ## Unit tests only (no end-to-end)
 test-integration: ## Conformance table and integration suite against ELASTICSEARCH_URL (and KIBANA_URL); the test double alone when unset
 	$(GO) test -count=1 -v ./test/conformance/ ./test/integration/
 
-generate: ## Regenerate cmd/otelcol-audit from builder-config.yaml
+generate: $(MDATAGEN) ## Regenerate cmd/otelcol-audit from builder-config.yaml and each component's metadata from metadata.yaml
 	scripts/generate.sh
+	for d in $(METADATA); do $(MDATAGEN) $$d/metadata.yaml || exit 1; done
 
-check-generated: ## Fail when cmd/otelcol-audit is stale against builder-config.yaml
+$(MDATAGEN): tools/go.mod tools/go.sum
+	cd tools && $(GO) build -o ../$(MDATAGEN) go.opentelemetry.io/collector/cmd/mdatagen
+
+check-generated: $(MDATAGEN) ## Fail when generated code is stale: cmd/otelcol-audit against builder-config.yaml, metadata against metadata.yaml; and go.mod off the pinned release
+	scripts/check-versions.sh
 	@tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && scripts/generate.sh $$tmp && \
 	  diff -ru cmd/otelcol-audit $$tmp || { echo "cmd/otelcol-audit is out of date: run 'make generate' and commit" >&2; exit 1; }
+	@for d in $(METADATA); do $(MDATAGEN) $$d/metadata.yaml || exit 1; done; \
+	  out=$$(git diff --stat -- $(METADATA); git ls-files --others --exclude-standard -- $(METADATA)); \
+	  if [ -n "$$out" ]; then echo "generated metadata is out of date: run 'make generate' and commit" >&2; echo "$$out" >&2; exit 1; fi
 
 lint: ## go vet and gofmt
 	$(GO) vet ./...
@@ -50,6 +61,7 @@ fuzz: ## Run every fuzz test for FUZZTIME each
 	$(GO) test ./internal/esdoc -run '^$$' -fuzz FuzzAppendString -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/esdoc -run '^$$' -fuzz FuzzIsIPv4 -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/estest -run '^$$' -fuzz FuzzScanner -fuzztime $(FUZZTIME)
+	$(GO) test ./extension/jsonlimitextension -run '^$$' -fuzz FuzzDepthReader -fuzztime $(FUZZTIME)
 
 bench: ## Micro-benchmarks (processor, masker, encoder) and the stock side-by-side
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./processor/... ./internal/...

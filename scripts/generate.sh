@@ -6,7 +6,10 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$root/cmd/otelcol-audit}
-builder=${BUILDER:-go.opentelemetry.io/collector/cmd/builder@v0.161.0}
+# The builder of the release builder-config.yaml pins (its core modules'
+# version), so the release is written in one place.
+core=$(sed -n 's#.*go.opentelemetry.io/collector/receiver/otlpreceiver \(v[0-9.]*\).*#\1#p' "$root/builder-config.yaml")
+builder=${BUILDER:-go.opentelemetry.io/collector/cmd/builder@$core}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 sed -e "s#output_path: ./cmd/otelcol-audit#output_path: $tmp/out#" \

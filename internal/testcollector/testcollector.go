@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -80,7 +81,9 @@ type Process struct {
 // The process is stopped when the test ends.
 func Start(t testing.TB, bin, dir, config string, env ...string) *Process {
 	t.Helper()
-	cfgPath := filepath.Join(dir, "otelcol-test.yaml")
+	// The config goes to a temporary directory, never the working one (a
+	// test may run the collector in the source tree).
+	cfgPath := filepath.Join(t.TempDir(), "otelcol-test.yaml")
 	if err := os.WriteFile(cfgPath, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -153,6 +156,32 @@ func (p *Process) Stop(grace time.Duration) {
 func (p *Process) Kill() {
 	_ = p.cmd.Process.Kill()
 	<-p.done
+}
+
+// PeakRSSMiB is the process's peak resident memory (VmHWM), 0 where
+// /proc cannot tell.
+func (p *Process) PeakRSSMiB() float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		if f := bytes.Fields(line); len(f) == 3 && string(f[0]) == "VmHWM:" {
+			kb, _ := strconv.ParseFloat(string(f[1]), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// Alive reports whether the process is still running.
+func (p *Process) Alive() bool {
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
 }
 
 // Output is everything the process printed so far.
