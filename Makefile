@@ -54,7 +54,9 @@ lint: ## go vet and gofmt
 	  if [ -n "$$out" ]; then echo "gofmt would change:" >&2; echo "$$out" >&2; exit 1; fi
 
 fuzz: ## Run every fuzz test for FUZZTIME each
-	$(GO) test ./internal/masking -run '^$$' -fuzz FuzzMask -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/masking -run '^$$' -fuzz '^FuzzMask$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/masking -run '^$$' -fuzz '^FuzzAddress$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/masking -run '^$$' -fuzz '^FuzzLocalPart$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/auditevent -run '^$$' -fuzz FuzzDecodeJSON -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/auditevent -run '^$$' -fuzz FuzzDecodeNDJSON -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/auditcsv -run '^$$' -fuzz FuzzReader -fuzztime $(FUZZTIME)

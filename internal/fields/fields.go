@@ -36,6 +36,18 @@ const (
 	AuditInvalidReason = "audit.invalid_reason"
 )
 
+// Reserved lists the attributes only the processor sets (the constants
+// above): it removes a sender's copies, every one of them, so a sender can
+// neither route, invalidate, tag nor attribute its events.
+var Reserved = []string{
+	EventKind, EventCategory, EventType, AuditGroup, AuditCategories, UserHash, AuditRoute, AuditInvalidReason,
+}
+
+// Address lists the attributes whose meaning is an email address: masked
+// up to their last '@' whatever they hold, not only where an address is
+// detected.
+var Address = []string{UserEmail}
+
 // Values of event.kind and audit.route.
 const (
 	KindEvent         = "event"

@@ -1,6 +1,7 @@
-// Package masking hides the local part of email addresses in free text,
-// keeping the domain visible: "Jane.Doe+x@Example.com" becomes
-// "***@Example.com".
+// Package masking hides the local part of email addresses, keeping the
+// domain visible: "Jane.Doe+x@Example.com" becomes "***@Example.com".
+// String detects addresses in free text; Address masks a value that is an
+// address by meaning (user.email), whatever its local part holds.
 //
 // The detector is deliberately byte-oriented and allocation-free when a
 // string holds no address, because every string of every audit record goes
@@ -15,6 +16,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 	"unsafe"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // Mask is what replaces a local part.
@@ -30,14 +33,95 @@ type Masker struct {
 	noCache bool
 }
 
-const maxCachedDomains = 4096
+// The cache holds at most maxCachedDomains domains of at most
+// maxCachedDomainLen bytes (DNS allows 253): about 2 MB at worst.
+const (
+	maxCachedDomains   = 4096
+	maxCachedDomainLen = 255
+)
 
 // String returns s with every address's local part replaced by Mask, and
-// the number of addresses masked. When n is 0, out is s itself.
+// the number of addresses masked. When n is 0, out is s itself; otherwise
+// out is in NFC: detection runs on the NFC form, so that a local part
+// written with combining marks is found whole.
 func (m *Masker) String(s string) (out string, n int) {
 	at, w := nextAt(s, 0)
 	if at < 0 {
 		return s, 0
+	}
+	// ASCII is always NFC: only text with an '@' and a non-ASCII byte pays
+	// for the check.
+	if !isASCII(s) && !norm.NFC.IsNormalString(s) {
+		ns := norm.NFC.String(s)
+		if out, n = m.mask(ns, 0, 0); n == 0 {
+			return s, 0
+		}
+		return out, n
+	}
+	return m.mask(s, at, w)
+}
+
+// Address masks a value whose meaning is an address (user.email):
+// everything before the last '@' or "%40" becomes Mask, whatever it holds,
+// and the rest is kept as written; a value with neither is masked whole.
+// A value already masked is returned as is with n = 0.
+func (m *Masker) Address(s string) (out string, n int) {
+	if s == "" || IsMasked(s) {
+		return s, 0
+	}
+	at, w := strings.LastIndexByte(s, '@'), 1
+	if j := strings.LastIndex(s, "%40"); j > at {
+		at, w = j, 3
+	}
+	switch {
+	case at < 0:
+		return Mask, 1
+	case w == 1:
+		return m.wholeAddress(s[at+1:]), 1
+	}
+	return Mask + s[at:], 1
+}
+
+// IsMasked reports whether s is an address field's value as Address
+// leaves it: Mask alone, or Mask, '@' or "%40", and a rest holding
+// neither.
+func IsMasked(s string) bool {
+	rest, ok := strings.CutPrefix(s, Mask)
+	switch {
+	case !ok:
+		return false
+	case strings.HasPrefix(rest, "@"):
+		rest = rest[1:]
+	case strings.HasPrefix(rest, "%40"):
+		rest = rest[3:]
+	case rest != "":
+		return false
+	}
+	return strings.IndexByte(rest, '@') < 0 && !strings.Contains(rest, "%40")
+}
+
+func isASCII(s string) bool {
+	const highs = 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		if binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s[i:]), 8))&highs != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// mask is String on an NFC s; at and w are the first '@' when known (w > 0).
+func (m *Masker) mask(s string, at, w int) (out string, n int) {
+	if w == 0 {
+		if at, w = nextAt(s, 0); at < 0 {
+			return s, 0
+		}
 	}
 	var b []byte
 	last, floor := 0, 0
@@ -80,7 +164,7 @@ func Contains(s string) bool {
 }
 
 func (m *Masker) wholeAddress(domain string) string {
-	if m.noCache {
+	if m.noCache || len(domain) > maxCachedDomainLen {
 		return Mask + "@" + domain
 	}
 	if v, ok := m.whole.Load(domain); ok {
@@ -165,7 +249,7 @@ func localStart(s string, at, floor int) int {
 			continue
 		}
 		r, size := utf8.DecodeLastRuneInString(s[floor:i])
-		if r == utf8.RuneError || !(unicode.IsLetter(r) || unicode.IsDigit(r)) {
+		if r == utf8.RuneError || !isWordRune(r) {
 			break
 		}
 		i -= size
@@ -173,12 +257,20 @@ func localStart(s string, at, floor int) int {
 	return i
 }
 
-// Local parts: letters, digits and ._%+-, plus '*' so masking is idempotent.
-// Quotes, brackets, '=', '/', ':' and the like end a local part, which is
-// what finds addresses inside URLs, mailto: links, JSON and prose.
+// Local parts: letters, digits and ._%+-, the RFC 5322 characters !#$^~
+// that nothing uses as a delimiter, plus '*' so masking is idempotent.
+// Quotes, brackets, '=', '/', '&', '?', ':' and the like end a local part,
+// which is what finds addresses inside URLs, mailto: links, JSON and prose.
 func isLocalASCII(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-		c == '.' || c == '_' || c == '%' || c == '+' || c == '-' || c == '*'
+		c == '.' || c == '_' || c == '%' || c == '+' || c == '-' || c == '*' ||
+		c == '!' || c == '#' || c == '$' || c == '^' || c == '~'
+}
+
+// isWordRune: a letter or digit of any script, or a combining mark (one
+// that NFC could not compose onto its letter).
+func isWordRune(r rune) bool {
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r)
 }
 
 func isWordByte(c byte) bool {
@@ -208,7 +300,7 @@ func domainEnd(s string, i int) int {
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[j:])
-		if r == utf8.RuneError || !(unicode.IsLetter(r) || unicode.IsDigit(r)) {
+		if r == utf8.RuneError || !isWordRune(r) {
 			break
 		}
 		j += size
@@ -254,10 +346,12 @@ func validDomain(d string) bool {
 	}
 	letters := 0
 	for _, r := range tld {
-		if !unicode.IsLetter(r) {
+		switch {
+		case unicode.IsLetter(r):
+			letters++
+		case !unicode.IsMark(r):
 			return false
 		}
-		letters++
 	}
 	return letters >= 2
 }

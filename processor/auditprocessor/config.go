@@ -43,6 +43,11 @@ type PseudonymConfig struct {
 	// Key is the HMAC-SHA256 key; empty turns the pseudonym off. Use
 	// ${env:AUDIT_PSEUDONYM_KEY} to keep it out of the file. Never logged.
 	Key configopaque.String `mapstructure:"key"`
+	// TrustSenderHash keeps a sender's user.hash when user.email holds no
+	// address to recompute it from (absent or already masked): for a
+	// pipeline that only restores exports. Any sender of that pipeline can
+	// then attribute events to any pseudonym.
+	TrustSenderHash bool `mapstructure:"trust_sender_hash"`
 }
 
 // AttributesConfig holds the metadata-only rules.

@@ -38,7 +38,7 @@ func TestLoadConfig(t *testing.T) {
 		ActionAttributes: []string{"action", "event.name"},
 		UnknownActions:   PolicyDrop,
 		MaskEmails:       false,
-		Pseudonym:        PseudonymConfig{Key: "0123456789abcdef0123456789abcdef"},
+		Pseudonym:        PseudonymConfig{Key: "0123456789abcdef0123456789abcdef", TrustSenderHash: true},
 		Attributes: AttributesConfig{
 			Default: AttributeRule{Deny: []string{"db.query.text"}},
 			Groups:  map[string]AttributeRule{"Connection": {Allow: []string{"connection.name", "query_job.id"}}},

@@ -85,8 +85,8 @@ type auditProcessor struct {
 	hmacPool  *sync.Pool
 	scratch   sync.Pool // *scratch
 
-	processed, unknown, masked, dropped, removed metric.Int64Counter
-	quarantineAttr, dropAttr                     metric.MeasurementOption
+	processed, unknown, masked, dropped, removed, rejected metric.Int64Counter
+	quarantineAttr, dropAttr, duplicateAttr, reservedAttr  metric.MeasurementOption
 }
 
 type scratch struct {
@@ -95,11 +95,13 @@ type scratch struct {
 	sum    []byte
 	hex    [64]byte
 	hashes map[string]string // address -> pseudonym
+	dups   dupFinder
 }
 
 // batchCounts are added to the counters once per batch, not per record.
 type batchCounts struct {
 	processed, quarantined, dropped, masked, removed int64
+	duplicates, reserved                             int64 // sender attributes rejected
 	records                                          int
 	// ids holds the batch's derived ids: one allocation per batch instead
 	// of one per record. Strings point into it, so it is never reused.
@@ -158,8 +160,11 @@ func newProcessor(set processor.Settings, cfg *Config) (*auditProcessor, error) 
 	p.masked = counter("processor_audit_emails_masked", "Email addresses whose local part was masked.", "{addresses}")
 	p.dropped = counter("processor_audit_records_dropped", "Records dropped because the unknown-action policy is drop.", "{records}")
 	p.removed = counter("processor_audit_attributes_removed", "Attributes removed by the metadata-only lists.", "{attributes}")
+	p.rejected = counter("processor_audit_attributes_rejected", "Sender attributes removed: a later copy of a key, or a key only the processor sets.", "{attributes}")
 	p.quarantineAttr = metric.WithAttributeSet(attribute.NewSet(attribute.String("policy", PolicyQuarantine)))
 	p.dropAttr = metric.WithAttributeSet(attribute.NewSet(attribute.String("policy", PolicyDrop)))
+	p.duplicateAttr = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", "duplicate")))
+	p.reservedAttr = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", "reserved")))
 	return p, err
 }
 
@@ -181,13 +186,17 @@ func (p *auditProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Lo
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
 		if p.cfg.MaskEmails {
-			n.masked += int64(p.maskMap(rl.Resource().Attributes()))
+			n.masked += int64(p.maskMap(rl.Resource().Attributes(), false))
+			if s, c := p.masker.String(rl.SchemaUrl()); c > 0 {
+				rl.SetSchemaUrl(s)
+				n.masked += int64(c)
+			}
 		}
 		sls := rl.ScopeLogs()
 		for j := 0; j < sls.Len(); j++ {
 			sl := sls.At(j)
 			if p.cfg.MaskEmails {
-				n.masked += int64(p.maskMap(sl.Scope().Attributes()))
+				n.masked += int64(p.maskScope(sl))
 			}
 			sl.LogRecords().RemoveIf(func(lr plog.LogRecord) bool {
 				return p.processRecord(lr, sc, &n)
@@ -211,6 +220,12 @@ func (p *auditProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Lo
 	if n.removed > 0 {
 		p.removed.Add(ctx, n.removed)
 	}
+	if n.duplicates > 0 {
+		p.rejected.Add(ctx, n.duplicates, p.duplicateAttr)
+	}
+	if n.reserved > 0 {
+		p.rejected.Add(ctx, n.reserved, p.reservedAttr)
+	}
 	if rls.Len() == 0 {
 		return ld, processorhelper.ErrSkipProcessingData
 	}
@@ -220,33 +235,62 @@ func (p *auditProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Lo
 // known is what the pass over a record's attributes found. outcome stays
 // valid only until the map is appended to or compacted.
 type known struct {
-	outcome                         pcommon.Value
-	eventID, uid, userHash          string
-	drops                           int // attributes f drops
-	hasOutcome, hasRoute, hasReason bool
+	outcome                            pcommon.Value
+	eventID, uid, userHash, senderHash string
+	eventIDMasked, uidMasked           bool
+	hasOutcome                         bool
+	drops                              int // attributes f drops
+	dups, reserved                     int // later copies of a key; keys only the processor sets
+	keys                               int // keys that may hold an address
 }
 
 // walk makes the one pass over a record's attributes: it feeds the id
 // derivation the record as sent, takes the pseudonym from the address
-// before masking it, finds the attributes the processor reads, and masks
-// every value (and, rarely, keys), and counts what f drops.
+// before masking it, finds the attributes the processor reads, masks every
+// value, and counts what f drops, what may need renaming, and what the
+// sender may not send. Only the first copy of a key is read (see
+// dupkeys.go); the later copies and the reserved keys are left for prune.
 func (p *auditProcessor) walk(lr plog.LogRecord, f attrFilter, sc *scratch, n *batchCounts) known {
 	var k known
 	attrs := lr.Attributes()
 	sc.ids.Begin(lr)
-	keys := 0
+	sc.dups.begin()
+	i := -1
 	for key, v := range attrs.All() {
+		i++
 		sc.ids.Attr(key, v)
+		if sc.dups.repeated(key, i) {
+			k.dups++
+			continue
+		}
+		if isReserved(key) {
+			k.reserved++
+			if key == fields.UserHash && p.cfg.Pseudonym.TrustSenderHash && v.Type() == pcommon.ValueTypeStr {
+				k.senderHash = v.Str()
+				if p.cfg.MaskEmails {
+					var c int
+					k.senderHash, c = p.masker.String(k.senderHash)
+					n.masked += int64(c)
+				}
+			}
+			continue
+		}
 		if key == fields.UserEmail && p.hmacPool != nil && v.Type() == pcommon.ValueTypeStr {
-			// An already masked address (a re-imported export) keeps its user.hash.
-			if s := v.Str(); s != "" && !strings.HasPrefix(s, masking.Mask+"@") {
+			// An already masked address (a re-imported export) has no pseudonym to give.
+			if s := v.Str(); s != "" && !masking.IsMasked(s) {
 				k.userHash = p.pseudonym(s, sc)
 			}
 		}
+		c := 0
 		if p.cfg.MaskEmails {
-			n.masked += int64(p.maskValue(v))
+			if isAddress(key) {
+				c = p.maskAddress(v)
+			} else {
+				c = p.maskValue(v)
+			}
+			n.masked += int64(c)
 			if masking.MayContain(key) {
-				keys++
+				k.keys++
 			}
 		}
 		if f.drop(key) {
@@ -255,32 +299,46 @@ func (p *auditProcessor) walk(lr plog.LogRecord, f attrFilter, sc *scratch, n *b
 		switch key {
 		case fields.EventID:
 			if v.Type() == pcommon.ValueTypeStr {
-				k.eventID = v.Str()
+				k.eventID, k.eventIDMasked = v.Str(), c > 0
 			}
 		case fields.LogRecordUID:
 			if v.Type() == pcommon.ValueTypeStr {
-				k.uid = v.Str()
+				k.uid, k.uidMasked = v.Str(), c > 0
 			}
 		case fields.EventOutcome:
 			k.outcome, k.hasOutcome = v, true
-		case fields.AuditRoute:
-			k.hasRoute = true
-		case fields.AuditInvalidReason:
-			k.hasReason = true
 		}
 	}
-	if keys > 0 {
-		n.masked += int64(p.maskKeys(attrs))
-		// Renaming appends to the map, which may move it.
-		k.outcome, k.hasOutcome = attrs.Get(fields.EventOutcome)
-		k.drops = 0
-		for key := range attrs.All() {
-			if f.drop(key) {
-				k.drops++
-			}
-		}
-	}
+	sc.dups.end()
 	return k
+}
+
+// isReserved reports whether only the processor may set key: one of
+// fields.Reserved (a switch, not a set: it is asked about every key).
+func isReserved(key string) bool {
+	switch key {
+	case fields.EventKind, fields.EventCategory, fields.EventType, fields.AuditGroup,
+		fields.AuditCategories, fields.UserHash, fields.AuditRoute, fields.AuditInvalidReason:
+		return true
+	}
+	return false
+}
+
+// isAddress reports whether key is one of fields.Address.
+func isAddress(key string) bool { return key == fields.UserEmail }
+
+// prune removes, in one pass, the later copies of keys (at the positions
+// walk found, ascending) and every reserved key.
+func prune(m pcommon.Map, later []int) {
+	i, j := -1, 0
+	m.RemoveIf(func(key string, _ pcommon.Value) bool {
+		i++
+		if j < len(later) && later[j] == i {
+			j++
+			return true
+		}
+		return isReserved(key)
+	})
 }
 
 const (
@@ -289,11 +347,17 @@ const (
 	idFromUID // copied to event.id: the exporter reads only event.id
 )
 
+// id is the sender's id, or idNone when there is none or masking changed
+// it: a masked id would be shared by every address of a domain, and the
+// store keeps one event per id.
 func (k *known) id() (string, int) {
 	if k.eventID != "" {
+		if k.eventIDMasked {
+			return "", idNone
+		}
 		return k.eventID, idFromEventID
 	}
-	if k.uid != "" {
+	if k.uid != "" && !k.uidMasked {
 		return k.uid, idFromUID
 	}
 	return "", idNone
@@ -323,6 +387,30 @@ func (p *auditProcessor) processRecord(lr plog.LogRecord, sc *scratch, n *batchC
 		f = t.attrs
 	}
 	k := p.walk(lr, f, sc, n)
+	if k.dups > 0 || k.reserved > 0 {
+		prune(attrs, sc.dups.idx)
+		n.duplicates += int64(k.dups)
+		n.reserved += int64(k.reserved)
+	}
+	if k.keys > 0 {
+		n.masked += int64(p.maskKeys(attrs))
+		k.drops = 0
+		for key := range attrs.All() {
+			if f.drop(key) {
+				k.drops++
+			}
+		}
+	}
+	if k.hasOutcome && (k.dups > 0 || k.reserved > 0 || k.keys > 0) {
+		// Pruning and renaming move the map.
+		k.outcome, k.hasOutcome = attrs.Get(fields.EventOutcome)
+	}
+	// A sender's pseudonym is kept only when trusted and none was computed.
+	userHash := k.userHash
+	if userHash == "" && k.senderHash != "" {
+		userHash = k.senderHash
+		n.reserved--
+	}
 	id, idSource := k.id()
 	if idSource == idNone {
 		id = n.deriveID(&sc.ids, lr)
@@ -343,12 +431,12 @@ func (p *auditProcessor) processRecord(lr plog.LogRecord, sc *scratch, n *batchC
 
 	if t == nil {
 		n.quarantined++
-		p.quarantine(lr, action)
+		n.masked += int64(p.quarantine(lr, action))
 		if idSource != idFromEventID {
 			attrs.PutStr(fields.EventID, id)
 		}
-		if k.userHash != "" {
-			attrs.PutStr(fields.UserHash, k.userHash)
+		if userHash != "" {
+			attrs.PutStr(fields.UserHash, userHash)
 		}
 		return false
 	}
@@ -362,16 +450,9 @@ func (p *auditProcessor) processRecord(lr plog.LogRecord, sc *scratch, n *batchC
 		attrs.RemoveIf(func(key string, _ pcommon.Value) bool { return f.drop(key) })
 		n.removed += int64(k.drops)
 	}
-	// A sender cannot route or invalidate its own events.
-	if k.hasRoute {
-		attrs.Remove(fields.AuditRoute)
-	}
-	if k.hasReason {
-		attrs.Remove(fields.AuditInvalidReason)
-	}
 
 	lr.SetEventName(t.action.Name)
-	t.put(attrs, id, idSource, k.userHash)
+	t.put(attrs, id, idSource, userHash)
 	return false
 }
 
@@ -405,15 +486,18 @@ func (t *tags) put(attrs pcommon.Map, id string, idSource int, userHash string) 
 	}
 }
 
-func (p *auditProcessor) quarantine(lr plog.LogRecord, action string) {
+// quarantine marks lr invalid and returns the addresses it masked in the
+// action.
+func (p *auditProcessor) quarantine(lr plog.LogRecord, action string) int {
 	attrs := lr.Attributes()
 	var reason string
+	masked := 0
 	switch {
 	case action == "":
 		reason = fmt.Sprintf("no action: EventName is empty and none of the attributes %s is set", strings.Join(p.cfg.ActionAttributes, ", "))
 	default:
 		if p.cfg.MaskEmails {
-			action, _ = p.masker.String(action)
+			action, masked = p.masker.String(action)
 			lr.SetEventName(action)
 		}
 		if s, ok := p.cat.Suggest(action); ok {
@@ -425,6 +509,7 @@ func (p *auditProcessor) quarantine(lr plog.LogRecord, action string) {
 	attrs.PutStr(fields.AuditRoute, fields.RouteQuarantine)
 	attrs.PutStr(fields.AuditInvalidReason, reason)
 	attrs.PutStr(fields.EventKind, fields.KindPipelineError)
+	return masked
 }
 
 // putStrings writes one value as a string and several as an array, as ECS
@@ -523,7 +608,7 @@ func (p *auditProcessor) maskValue(v pcommon.Value) int {
 			return k
 		}
 	case pcommon.ValueTypeMap:
-		return p.maskMap(v.Map())
+		return p.maskMap(v.Map(), false)
 	case pcommon.ValueTypeSlice:
 		s, total := v.Slice(), 0
 		for i := 0; i < s.Len(); i++ {
@@ -534,10 +619,62 @@ func (p *auditProcessor) maskValue(v pcommon.Value) int {
 	return 0
 }
 
-func (p *auditProcessor) maskMap(m pcommon.Map) int {
+// maskAddress masks the value of an address field (fields.Address): every
+// string in it, at any depth, is an address and is masked up to its last
+// '@' (masking.Masker.Address). Bytes are read as text and become a string.
+func (p *auditProcessor) maskAddress(v pcommon.Value) int {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		if s, k := p.masker.Address(v.Str()); k > 0 {
+			v.SetStr(s)
+			return k
+		}
+	case pcommon.ValueTypeBytes:
+		if b := v.Bytes().AsRaw(); len(b) > 0 {
+			s, _ := p.masker.Address(string(b))
+			v.SetStr(s)
+			return 1
+		}
+	case pcommon.ValueTypeMap:
+		return p.maskMap(v.Map(), true)
+	case pcommon.ValueTypeSlice:
+		s, total := v.Slice(), 0
+		for i := 0; i < s.Len(); i++ {
+			total += p.maskAddress(s.At(i))
+		}
+		return total
+	}
+	return 0
+}
+
+// maskScope masks the scope's name, version, schema URL and attributes.
+func (p *auditProcessor) maskScope(sl plog.ScopeLogs) int {
+	sc := sl.Scope()
+	total := p.maskMap(sc.Attributes(), false)
+	if s, c := p.masker.String(sc.Name()); c > 0 {
+		sc.SetName(s)
+		total += c
+	}
+	if s, c := p.masker.String(sc.Version()); c > 0 {
+		sc.SetVersion(s)
+		total += c
+	}
+	if s, c := p.masker.String(sl.SchemaUrl()); c > 0 {
+		sl.SetSchemaUrl(s)
+		total += c
+	}
+	return total
+}
+
+// maskMap masks m's values (as addresses when addr) and keys.
+func (p *auditProcessor) maskMap(m pcommon.Map, addr bool) int {
 	total, keys := 0, 0
 	for k, v := range m.All() {
-		total += p.maskValue(v)
+		if addr {
+			total += p.maskAddress(v)
+		} else {
+			total += p.maskValue(v)
+		}
 		if masking.MayContain(k) {
 			keys++
 		}

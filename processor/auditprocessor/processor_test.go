@@ -431,15 +431,27 @@ func TestPseudonymCacheAgreesWithHMAC(t *testing.T) {
 	}
 }
 
-func TestReimportKeepsPseudonym(t *testing.T) {
-	in := plog.NewLogs()
-	newRecord(in, func(lr plog.LogRecord) {
-		lr.SetEventName("notebook.open")
-		lr.Attributes().PutStr("user.email", "***@example.com")
-		lr.Attributes().PutStr("user.hash", "hash-from-the-export")
-	})
-	res := run(t, testConfig(func(c *Config) { c.Pseudonym.Key = testKey }), in)
-	assert.Equal(t, "hash-from-the-export", attr(t, firstRecord(res.out), "user.hash").Str())
+// A re-imported export keeps its pseudonym only through a pipeline that
+// trusts its senders' (pseudonym.trust_sender_hash): any sender could
+// otherwise pin its events on another user.
+func TestReimportKeepsPseudonymOnlyWhenTrusted(t *testing.T) {
+	for _, trust := range []bool{false, true} {
+		in := plog.NewLogs()
+		newRecord(in, func(lr plog.LogRecord) {
+			lr.SetEventName("notebook.open")
+			lr.Attributes().PutStr("user.email", "***@example.com")
+			lr.Attributes().PutStr("user.hash", "hash-from-the-export")
+		})
+		res := run(t, testConfig(func(c *Config) {
+			c.Pseudonym.Key = testKey
+			c.Pseudonym.TrustSenderHash = trust
+		}), in)
+		v, ok := firstRecord(res.out).Attributes().Get("user.hash")
+		assert.Equal(t, trust, ok, "trust_sender_hash: %v", trust)
+		if trust {
+			assert.Equal(t, "hash-from-the-export", v.Str())
+		}
+	}
 }
 
 func TestMaskingCanBeTurnedOff(t *testing.T) {
