@@ -212,7 +212,11 @@ func (t *keyTable) slot(k string) uint8 {
 func (c *core) scan(attrs pcommon.Map, props []byte) []byte {
 	for k, v := range attrs.All() {
 		if s := coreKeys.slot(k); s != sNone {
-			c[s] = v
+			// A repeated key (legal on the OTLP wire) keeps its first
+			// copy, the one Map.Get, the router and ID read.
+			if c[s] == (pcommon.Value{}) {
+				c[s] = v
+			}
 			continue
 		}
 		props = append(props, ',')

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 
 	assets "github.com/otelcol-audit/otelcol-audit/config/elasticsearch"
 	"github.com/otelcol-audit/otelcol-audit/internal/auditgen"
@@ -419,4 +420,24 @@ func TestPlainMatchesTable(t *testing.T) {
 		}
 		check(w)
 	}
+}
+
+// A key repeated on the OTLP wire: the document holds the first copy, as
+// ID, Map.Get and the exporter's router read it.
+func TestRepeatedCoreKeysKeepTheFirst(t *testing.T) {
+	req := plogotlp.NewExportRequest()
+	require.NoError(t, req.UnmarshalJSON([]byte(`{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"timeUnixNano":"1700000000000000000","eventName":"report.view","attributes":[
+		{"key":"event.id","value":{"stringValue":"first-id"}},
+		{"key":"user.email","value":{"stringValue":"***@first.example"}},
+		{"key":"event.id","value":{"stringValue":"second-id"}},
+		{"key":"user.email","value":{"stringValue":"***@second.example"}}]}]}]}]}`)))
+	rl := req.Logs().ResourceLogs().At(0)
+	lr := rl.ScopeLogs().At(0).LogRecords().At(0)
+	require.Equal(t, 4, lr.Attributes().Len(), "both copies reach the encoder")
+	e := &Encoder{}
+	id := e.ID(lr)
+	assert.Equal(t, "first-id", id)
+	doc := string(e.AppendDocument(nil, rl.Resource(), lr, Target{"audit", "default"}, id, ts))
+	assert.Contains(t, doc, "first.example")
+	assert.NotContains(t, doc, "second")
 }
