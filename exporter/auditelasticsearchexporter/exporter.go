@@ -208,7 +208,10 @@ func (e *auditExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 		failed := subset(ld, retry)
 		return consumererror.NewLogs(fmt.Errorf("%d of %d audit events not yet stored: %w", failed.LogRecordCount(), len(docs), errOr(err, "Elasticsearch asked to retry")), failed)
 	}
-	if len(perm) > 0 {
+	// The exporter helper counts every record of a request it gets an error
+	// for as failed; only a request lost whole may say so. A partial loss is
+	// counted exactly in docs_failed and logged per event above.
+	if len(perm) == len(docs) {
 		return consumererror.NewPermanent(fmt.Errorf("%d audit events could be neither stored nor dead-lettered (counted in otelcol_exporter_audit_es_docs_failed and logged)", len(perm)))
 	}
 	return nil

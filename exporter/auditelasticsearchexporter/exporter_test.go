@@ -314,22 +314,42 @@ func TestMappingRejectionGoesToDeadLetter(t *testing.T) {
 	assert.Equal(t, int64(1), v.metric(t, "exporter_audit_es_docs_dead_lettered"))
 }
 
-func TestDeadLetterRejectedIsPermanentAndCounted(t *testing.T) {
-	v := newEnv(t)
-	set := exportertest.NewNopSettings(metadata.Type)
-	set.TelemetrySettings = v.tel.NewTelemetrySettings()
-	e, err := newExporter(set, v.config(nil))
-	require.NoError(t, err)
-	require.NoError(t, e.start(context.Background(), componenttest.NewNopHost()))
-	defer e.shutdown(context.Background())
-	require.Eventually(t, e.bootstrapped.Load, 5*time.Second, 10*time.Millisecond)
-	v.es.SetFaults(estest.Faults{RejectIDSuffix: "-bad", RejectDeadLetter: true})
-	err = e.pushLogs(context.Background(), logs(rec{id: "ok", action: "notebook.open"}, rec{id: "x-bad", action: "notebook.open"}))
-	require.Error(t, err)
-	assert.True(t, consumererror.IsPermanent(err))
-	assert.Contains(t, err.Error(), "1 audit events could be neither stored nor dead-lettered")
-	assert.Equal(t, []string{"ok"}, v.es.IDs(events))
-	assert.Equal(t, int64(1), v.metric(t, "exporter_audit_es_docs_failed"))
+// A dead letter refused too is lost: counted exactly. The request fails
+// (permanently) only when nothing in it was stored, since the exporter
+// helper counts every record of a failed request as lost.
+func TestDeadLetterRejectedIsCountedExactly(t *testing.T) {
+	tests := []struct {
+		name      string
+		recs      []rec
+		stored    []string
+		permanent bool
+	}{
+		{"one of two lost", []rec{{id: "ok", action: "notebook.open"}, {id: "x-bad", action: "notebook.open"}}, []string{"ok"}, false},
+		{"all lost", []rec{{id: "x-bad", action: "notebook.open"}}, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := newEnv(t)
+			set := exportertest.NewNopSettings(metadata.Type)
+			set.TelemetrySettings = v.tel.NewTelemetrySettings()
+			e, err := newExporter(set, v.config(nil))
+			require.NoError(t, err)
+			require.NoError(t, e.start(context.Background(), componenttest.NewNopHost()))
+			defer e.shutdown(context.Background())
+			require.Eventually(t, e.bootstrapped.Load, 5*time.Second, 10*time.Millisecond)
+			v.es.SetFaults(estest.Faults{RejectIDSuffix: "-bad", RejectDeadLetter: true})
+			err = e.pushLogs(context.Background(), logs(tt.recs...))
+			if tt.permanent {
+				require.Error(t, err)
+				assert.True(t, consumererror.IsPermanent(err))
+				assert.Contains(t, err.Error(), "1 audit events could be neither stored nor dead-lettered")
+			} else {
+				require.NoError(t, err, "the stored event is not reported lost")
+			}
+			assert.ElementsMatch(t, tt.stored, v.es.IDs(events))
+			assert.Equal(t, int64(1), v.metric(t, "exporter_audit_es_docs_failed"))
+		})
+	}
 }
 
 func TestOutageThenRecovery(t *testing.T) {
