@@ -11,8 +11,10 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/signal"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
@@ -43,7 +45,11 @@ ELASTICSEARCH_API_KEY, or --es-user/--es-password or ELASTICSEARCH_USER/ELASTICS
 `
 
 func main() {
-	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	// Ctrl-C stops an export cleanly (its partial file removed); a second
+	// one kills.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() { <-ctx.Done(); stop() }()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "auditctl:", err)
 		os.Exit(1)
 	}
@@ -272,6 +278,7 @@ func find(ctx context.Context, cmd string, args []string, stdout, stderr io.Writ
 	output := fs.String("output", "", "table, json or csv (search: table on a terminal, else json; export: csv)")
 	file := fs.String("file", "", "write to this file instead of stdout (export)")
 	archive := fs.String("archive", "", "read the collector's JSON-lines archive in this directory instead of Elasticsearch")
+	maxLine := fs.Int("max-line-bytes", auditctl.DefaultMaxLineBytes, "with --archive: skip (and report) archive lines longer than this")
 	auditEndpoint := fs.String("audit-endpoint", env("AUDITCTL_AUDIT_ENDPOINT", "http://localhost:4318"), "collector OTLP/HTTP URL that records this access")
 	noAudit := fs.Bool("no-audit", env("AUDITCTL_AUDIT", "") == "off", "do not record this access in the audit log (also AUDITCTL_AUDIT=off)")
 	actor := fs.String("actor", env("AUDITCTL_ACTOR", env("USER", "unknown")), "who is reading, for the access record")
@@ -325,7 +332,10 @@ func find(ctx context.Context, cmd string, args []string, stdout, stderr io.Writ
 		}
 	}
 	if *archive != "" {
-		return fromArchive(cmd, auditctl.Archive{Dir: *archive}, q, *size, *page, *output, *file, loc, stdout, stderr)
+		if *maxLine < 1<<10 || *maxLine > auditctl.MaxLineBytesLimit {
+			return fmt.Errorf("--max-line-bytes %d: use %d to %d", *maxLine, 1<<10, auditctl.MaxLineBytesLimit)
+		}
+		return fromArchive(ctx, cmd, &auditctl.Archive{Dir: *archive, MaxLineBytes: *maxLine, Warn: stderr}, q, *size, *page, *output, *file, loc, stdout, stderr)
 	}
 	client, err := es.client()
 	if err != nil {
@@ -352,11 +362,11 @@ func find(ctx context.Context, cmd string, args []string, stdout, stderr io.Writ
 	}
 	out := stdout
 	if *file != "" {
-		f, err := os.Create(*file)
+		f, err := createOutput(*file)
 		if err != nil {
-			return fmt.Errorf("--file: %w", err)
+			return err
 		}
-		defer f.Close()
+		defer f.abort()
 		out = f
 	}
 	opts := auditctl.ExportOptions{ES: client, Query: q, Output: format, Out: out}
@@ -372,6 +382,11 @@ func find(ctx context.Context, cmd string, args []string, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
+	if f, ok := out.(*outFile); ok {
+		if err := f.commit(); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(stderr, "exported %d events\n", n)
 	return nil
 }
@@ -385,7 +400,7 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-func fromArchive(cmd string, a auditctl.Archive, q auditquery.Query, size, page int, output, file string, loc *time.Location, stdout, stderr io.Writer) error {
+func fromArchive(ctx context.Context, cmd string, a *auditctl.Archive, q auditquery.Query, size, page int, output, file string, loc *time.Location, stdout, stderr io.Writer) error {
 	if cmd == "search" {
 		format := output
 		if format == "" {
@@ -394,7 +409,7 @@ func fromArchive(cmd string, a auditctl.Archive, q auditquery.Query, size, page 
 				format = auditctl.Table
 			}
 		}
-		total, err := auditctl.SearchArchive(a, q, size, page, format, loc, stdout)
+		total, err := auditctl.SearchArchive(ctx, a, q, size, page, format, loc, stdout)
 		if err != nil {
 			return err
 		}
@@ -406,16 +421,21 @@ func fromArchive(cmd string, a auditctl.Archive, q auditquery.Query, size, page 
 	}
 	out := stdout
 	if file != "" {
-		f, err := os.Create(file)
+		f, err := createOutput(file)
 		if err != nil {
-			return fmt.Errorf("--file: %w", err)
+			return err
 		}
-		defer f.Close()
+		defer f.abort()
 		out = f
 	}
-	n, err := auditctl.ExportArchive(a, q, output, out)
+	n, err := auditctl.ExportArchive(ctx, a, q, output, out)
 	if err != nil {
 		return err
+	}
+	if f, ok := out.(*outFile); ok {
+		if err := f.commit(); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(stderr, "exported %d events from the archive\n", n)
 	return nil

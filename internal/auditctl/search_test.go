@@ -360,17 +360,17 @@ func TestArchiveAnswersLikeElasticsearch(t *testing.T) {
 		var fromES, fromArchive bytes.Buffer
 		n1, err := Search(context.Background(), SearchOptions{ES: s.client, Query: q, Size: 200, Page: 2, Output: JSON, Out: &fromES, TZ: time.UTC})
 		require.NoError(t, err, name)
-		n2, err := SearchArchive(Archive{Dir: dir}, q, 200, 2, JSON, time.UTC, &fromArchive)
+		n2, err := SearchArchive(context.Background(), &Archive{Dir: dir}, q, 200, 2, JSON, time.UTC, &fromArchive)
 		require.NoError(t, err, name)
 		assert.Equal(t, n1, n2, name)
 		assert.Positive(t, n1, name)
 		assert.Equal(t, ids(fromES.Bytes()), ids(fromArchive.Bytes()), name)
 	}
 	var csvOut bytes.Buffer
-	n, err := ExportArchive(Archive{Dir: dir}, auditquery.Query{}, CSV, &csvOut)
+	n, err := ExportArchive(context.Background(), &Archive{Dir: dir}, auditquery.Query{}, CSV, &csvOut)
 	require.NoError(t, err)
 	assert.Equal(t, 2500, n)
-	_, err = SearchArchive(Archive{Dir: t.TempDir()}, auditquery.Query{}, 10, 1, JSON, time.UTC, io.Discard)
+	_, err = SearchArchive(context.Background(), &Archive{Dir: t.TempDir()}, auditquery.Query{}, 10, 1, JSON, time.UTC, io.Discard)
 	assert.ErrorContains(t, err, "no *.jsonl files")
 }
 
