@@ -122,3 +122,33 @@ func TestNumericFlagsAreBounded(t *testing.T) {
 		assert.Contains(t, err.Error(), want, args)
 	}
 }
+
+// An empty or unclear filter is refused, not run as "match everything".
+func TestUnclearFiltersAreRefused(t *testing.T) {
+	es := estest.New(estest.WithSource())
+	srv := es.Start(t)
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--resource", ""}, `--resource "": use TYPE or TYPE:ID`},
+		{[]string{"--resource", ":"}, `--resource ":": use TYPE or TYPE:ID`},
+		{[]string{"--resource=notebook:"}, `--resource "notebook:": use TYPE or TYPE:ID`},
+		{[]string{"--action", ""}, `--action "" is empty`},
+		{[]string{"--user="}, `--user "" is empty`},
+		{[]string{"--category", ""}, `--category "" is empty`},
+		{[]string{"--outcome", ""}, `--outcome "" is empty`},
+		{[]string{"--ip", ""}, `--ip "" is empty`},
+		{[]string{"--outcome", "denied"}, `--outcome "denied": use success, failure or unknown`},
+		{[]string{""}, `free text "" is empty`},
+		{[]string{"jane", " "}, `free text " " is blank`},
+	} {
+		for _, cmd := range []string{"search", "export"} {
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), append([]string{cmd, "--es", srv.URL, "--no-audit"}, tt.args...), &stdout, &stderr)
+			require.Error(t, err, "%s %q", cmd, tt.args)
+			assert.Contains(t, err.Error(), tt.want, "%s %q", cmd, tt.args)
+		}
+	}
+	assert.Empty(t, es.Requests(), "nothing was searched")
+}

@@ -293,6 +293,9 @@ func find(ctx context.Context, cmd string, args []string, stdout, stderr io.Writ
 			return err
 		}
 	}
+	if err := refuseEmpty(fs, words); err != nil {
+		return err
+	}
 	q.Text = strings.Join(words, " ")
 	loc, err := time.LoadLocation(*tz)
 	if err != nil {
@@ -316,11 +319,22 @@ func find(ctx context.Context, cmd string, args []string, stdout, stderr io.Writ
 			return err
 		}
 	}
-	if *resource != "" {
-		q.ResourceType, q.ResourceID, _ = strings.Cut(*resource, ":")
+	if isSet(fs, "resource") {
+		if q.ResourceType, q.ResourceID, err = auditquery.ParseResource(*resource); err != nil {
+			return err
+		}
 	}
 	if err := q.Validate(); err != nil {
 		return err
+	}
+	if cmd == "search" && (*size < 1 || *size > 10000) {
+		return fmt.Errorf("--size %d: use 1 to 10000", *size)
+	}
+	if cmd == "search" && *page < 1 {
+		return fmt.Errorf("--page %d: pages start at 1", *page)
+	}
+	if *maxLine < 1<<10 || *maxLine > auditctl.MaxLineBytesLimit {
+		return fmt.Errorf("--max-line-bytes %d: use %d to %d", *maxLine, 1<<10, auditctl.MaxLineBytesLimit)
 	}
 	source := "elasticsearch " + *es.url
 	if *archive != "" {
@@ -332,9 +346,6 @@ func find(ctx context.Context, cmd string, args []string, stdout, stderr io.Writ
 		}
 	}
 	if *archive != "" {
-		if *maxLine < 1<<10 || *maxLine > auditctl.MaxLineBytesLimit {
-			return fmt.Errorf("--max-line-bytes %d: use %d to %d", *maxLine, 1<<10, auditctl.MaxLineBytesLimit)
-		}
 		return fromArchive(ctx, cmd, &auditctl.Archive{Dir: *archive, MaxLineBytes: *maxLine, Warn: stderr}, q, *size, *page, *output, *file, loc, stdout, stderr)
 	}
 	client, err := es.client()
@@ -388,6 +399,32 @@ func find(ctx context.Context, cmd string, args []string, stdout, stderr io.Writ
 		}
 	}
 	fmt.Fprintf(stderr, "exported %d events\n", n)
+	return nil
+}
+
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// refuseEmpty refuses a filter given empty (--action "", or an empty
+// word of free text, as from an unset shell variable): left as it is, it
+// would match every event.
+func refuseEmpty(fs *flag.FlagSet, words []string) error {
+	for _, name := range []string{"user", "action", "category", "outcome", "ip"} {
+		if isSet(fs, name) && fs.Lookup(name).Value.String() == "" {
+			return fmt.Errorf("--%s \"\" is empty: give a value, or leave the flag out to match every event", name)
+		}
+	}
+	for _, w := range words {
+		switch {
+		case w == "":
+			return errors.New(`free text "" is empty (an unset shell variable?): give words, or none to match every event`)
+		case strings.TrimSpace(w) == "":
+			return fmt.Errorf("free text %q is blank: give words, or none to match every event", w)
+		}
+	}
 	return nil
 }
 

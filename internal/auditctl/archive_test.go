@@ -199,9 +199,11 @@ func FuzzSalvage(f *testing.F) {
 		if err != nil {
 			return
 		}
-		// Whatever decodes as a whole line, the salvage decodes record by record.
+		// Whatever decodes as a whole line, the salvage decodes record by
+		// record. (The decoder takes an empty key for the end of an object
+		// and reads on from there; the salvage skips such a record.)
 		ld, werr := (&plog.JSONUnmarshaler{}).UnmarshalLogs(line)
-		if werr == nil && ld.LogRecordCount() != decoded+skipped {
+		if werr == nil && !bytes.Contains(line, []byte(`"":`)) && ld.LogRecordCount() != decoded+skipped {
 			t.Fatalf("whole line: %d records; salvage: %d decoded, %d skipped", ld.LogRecordCount(), decoded, skipped)
 		}
 	})
