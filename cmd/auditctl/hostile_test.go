@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -151,4 +152,12 @@ func TestUnclearFiltersAreRefused(t *testing.T) {
 		}
 	}
 	assert.Empty(t, es.Requests(), "nothing was searched")
+}
+
+// The last line of defence: whatever an error carries, it reaches the
+// terminal escaped, its own line breaks kept.
+func TestErrorsReachTheTerminalEscaped(t *testing.T) {
+	var stderr bytes.Buffer
+	printError(&stderr, errors.New("bad \x1b]0;pwned\x07 value\nsecond line \u202e"))
+	assert.Equal(t, "auditctl: bad \\x1b]0;pwned\\x07 value\nsecond line \\u202e\n", stderr.String())
 }

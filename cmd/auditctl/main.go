@@ -17,7 +17,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/elastic/go-elasticsearch/v8"
 	"go.opentelemetry.io/collector/confmap"
 	"go.yaml.in/yaml/v3"
 
@@ -40,8 +39,11 @@ const usage = `auditctl administers the otelcol-audit store.
 Settings come from flags, then the environment, then an optional YAML file (--config FILE,
 AUDITCTL_CONFIG, or ~/.config/auditctl/config.yaml) with keys elasticsearch_url, api_key,
 es_user, es_password, audit_endpoint, actor and audit (off).
-Elasticsearch: --es or ELASTICSEARCH_URL (default http://localhost:9200), and --api-key or
-ELASTICSEARCH_API_KEY, or --es-user/--es-password or ELASTICSEARCH_USER/ELASTICSEARCH_PASSWORD.
+Elasticsearch: --es or ELASTICSEARCH_URL (default http://localhost:9200), and an API key
+(ELASTICSEARCH_API_KEY, --api-key-file FILE or ELASTICSEARCH_API_KEY_FILE; - reads stdin) or a
+user (--es-user, ELASTICSEARCH_USER) with a password (ELASTICSEARCH_PASSWORD, --es-password-file
+FILE or ELASTICSEARCH_PASSWORD_FILE). --api-key and --es-password work too, with a warning: ps
+shows the command line. Credentials in a URL are used but never printed or recorded.
 `
 
 func main() {
@@ -50,9 +52,20 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() { <-ctx.Done(); stop() }()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "auditctl:", err)
+		printError(os.Stderr, err)
 		os.Exit(1)
 	}
+}
+
+// printError writes err for a person: an error may quote what a sender
+// wrote (an Elasticsearch reason, a decoder's context), so every line is
+// escaped; the error's own line breaks are kept.
+func printError(w io.Writer, err error) {
+	lines := strings.Split(err.Error(), "\n")
+	for i, l := range lines {
+		lines[i] = auditctl.Printable(l)
+	}
+	fmt.Fprintln(w, "auditctl:", strings.Join(lines, "\n"))
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -159,10 +172,7 @@ func env(name, def string) string {
 func setup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("setup", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	esURL := fs.String("es", env("ELASTICSEARCH_URL", "http://localhost:9200"), "Elasticsearch URL")
-	apiKey := fs.String("api-key", env("ELASTICSEARCH_API_KEY", ""), "Elasticsearch API key")
-	user := fs.String("es-user", env("ELASTICSEARCH_USER", ""), "Elasticsearch user")
-	password := fs.String("es-password", env("ELASTICSEARCH_PASSWORD", ""), "Elasticsearch password")
+	esf := addESFlags(fs)
 	kibanaURL := fs.String("kibana", "", "Kibana URL; also import the saved objects and add the quick ranges")
 	kibanaSpace := fs.String("kibana-space", "", "Kibana space id to install into (default: the default space)")
 	collectorCfg := fs.String("collector-config", "config/elasticsearch.yaml", "collector config whose audit_elasticsearch exporter gives the retention tiers and dataset")
@@ -179,26 +189,40 @@ func setup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *namespace != "" {
 		ns = *namespace
 	}
-	es, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{*esURL}, APIKey: *apiKey, Username: *user, Password: *password})
+	conn, err := esf.resolve(stderr)
 	if err != nil {
-		return fmt.Errorf("elasticsearch client for %s: %w", *esURL, err)
+		return err
+	}
+	kibana, kUser, kPassword, kHasUser, err := warnUserinfo(stderr, "kibana", *kibanaURL)
+	if err != nil {
+		return err
+	}
+	if kHasUser && (conn.cfg.APIKey != "" || conn.cfg.Username != "") {
+		return errors.New("--kibana carries credentials (user:password@) and Elasticsearch credentials are set, which Kibana calls also use: use one; remove user:password@ from --kibana")
+	}
+	es, err := conn.client()
+	if err != nil {
+		return err
 	}
 	if !*dryRun {
 		if _, err := es.Info(); err != nil {
-			return fmt.Errorf("cannot reach Elasticsearch at %s: %v; set ELASTICSEARCH_URL or --es", *esURL, err)
+			return fmt.Errorf("cannot reach Elasticsearch at %s: %v; set ELASTICSEARCH_URL or --es", auditctl.RedactURL(conn.URL), err)
 		}
 	}
 	if err := auditctl.ValidateSpace(*kibanaSpace); err != nil {
 		return err
 	}
-	o := auditctl.SetupOptions{ES: es, Tiers: cfg.Tiers(), Namespace: ns, Kibana: auditctl.Kibana{URL: *kibanaURL, Space: *kibanaSpace}, DryRun: *dryRun, Out: stdout}
-	if *kibanaURL != "" {
+	o := auditctl.SetupOptions{ES: es, Tiers: cfg.Tiers(), Namespace: ns, Kibana: auditctl.Kibana{URL: kibana, Space: *kibanaSpace}, DryRun: *dryRun, Out: stdout}
+	if kibana != "" {
+		c := conn.cfg
 		o.Kibana.Auth = func(r *http.Request) {
 			switch {
-			case *apiKey != "":
-				r.Header.Set("Authorization", "ApiKey "+*apiKey)
-			case *user != "":
-				r.SetBasicAuth(*user, *password)
+			case c.APIKey != "":
+				r.Header.Set("Authorization", "ApiKey "+c.APIKey)
+			case c.Username != "":
+				r.SetBasicAuth(c.Username, c.Password)
+			case kHasUser:
+				r.SetBasicAuth(kUser, kPassword)
 			}
 		}
 	}
@@ -236,25 +260,6 @@ func exporterConfig(path string) (*auditelasticsearchexporter.Config, error) {
 		return cfg, nil
 	}
 	return nil, fmt.Errorf("--collector-config %s has no audit_elasticsearch exporter", path)
-}
-
-type esFlags struct{ url, apiKey, user, password *string }
-
-func addESFlags(fs *flag.FlagSet) esFlags {
-	return esFlags{
-		url:      fs.String("es", env("ELASTICSEARCH_URL", "http://localhost:9200"), "Elasticsearch URL"),
-		apiKey:   fs.String("api-key", env("ELASTICSEARCH_API_KEY", ""), "Elasticsearch API key"),
-		user:     fs.String("es-user", env("ELASTICSEARCH_USER", ""), "Elasticsearch user"),
-		password: fs.String("es-password", env("ELASTICSEARCH_PASSWORD", ""), "Elasticsearch password"),
-	}
-}
-
-func (f esFlags) client() (*elasticsearch.Client, error) {
-	c, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{*f.url}, APIKey: *f.apiKey, Username: *f.user, Password: *f.password})
-	if err != nil {
-		return nil, fmt.Errorf("elasticsearch client for %s: %w", *f.url, err)
-	}
-	return c, nil
 }
 
 // find runs search or export.
@@ -336,11 +341,18 @@ func find(ctx context.Context, cmd string, args []string, stdout, stderr io.Writ
 	if *maxLine < 1<<10 || *maxLine > auditctl.MaxLineBytesLimit {
 		return fmt.Errorf("--max-line-bytes %d: use %d to %d", *maxLine, 1<<10, auditctl.MaxLineBytesLimit)
 	}
-	source := "elasticsearch " + *es.url
-	if *archive != "" {
-		source = "archive " + *archive
+	var conn esConn
+	source := "archive " + *archive
+	if *archive == "" {
+		if conn, err = es.resolve(stderr); err != nil {
+			return err
+		}
+		source = "elasticsearch " + conn.URL
 	}
 	if !*noAudit {
+		if _, _, _, _, err := warnUserinfo(stderr, "audit-endpoint", *auditEndpoint); err != nil {
+			return err
+		}
 		if err := (auditctl.AccessLog{Endpoint: *auditEndpoint, Actor: *actor, Source: source}).Record(ctx, cmd, q); err != nil {
 			return err
 		}
@@ -348,7 +360,7 @@ func find(ctx context.Context, cmd string, args []string, stdout, stderr io.Writ
 	if *archive != "" {
 		return fromArchive(ctx, cmd, &auditctl.Archive{Dir: *archive, MaxLineBytes: *maxLine, Warn: stderr}, q, *size, *page, *output, *file, loc, stdout, stderr)
 	}
-	client, err := es.client()
+	client, err := conn.client()
 	if err != nil {
 		return err
 	}
@@ -477,3 +489,6 @@ func fromArchive(ctx context.Context, cmd string, a *auditctl.Archive, q auditqu
 	fmt.Fprintf(stderr, "exported %d events from the archive\n", n)
 	return nil
 }
+
+// stdin is where a secret file named - is read from (tests replace it).
+var stdin io.Reader = os.Stdin
