@@ -11,11 +11,12 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/signal"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
-	"github.com/elastic/go-elasticsearch/v8"
 	"go.opentelemetry.io/collector/confmap"
 	"go.yaml.in/yaml/v3"
 
@@ -38,15 +39,33 @@ const usage = `auditctl administers the otelcol-audit store.
 Settings come from flags, then the environment, then an optional YAML file (--config FILE,
 AUDITCTL_CONFIG, or ~/.config/auditctl/config.yaml) with keys elasticsearch_url, api_key,
 es_user, es_password, audit_endpoint, actor and audit (off).
-Elasticsearch: --es or ELASTICSEARCH_URL (default http://localhost:9200), and --api-key or
-ELASTICSEARCH_API_KEY, or --es-user/--es-password or ELASTICSEARCH_USER/ELASTICSEARCH_PASSWORD.
+Elasticsearch: --es or ELASTICSEARCH_URL (default http://localhost:9200), and an API key
+(ELASTICSEARCH_API_KEY, --api-key-file FILE or ELASTICSEARCH_API_KEY_FILE; - reads stdin) or a
+user (--es-user, ELASTICSEARCH_USER) with a password (ELASTICSEARCH_PASSWORD, --es-password-file
+FILE or ELASTICSEARCH_PASSWORD_FILE). --api-key and --es-password work too, with a warning: ps
+shows the command line. Credentials in a URL are used but never printed or recorded.
 `
 
 func main() {
-	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "auditctl:", err)
+	// Ctrl-C stops an export cleanly (its partial file removed); a second
+	// one kills.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() { <-ctx.Done(); stop() }()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		printError(os.Stderr, err)
 		os.Exit(1)
 	}
+}
+
+// printError writes err for a person: an error may quote what a sender
+// wrote (an Elasticsearch reason, a decoder's context), so every line is
+// escaped; the error's own line breaks are kept.
+func printError(w io.Writer, err error) {
+	lines := strings.Split(err.Error(), "\n")
+	for i, l := range lines {
+		lines[i] = auditctl.Printable(l)
+	}
+	fmt.Fprintln(w, "auditctl:", strings.Join(lines, "\n"))
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -153,10 +172,7 @@ func env(name, def string) string {
 func setup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("setup", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	esURL := fs.String("es", env("ELASTICSEARCH_URL", "http://localhost:9200"), "Elasticsearch URL")
-	apiKey := fs.String("api-key", env("ELASTICSEARCH_API_KEY", ""), "Elasticsearch API key")
-	user := fs.String("es-user", env("ELASTICSEARCH_USER", ""), "Elasticsearch user")
-	password := fs.String("es-password", env("ELASTICSEARCH_PASSWORD", ""), "Elasticsearch password")
+	esf := addESFlags(fs)
 	kibanaURL := fs.String("kibana", "", "Kibana URL; also import the saved objects and add the quick ranges")
 	kibanaSpace := fs.String("kibana-space", "", "Kibana space id to install into (default: the default space)")
 	collectorCfg := fs.String("collector-config", "config/elasticsearch.yaml", "collector config whose audit_elasticsearch exporter gives the retention tiers and dataset")
@@ -173,26 +189,40 @@ func setup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *namespace != "" {
 		ns = *namespace
 	}
-	es, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{*esURL}, APIKey: *apiKey, Username: *user, Password: *password})
+	conn, err := esf.resolve(stderr)
 	if err != nil {
-		return fmt.Errorf("elasticsearch client for %s: %w", *esURL, err)
+		return err
+	}
+	kibana, kUser, kPassword, kHasUser, err := warnUserinfo(stderr, "kibana", *kibanaURL)
+	if err != nil {
+		return err
+	}
+	if kHasUser && (conn.cfg.APIKey != "" || conn.cfg.Username != "") {
+		return errors.New("--kibana carries credentials (user:password@) and Elasticsearch credentials are set, which Kibana calls also use: use one; remove user:password@ from --kibana")
+	}
+	es, err := conn.client()
+	if err != nil {
+		return err
 	}
 	if !*dryRun {
 		if _, err := es.Info(); err != nil {
-			return fmt.Errorf("cannot reach Elasticsearch at %s: %v; set ELASTICSEARCH_URL or --es", *esURL, err)
+			return fmt.Errorf("cannot reach Elasticsearch at %s: %v; set ELASTICSEARCH_URL or --es", auditctl.RedactURL(conn.URL), err)
 		}
 	}
 	if err := auditctl.ValidateSpace(*kibanaSpace); err != nil {
 		return err
 	}
-	o := auditctl.SetupOptions{ES: es, Tiers: cfg.Tiers(), Namespace: ns, Kibana: auditctl.Kibana{URL: *kibanaURL, Space: *kibanaSpace}, DryRun: *dryRun, Out: stdout}
-	if *kibanaURL != "" {
+	o := auditctl.SetupOptions{ES: es, Tiers: cfg.Tiers(), Namespace: ns, Kibana: auditctl.Kibana{URL: kibana, Space: *kibanaSpace}, DryRun: *dryRun, Out: stdout}
+	if kibana != "" {
+		c := conn.cfg
 		o.Kibana.Auth = func(r *http.Request) {
 			switch {
-			case *apiKey != "":
-				r.Header.Set("Authorization", "ApiKey "+*apiKey)
-			case *user != "":
-				r.SetBasicAuth(*user, *password)
+			case c.APIKey != "":
+				r.Header.Set("Authorization", "ApiKey "+c.APIKey)
+			case c.Username != "":
+				r.SetBasicAuth(c.Username, c.Password)
+			case kHasUser:
+				r.SetBasicAuth(kUser, kPassword)
 			}
 		}
 	}
@@ -232,25 +262,6 @@ func exporterConfig(path string) (*auditelasticsearchexporter.Config, error) {
 	return nil, fmt.Errorf("--collector-config %s has no audit_elasticsearch exporter", path)
 }
 
-type esFlags struct{ url, apiKey, user, password *string }
-
-func addESFlags(fs *flag.FlagSet) esFlags {
-	return esFlags{
-		url:      fs.String("es", env("ELASTICSEARCH_URL", "http://localhost:9200"), "Elasticsearch URL"),
-		apiKey:   fs.String("api-key", env("ELASTICSEARCH_API_KEY", ""), "Elasticsearch API key"),
-		user:     fs.String("es-user", env("ELASTICSEARCH_USER", ""), "Elasticsearch user"),
-		password: fs.String("es-password", env("ELASTICSEARCH_PASSWORD", ""), "Elasticsearch password"),
-	}
-}
-
-func (f esFlags) client() (*elasticsearch.Client, error) {
-	c, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{*f.url}, APIKey: *f.apiKey, Username: *f.user, Password: *f.password})
-	if err != nil {
-		return nil, fmt.Errorf("elasticsearch client for %s: %w", *f.url, err)
-	}
-	return c, nil
-}
-
 // find runs search or export.
 func find(ctx context.Context, cmd string, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
@@ -272,6 +283,7 @@ func find(ctx context.Context, cmd string, args []string, stdout, stderr io.Writ
 	output := fs.String("output", "", "table, json or csv (search: table on a terminal, else json; export: csv)")
 	file := fs.String("file", "", "write to this file instead of stdout (export)")
 	archive := fs.String("archive", "", "read the collector's JSON-lines archive in this directory instead of Elasticsearch")
+	maxLine := fs.Int("max-line-bytes", auditctl.DefaultMaxLineBytes, "with --archive: skip (and report) archive lines longer than this")
 	auditEndpoint := fs.String("audit-endpoint", env("AUDITCTL_AUDIT_ENDPOINT", "http://localhost:4318"), "collector OTLP/HTTP URL that records this access")
 	noAudit := fs.Bool("no-audit", env("AUDITCTL_AUDIT", "") == "off", "do not record this access in the audit log (also AUDITCTL_AUDIT=off)")
 	actor := fs.String("actor", env("AUDITCTL_ACTOR", env("USER", "unknown")), "who is reading, for the access record")
@@ -285,6 +297,9 @@ func find(ctx context.Context, cmd string, args []string, stdout, stderr io.Writ
 		if err := fs.Parse(rest[1:]); err != nil {
 			return err
 		}
+	}
+	if err := refuseEmpty(fs, words); err != nil {
+		return err
 	}
 	q.Text = strings.Join(words, " ")
 	loc, err := time.LoadLocation(*tz)
@@ -309,25 +324,43 @@ func find(ctx context.Context, cmd string, args []string, stdout, stderr io.Writ
 			return err
 		}
 	}
-	if *resource != "" {
-		q.ResourceType, q.ResourceID, _ = strings.Cut(*resource, ":")
+	if isSet(fs, "resource") {
+		if q.ResourceType, q.ResourceID, err = auditquery.ParseResource(*resource); err != nil {
+			return err
+		}
 	}
 	if err := q.Validate(); err != nil {
 		return err
 	}
-	source := "elasticsearch " + *es.url
-	if *archive != "" {
-		source = "archive " + *archive
+	if cmd == "search" && (*size < 1 || *size > 10000) {
+		return fmt.Errorf("--size %d: use 1 to 10000", *size)
+	}
+	if cmd == "search" && *page < 1 {
+		return fmt.Errorf("--page %d: pages start at 1", *page)
+	}
+	if *maxLine < 1<<10 || *maxLine > auditctl.MaxLineBytesLimit {
+		return fmt.Errorf("--max-line-bytes %d: use %d to %d", *maxLine, 1<<10, auditctl.MaxLineBytesLimit)
+	}
+	var conn esConn
+	source := "archive " + *archive
+	if *archive == "" {
+		if conn, err = es.resolve(stderr); err != nil {
+			return err
+		}
+		source = "elasticsearch " + conn.URL
 	}
 	if !*noAudit {
+		if _, _, _, _, err := warnUserinfo(stderr, "audit-endpoint", *auditEndpoint); err != nil {
+			return err
+		}
 		if err := (auditctl.AccessLog{Endpoint: *auditEndpoint, Actor: *actor, Source: source}).Record(ctx, cmd, q); err != nil {
 			return err
 		}
 	}
 	if *archive != "" {
-		return fromArchive(cmd, auditctl.Archive{Dir: *archive}, q, *size, *page, *output, *file, loc, stdout, stderr)
+		return fromArchive(ctx, cmd, &auditctl.Archive{Dir: *archive, MaxLineBytes: *maxLine, Warn: stderr}, q, *size, *page, *output, *file, loc, stdout, stderr)
 	}
-	client, err := es.client()
+	client, err := conn.client()
 	if err != nil {
 		return err
 	}
@@ -352,11 +385,11 @@ func find(ctx context.Context, cmd string, args []string, stdout, stderr io.Writ
 	}
 	out := stdout
 	if *file != "" {
-		f, err := os.Create(*file)
+		f, err := createOutput(*file)
 		if err != nil {
-			return fmt.Errorf("--file: %w", err)
+			return err
 		}
-		defer f.Close()
+		defer f.abort()
 		out = f
 	}
 	opts := auditctl.ExportOptions{ES: client, Query: q, Output: format, Out: out}
@@ -372,7 +405,38 @@ func find(ctx context.Context, cmd string, args []string, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
+	if f, ok := out.(*outFile); ok {
+		if err := f.commit(); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(stderr, "exported %d events\n", n)
+	return nil
+}
+
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// refuseEmpty refuses a filter given empty (--action "", or an empty
+// word of free text, as from an unset shell variable): left as it is, it
+// would match every event.
+func refuseEmpty(fs *flag.FlagSet, words []string) error {
+	for _, name := range []string{"user", "action", "category", "outcome", "ip"} {
+		if isSet(fs, name) && fs.Lookup(name).Value.String() == "" {
+			return fmt.Errorf("--%s \"\" is empty: give a value, or leave the flag out to match every event", name)
+		}
+	}
+	for _, w := range words {
+		switch {
+		case w == "":
+			return errors.New(`free text "" is empty (an unset shell variable?): give words, or none to match every event`)
+		case strings.TrimSpace(w) == "":
+			return fmt.Errorf("free text %q is blank: give words, or none to match every event", w)
+		}
+	}
 	return nil
 }
 
@@ -385,7 +449,7 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-func fromArchive(cmd string, a auditctl.Archive, q auditquery.Query, size, page int, output, file string, loc *time.Location, stdout, stderr io.Writer) error {
+func fromArchive(ctx context.Context, cmd string, a *auditctl.Archive, q auditquery.Query, size, page int, output, file string, loc *time.Location, stdout, stderr io.Writer) error {
 	if cmd == "search" {
 		format := output
 		if format == "" {
@@ -394,7 +458,7 @@ func fromArchive(cmd string, a auditctl.Archive, q auditquery.Query, size, page 
 				format = auditctl.Table
 			}
 		}
-		total, err := auditctl.SearchArchive(a, q, size, page, format, loc, stdout)
+		total, err := auditctl.SearchArchive(ctx, a, q, size, page, format, loc, stdout)
 		if err != nil {
 			return err
 		}
@@ -406,17 +470,25 @@ func fromArchive(cmd string, a auditctl.Archive, q auditquery.Query, size, page 
 	}
 	out := stdout
 	if file != "" {
-		f, err := os.Create(file)
+		f, err := createOutput(file)
 		if err != nil {
-			return fmt.Errorf("--file: %w", err)
+			return err
 		}
-		defer f.Close()
+		defer f.abort()
 		out = f
 	}
-	n, err := auditctl.ExportArchive(a, q, output, out)
+	n, err := auditctl.ExportArchive(ctx, a, q, output, out)
 	if err != nil {
 		return err
+	}
+	if f, ok := out.(*outFile); ok {
+		if err := f.commit(); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(stderr, "exported %d events from the archive\n", n)
 	return nil
 }
+
+// stdin is where a secret file named - is read from (tests replace it).
+var stdin io.Reader = os.Stdin

@@ -111,7 +111,7 @@ func (r *Reader) Next(lr plog.LogRecord, observed time.Time, probs *auditevent.P
 	r.line = line
 	get := func(name string) string {
 		if i, ok := r.col[name]; ok && i < len(rec) {
-			return strings.TrimSpace(rec[i])
+			return unneutralize(strings.TrimSpace(rec[i]))
 		}
 		return ""
 	}
@@ -207,13 +207,17 @@ type Row struct {
 	Properties string
 }
 
-// Write writes one row. Times are RFC 3339 in UTC with nanoseconds.
+// Write writes one row. Times are RFC 3339 in UTC with nanoseconds. A cell
+// a spreadsheet would run as a formula is neutralized (see neutralize).
 func (w *Writer) Write(r *Row) error {
 	e := &r.Event
 	w.row = append(w.row[:0],
 		e.Time.UTC().Format(time.RFC3339Nano), e.ActorEmail, e.Action, e.ResourceName, e.ClientIP, e.UserAgent, e.Region, e.Outcome,
 		e.ID, e.ActorID, e.ActorName, e.UserHash, e.ActorType,
 		e.ResourceType, e.ResourceID, e.Organization, r.Group, strings.Join(r.Categories, "|"), e.Message, r.Properties)
+	for i, c := range w.row {
+		w.row[i] = neutralize(c)
+	}
 	return w.w.Write(w.row)
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	neturl "net/url"
 	"strings"
 	"time"
 
@@ -27,7 +28,7 @@ type AccessLog struct {
 	// Endpoint is the collector's OTLP/HTTP base URL (http://localhost:4318).
 	Endpoint string
 	Actor    string
-	Source   string // "elasticsearch http://…" or "archive DIR"
+	Source   string // "elasticsearch http://…" (without credentials) or "archive DIR"
 	Client   *http.Client
 }
 
@@ -78,10 +79,18 @@ func (a AccessLog) Record(ctx context.Context, command string, q auditquery.Quer
 	if err != nil {
 		return err
 	}
-	url := strings.TrimRight(a.Endpoint, "/") + "/v1/logs"
+	// Credentials in the endpoint go in a header, never in a message.
+	endpoint, user, password, hasUser, err := SplitUserinfo(a.Endpoint)
+	if err != nil {
+		return fmt.Errorf("--audit-endpoint %s: not a URL; use the collector's OTLP/HTTP URL, e.g. http://localhost:4318", RedactURL(a.Endpoint))
+	}
+	url := strings.TrimRight(endpoint, "/") + "/v1/logs"
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		return err
+		return fmt.Errorf("--audit-endpoint %s: %v", RedactURL(a.Endpoint), err)
+	}
+	if hasUser {
+		req.SetBasicAuth(user, password)
 	}
 	req.Header.Set("Content-Type", "application/x-protobuf")
 	client := a.Client
@@ -90,6 +99,10 @@ func (a AccessLog) Record(ctx context.Context, command string, q auditquery.Quer
 	}
 	resp, err := client.Do(req)
 	if err != nil {
+		var ue *neturl.Error
+		if errorsAs(err, &ue) {
+			err = ue.Err // the rest repeats the URL
+		}
 		return fmt.Errorf("reading the audit log is itself audited, and the access could not be recorded at %s: %v; start the collector, set --audit-endpoint or AUDITCTL_AUDIT_ENDPOINT, or pass --no-audit", url, err)
 	}
 	resp.Body.Close()

