@@ -209,7 +209,7 @@ func TestOTLPDeepNestingIsRefused(t *testing.T) {
 	sendValid := func(step string) {
 		t.Helper()
 		require.True(t, proc.Alive(), "the collector died after %s:\n%s", step, proc.Output())
-		body, err := plogotlp.NewExportRequestFromLogs(otlpValid("valid-after-"+step)).MarshalProto()
+		body, err := plogotlp.NewExportRequestFromLogs(otlpValid("valid-after-" + step)).MarshalProto()
 		require.NoError(t, err)
 		code, msg := postHTTP(body, "application/x-protobuf", false)
 		require.Equal(t, http.StatusOK, code, "a valid request after %s: %s", step, msg)
