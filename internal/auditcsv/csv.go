@@ -133,7 +133,7 @@ func (r *Reader) Next(lr plog.LogRecord, observed time.Time, probs *auditevent.P
 	e.ID, e.ActorID, e.ActorName, e.UserHash, e.ActorType = get("Event ID"), get("User ID"), get("User Name"), get("User Hash"), get("Actor Type")
 	e.ResourceType, e.ResourceID, e.Organization, e.Message = get("Resource Type"), get("Resource ID"), get("Organization"), get("Message")
 	if props := get("Properties"); props != "" {
-		if perr := auditevent.ReadProperties(props, lr.Attributes()); perr != nil {
+		if perr := auditevent.ReadProperties(props, lr.Attributes(), r.limits.Properties); perr != nil {
 			add("Properties", perr.Error())
 		}
 	}
