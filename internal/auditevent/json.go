@@ -113,6 +113,9 @@ func (d *Decoder) DecodeNDJSON(r io.Reader, dst plog.LogRecordSlice, probs *Prob
 			continue
 		}
 		if fatal := d.decodeOne(dec, dst, probs, -1, line); fatal != nil {
+			if errors.Is(fatal, errStop) {
+				continue
+			}
 			return fatal
 		}
 		if _, err := dec.ReadToken(); !errors.Is(err, io.EOF) {
@@ -146,22 +149,23 @@ func syntax(err error, probs *Problems, index, line int) error {
 	return err
 }
 
-// decodeOne reads one event object. A syntax error is recorded as a problem
-// and, outside NDJSON, stops the request (fatal is then nil but decoding
-// cannot go on, so the caller sees the problem and answers 400).
+// decodeOne reads one event object. A syntax error, or a property limit
+// passed, is recorded as a problem and stops reading the event: errStop
+// outside NDJSON, where the request cannot go on (the caller sees the
+// problem and answers 400), and for an NDJSON line, which is dropped.
 func (d *Decoder) decodeOne(dec *jsontext.Decoder, dst plog.LogRecordSlice, probs *Problems, index, line int) (fatal error) {
 	lr := dst.AppendEmpty()
 	var e Event
 	before := probs.Len()
 	add := func(field, reason string) { probs.Add(index, line, field, reason) }
 	if err := d.readEvent(dec, &e, lr.Attributes(), add); err != nil {
+		if errors.Is(err, errLimit) {
+			return errStop
+		}
 		if serr := syntax(err, probs, index, line); serr != nil {
 			return serr
 		}
-		if line == 0 {
-			return errStop
-		}
-		return nil
+		return errStop
 	}
 	e.Validate(d.Limits, add)
 	if probs.Len() == before {
@@ -170,7 +174,7 @@ func (d *Decoder) decodeOne(dec *jsontext.Decoder, dst plog.LogRecordSlice, prob
 	return nil
 }
 
-// errStop: a syntax error inside an event, already recorded as a problem.
+// errStop: reading an event stopped at a problem already recorded.
 var errStop = errors.New("stop")
 
 func stopped(err error) error {

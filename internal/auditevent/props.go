@@ -12,6 +12,10 @@ import (
 	"github.com/otelcol-audit/otelcol-audit/internal/fields"
 )
 
+// errLimit: a property limit was passed, and reported; reading stops
+// there rather than skip what is left, which may be deeper still.
+var errLimit = errors.New("property limit passed")
+
 // PropertyLimits bound an event's properties, so that the work and memory
 // one event costs are bounded by configuration, not by what was sent.
 // Zero fields take the defaults.
@@ -53,13 +57,12 @@ type propFrame struct {
 // readProperties decodes the properties object into attrs, which must be
 // empty. It loops over tokens with an explicit stack (no recursion), checks
 // every limit before it writes a value, and on the first limit passed
-// reports it once and skips the rest of properties. Paths for problems are
+// reports it once and returns errLimit. Paths for problems are
 // built only when one is reported, so a long key costs its length once.
 func readProperties(dec *jsontext.Decoder, attrs pcommon.Map, lim PropertyLimits, w *attrWriter, add func(field, reason string)) error {
 	lim = lim.withDefaults()
 	c := probs(add)
 	add = c.add
-	base := dec.StackDepth()
 	if _, err := dec.ReadToken(); err != nil { // '{'
 		return err
 	}
@@ -68,12 +71,7 @@ func readProperties(dec *jsontext.Decoder, attrs pcommon.Map, lim PropertyLimits
 	values := 0
 	abandon := func(field, reason string) error {
 		add(field, reason)
-		for dec.StackDepth() > base {
-			if _, err := dec.ReadToken(); err != nil {
-				return err
-			}
-		}
-		return nil
+		return errLimit
 	}
 	for {
 		top := &stack[len(stack)-1]
@@ -212,11 +210,11 @@ func ReadProperties(s string, attrs pcommon.Map, lim PropertyLimits) error {
 			first = truncate(field) + ": " + reason
 		}
 	})
-	if err != nil {
-		return fmt.Errorf("invalid JSON: %w", err)
-	}
 	if first != "" {
 		return errors.New(first)
+	}
+	if err != nil {
+		return fmt.Errorf("invalid JSON: %w", err)
 	}
 	if _, err := dec.ReadToken(); !errors.Is(err, io.EOF) {
 		return errors.New("unexpected data after the JSON object")

@@ -247,3 +247,18 @@ func FuzzProperties(f *testing.F) {
 		}
 	})
 }
+
+// A line stopped by a syntax error or a limit is one problem, and the
+// next line is read on.
+func TestNDJSONStoppedLineIsOneProblem(t *testing.T) {
+	d := decoder()
+	d.Properties.MaxDepth = 3
+	probs := &Problems{}
+	recs := plog.NewLogRecordSlice()
+	body := `{"a" 1}` + "\n" + event(`{"x":`+nest('a', 9990, "")+`}`) + "\n" + event(`{"x":1}`) + "\n"
+	require.NoError(t, d.DecodeNDJSON(strings.NewReader(body), recs, probs))
+	require.Len(t, probs.List, 2, "%+v", probs.List)
+	assert.Equal(t, 1, probs.List[0].Line)
+	assert.Contains(t, probs.List[0].Reason, "invalid JSON")
+	assert.Equal(t, Problem{Line: 2, Field: "properties.x[][][]", Reason: "nested deeper than 3 levels below properties (max_property_depth)"}, probs.List[1])
+}
