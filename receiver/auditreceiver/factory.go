@@ -11,6 +11,8 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/receiver"
 
+	"github.com/otelcol-audit/otelcol-audit/internal/auditcsv"
+	"github.com/otelcol-audit/otelcol-audit/internal/auditevent"
 	"github.com/otelcol-audit/otelcol-audit/receiver/auditreceiver/internal/metadata"
 )
 
@@ -35,6 +37,18 @@ func createDefaultConfig() component.Config {
 		ImportBatchSize:     1000,
 		RetryAfter:          5 * time.Second,
 		MaxProblems:         100,
+
+		MaxPropertyDepth:          auditevent.DefaultPropertyLimits.MaxDepth,
+		MaxPropertyKeys:           auditevent.DefaultPropertyLimits.MaxKeys,
+		MaxPropertyValues:         auditevent.DefaultPropertyLimits.MaxValues,
+		MaxImportFieldSize:        auditcsv.DefaultSizes.MaxField,
+		MaxImportRowSize:          auditcsv.DefaultSizes.MaxRow,
+		MaxImportDecompressedSize: 256 << 20,
+		BodyReadTimeout:           10 * time.Second,
+		MinBodyRate:               64 << 10,
+		MaxConcurrentRequests:     32,
+		MaxConcurrentImports:      2,
+		ShutdownTimeout:           5 * time.Second,
 	}
 }
 
