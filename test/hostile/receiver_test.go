@@ -129,9 +129,12 @@ func rcvKeys(n int) string {
 	return b.String()
 }
 
-// rcvTotalAlloc reads the collector's bytes allocated so far.
+// rcvTotalAlloc reads the collector's bytes allocated so far. The
+// collector reads its memory statistics at most once a second, hence the
+// pause first.
 func rcvTotalAlloc(t *testing.T, c *rcvCollector) float64 {
 	t.Helper()
+	time.Sleep(1100 * time.Millisecond)
 	resp, err := http.Get(c.metrics)
 	require.NoError(t, err)
 	defer resp.Body.Close()
