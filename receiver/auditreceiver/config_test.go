@@ -42,6 +42,7 @@ func TestDefaultConfig(t *testing.T) {
 	assert.Equal(t, 5*time.Second, cfg.ShutdownTimeout)
 	assert.Equal(t, 10*time.Second, cfg.ServerConfig.ReadHeaderTimeout)
 	assert.Equal(t, 30*time.Second, cfg.ServerConfig.WriteTimeout)
+	assert.Equal(t, []string{"", "gzip", "zlib", "deflate", "lz4", "x-snappy-framed"}, cfg.ServerConfig.CompressionAlgorithms)
 }
 
 // Every key must take effect: a squashed confighttp.ServerConfig must not

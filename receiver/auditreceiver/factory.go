@@ -29,6 +29,11 @@ func createDefaultConfig() component.Config {
 	srv.NetAddr.Endpoint = defaultEndpoint
 	srv.MaxRequestBodySize = 1 << 30
 	srv.ReadHeaderTimeout = 10 * time.Second
+	// Decoders whose memory is bounded whatever the sender declares. zstd
+	// allocates the window a frame declares (a 200-byte body declaring
+	// 256 MiB cost 257 MiB), and block snappy the decoded length it
+	// declares, up to max_request_body_size: off unless configured.
+	srv.CompressionAlgorithms = []string{"", "gzip", "zlib", "deflate", "lz4", "x-snappy-framed"}
 	return &Config{
 		ServerConfig:        srv,
 		MaxEventsBodySize:   16 << 20,

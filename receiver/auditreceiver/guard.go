@@ -79,10 +79,13 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		req.Header.Del("Content-Encoding")
 	}
 	st.compressed = req.Header.Get("Content-Encoding") != ""
-	req.Body = &pacedBody{ReadCloser: req.Body, st: st}
+	// A copy: the server looks at the original's body after the answer,
+	// to drain it or close the connection.
+	paced := req.WithContext(context.WithValue(req.Context(), stateKey{}, st))
+	paced.Body = &pacedBody{ReadCloser: req.Body, st: st}
 	jw := &jsonErrors{ResponseWriter: w}
 	defer jw.finish()
-	g.next.ServeHTTP(jw, req.WithContext(context.WithValue(req.Context(), stateKey{}, st)))
+	g.next.ServeHTTP(jw, paced)
 }
 
 // busy answers 503 without reading the body, and closes the connection so

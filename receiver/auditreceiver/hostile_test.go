@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"net"
 	"net/http"
@@ -432,3 +434,77 @@ func rawPost(t *testing.T, addr, path, ct, head string) <-chan reply {
 }
 
 var _ consumer.Logs = (*slowSink)(nil)
+
+// zstdFrame is a zstd frame declaring a window of 2^windowLog bytes and
+// holding data in one raw block.
+func zstdFrame(windowLog int, data string) []byte {
+	b := []byte{0x28, 0xb5, 0x2f, 0xfd, 0x00, byte((windowLog - 10) << 3)}
+	hdr := uint32(1 | len(data)<<3) // last block, raw
+	b = append(b, byte(hdr), byte(hdr>>8), byte(hdr>>16))
+	return append(b, data...)
+}
+
+// snappyBlock is data in snappy's block format: literals only.
+func snappyBlock(data string) []byte {
+	b := binary.AppendUvarint(nil, uint64(len(data)))
+	for len(data) > 0 {
+		n := min(len(data), 60)
+		b = append(b, byte((n-1)<<2))
+		b = append(b, data[:n]...)
+		data = data[n:]
+	}
+	return b
+}
+
+// Encodings whose decoder allocates what the sender declares are off by
+// default: a 200-byte zstd body declaring a 256 MiB window cost 257 MiB.
+func TestDecompressionBombsRefused(t *testing.T) {
+	h := start(t, nil, nil, nil)
+	for _, tt := range []struct {
+		enc  string
+		body []byte
+	}{{"zstd", zstdFrame(28, event(1))}, {"snappy", snappyBlock(event(1))}} {
+		before := heapAlloc()
+		r := h.post(t, pathEvents, "application/json", tt.body, map[string]string{"Content-Encoding": tt.enc})
+		allocated := heapAlloc() - before
+		assert.Equal(t, 400, r.code, tt.enc)
+		assert.Equal(t, "unsupported Content-Encoding: "+tt.enc, r.body.Error)
+		assert.Less(t, allocated, uint64(16<<20), "%s: allocated %d bytes", tt.enc, allocated)
+	}
+	// Still there: gzip, zlib/deflate, lz4, snappy's framed format.
+	r := h.post(t, pathEvents, "application/json", gz(event(1)), map[string]string{"Content-Encoding": "gzip"})
+	assert.Equal(t, 202, r.code, r.body.Error)
+}
+
+// snappyFramed is data in snappy's framed format, uncompressed chunks.
+func snappyFramed(data []byte) []byte {
+	b := []byte{0xff, 0x06, 0x00, 0x00, 's', 'N', 'a', 'P', 'p', 'Y'}
+	table := crc32.MakeTable(crc32.Castagnoli)
+	for len(data) > 0 {
+		n := min(len(data), 65536)
+		c := crc32.Checksum(data[:n], table)
+		c = (c>>15 | c<<17) + 0xa282ead8
+		size := n + 4
+		b = append(b, 0x01, byte(size), byte(size>>8), byte(size>>16))
+		b = binary.LittleEndian.AppendUint32(b, c)
+		b = append(b, data[:n]...)
+		data = data[n:]
+	}
+	return b
+}
+
+// A request answered before its body was read leaves nothing behind on its
+// connection: the server drains it or closes the connection, and never
+// reads the rest of a body as the next request (it once did after a
+// decoder closed the body early: 431 for the next request).
+func TestUnreadBodyIsNotARequest(t *testing.T) {
+	h := start(t, nil, nil, nil)
+	bad := snappyFramed(make([]byte, 3<<20))
+	for range 3 {
+		r := h.post(t, pathEvents, "application/json", bad, map[string]string{"Content-Encoding": "x-snappy-framed"})
+		assert.Equal(t, 400, r.code, r.body.Error)
+		r = h.post(t, pathImport, "text/csv", []byte(csvRows(3)), nil)
+		assert.Equal(t, 202, r.code, r.body.Error)
+	}
+	assert.Equal(t, 9, h.sink.LogRecordCount())
+}
