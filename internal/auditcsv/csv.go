@@ -35,6 +35,7 @@ var required = []string{"Time", "User", "Action"}
 // Reader streams events from CSV with a header row.
 type Reader struct {
 	r      *csv.Reader
+	header []string
 	col    map[string]int
 	export bool
 	line   int
@@ -44,11 +45,21 @@ type Reader struct {
 
 // NewReader reads the header. Columns are matched by name, in any order;
 // Time, User and Action are required, unknown columns are an error.
+// Rows are bounded by DefaultSizes.
 func NewReader(r io.Reader, limits auditevent.Limits) (*Reader, error) {
-	cr := csv.NewReader(r)
+	return NewReaderSized(r, limits, DefaultSizes)
+}
+
+// NewReaderSized is NewReader with rows bounded by sizes.
+func NewReaderSized(r io.Reader, limits auditevent.Limits, sizes Sizes) (*Reader, error) {
+	bound := newBoundedRows(r, sizes)
+	cr := csv.NewReader(bound)
 	cr.ReuseRecord = true
 	cr.FieldsPerRecord = 0
 	header, err := cr.Read()
+	if se := (*SizeError)(nil); errors.As(err, &se) {
+		return nil, fmt.Errorf("line 1, column %d: %w", se.Column, se)
+	}
 	if errors.Is(err, io.EOF) {
 		return nil, errors.New("line 1: empty file: expected a header row (" + strings.Join(SeedColumns, ",") + ")")
 	}
@@ -65,6 +76,7 @@ func NewReader(r io.Reader, limits auditevent.Limits) (*Reader, error) {
 			return nil, fmt.Errorf("line 1: column %q appears twice", h)
 		}
 		rd.col[h] = i
+		rd.header = append(rd.header, h)
 	}
 	for _, c := range required {
 		if _, ok := rd.col[c]; !ok {
@@ -91,6 +103,10 @@ func (r *Reader) Line() int { return r.line }
 // It returns io.EOF after the last row; other errors are fatal for the file.
 func (r *Reader) Next(lr plog.LogRecord, observed time.Time, probs *auditevent.Problems) error {
 	rec, err := r.r.Read()
+	if se := (*SizeError)(nil); errors.As(err, &se) {
+		probs.Add(-1, se.Line, r.columnName(se.Column-1), se.Error())
+		return se
+	}
 	if errors.Is(err, csv.ErrFieldCount) {
 		line, _ := r.r.FieldPos(0)
 		probs.Add(-1, line, "", fmt.Sprintf("%d fields, but the header has %d", len(rec), len(r.col)))
@@ -109,6 +125,10 @@ func (r *Reader) Next(lr plog.LogRecord, observed time.Time, probs *auditevent.P
 	}
 	line, _ := r.r.FieldPos(0)
 	r.line = line
+	if col, at := invalidUTF8(rec); col >= 0 {
+		probs.Add(-1, line, r.columnName(col), fmt.Sprintf("invalid UTF-8 at byte %d of the field; send UTF-8 (the JSON endpoint refuses it too)", at+1))
+		return nil
+	}
 	get := func(name string) string {
 		if i, ok := r.col[name]; ok && i < len(rec) {
 			return unneutralize(strings.TrimSpace(rec[i]))
@@ -133,7 +153,7 @@ func (r *Reader) Next(lr plog.LogRecord, observed time.Time, probs *auditevent.P
 	e.ID, e.ActorID, e.ActorName, e.UserHash, e.ActorType = get("Event ID"), get("User ID"), get("User Name"), get("User Hash"), get("Actor Type")
 	e.ResourceType, e.ResourceID, e.Organization, e.Message = get("Resource Type"), get("Resource ID"), get("Organization"), get("Message")
 	if props := get("Properties"); props != "" {
-		if perr := auditevent.ReadProperties(props, lr.Attributes()); perr != nil {
+		if perr := auditevent.ReadProperties(props, lr.Attributes(), r.limits.Properties); perr != nil {
 			add("Properties", perr.Error())
 		}
 	}

@@ -8,12 +8,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/otelcol-audit/otelcol-audit/internal/auditevent"
+	"github.com/otelcol-audit/otelcol-audit/internal/fields"
 )
 
 var (
@@ -149,8 +152,25 @@ func FuzzReader(f *testing.F) {
 			f.Add(b)
 		}
 	}
+	// At and one past each of fuzzSizes and the property limits, and text
+	// that is not UTF-8.
+	row := "2025-11-20T10:00:00Z,a@example.com,"
+	for _, s := range []string{
+		row + strings.Repeat("a", 32) + "\n", row + strings.Repeat("a", 33) + "\n",
+		row + `"` + strings.Repeat("a", 30) + `"` + "\n", row + `"` + strings.Repeat("a", 31) + `"` + "\n",
+		row + "a," + strings.Repeat("r", 19) + "\n", row + "a," + strings.Repeat("r", 20) + "\n",
+		row + "a,b\xffc\n", row + "a,\"\xc3\"\n",
+	} {
+		f.Add([]byte("Time,User,Action,Resource\n" + s))
+	}
+	for _, props := range []string{`{"a":1,"b":2}`, `{"a":1,"b":2,"c":3}`, `{"a":[[1]]}`, `{"a":[[[1]]]}`} {
+		f.Add([]byte("Time,User,Action,Properties\n" + row + `a,"` + strings.ReplaceAll(props, `"`, `""`) + `"` + "\n"))
+	}
+	fuzzSizes := Sizes{MaxField: 32, MaxRow: 80}
+	fuzzLimits := limits
+	fuzzLimits.Properties = auditevent.PropertyLimits{MaxDepth: 3, MaxKeys: 2, MaxValues: 5}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		r, err := NewReader(bytes.NewReader(in), limits)
+		r, err := NewReaderSized(bytes.NewReader(in), fuzzLimits, fuzzSizes)
 		if err != nil {
 			return
 		}
@@ -162,8 +182,21 @@ func FuzzReader(f *testing.F) {
 			if err != nil {
 				return
 			}
-			if probs.Len() == before && (lr.EventName() == "" || lr.Timestamp() == 0) {
+			if probs.Len() > before {
+				continue
+			}
+			if lr.EventName() == "" || lr.Timestamp() == 0 {
 				t.Fatalf("row accepted without action or time: %q", in)
+			}
+			for k, v := range lr.Attributes().All() {
+				if s := v.AsString(); !utf8.ValidString(s) || !utf8.ValidString(k) {
+					t.Fatalf("row accepted with text that is not UTF-8: %q", in)
+				} else if v.Type() == pcommon.ValueTypeStr && len(s) > fuzzSizes.MaxField && k != fields.EventID {
+					t.Fatalf("row accepted with a field of %d bytes: %q", len(s), in)
+				}
+				if v.Type() == pcommon.ValueTypeMap && v.Map().Len() > 2 {
+					t.Fatalf("row accepted past max_property_keys: %q", in)
+				}
 			}
 		}
 	})

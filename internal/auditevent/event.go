@@ -55,10 +55,11 @@ var ActorTypes = []string{"user", "api_key", "service"}
 
 const maxString = 8192
 
-// Limits checked by Validate.
+// Limits checked while decoding (Properties) and by Validate.
 type Limits struct {
-	Now       time.Time
-	MaxFuture time.Duration
+	Now        time.Time
+	MaxFuture  time.Duration
+	Properties PropertyLimits
 }
 
 // Validate reports each problem as (field, reason).

@@ -6,13 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/go-json-experiment/json/jsontext"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
-
-	"github.com/otelcol-audit/otelcol-audit/internal/fields"
 )
 
 // ErrTooManyEvents is returned when a request holds more than MaxEvents.
@@ -26,14 +23,11 @@ type Decoder struct {
 	MaxEvents int
 	// MaxLine bounds one NDJSON line in bytes.
 	MaxLine int
-	// MaxDepth bounds nesting inside properties.
-	MaxDepth int
+
+	props attrWriter
 }
 
-const (
-	defaultMaxLine  = 1 << 20
-	defaultMaxDepth = 32
-)
+const defaultMaxLine = 1 << 20
 
 // DecodeJSON reads one event object or an array of them. Problems are
 // collected for every event; err is set only when reading stops early
@@ -119,6 +113,9 @@ func (d *Decoder) DecodeNDJSON(r io.Reader, dst plog.LogRecordSlice, probs *Prob
 			continue
 		}
 		if fatal := d.decodeOne(dec, dst, probs, -1, line); fatal != nil {
+			if errors.Is(fatal, errStop) {
+				continue
+			}
 			return fatal
 		}
 		if _, err := dec.ReadToken(); !errors.Is(err, io.EOF) {
@@ -152,22 +149,23 @@ func syntax(err error, probs *Problems, index, line int) error {
 	return err
 }
 
-// decodeOne reads one event object. A syntax error is recorded as a problem
-// and, outside NDJSON, stops the request (fatal is then nil but decoding
-// cannot go on, so the caller sees the problem and answers 400).
+// decodeOne reads one event object. A syntax error, or a property limit
+// passed, is recorded as a problem and stops reading the event: errStop
+// outside NDJSON, where the request cannot go on (the caller sees the
+// problem and answers 400), and for an NDJSON line, which is dropped.
 func (d *Decoder) decodeOne(dec *jsontext.Decoder, dst plog.LogRecordSlice, probs *Problems, index, line int) (fatal error) {
 	lr := dst.AppendEmpty()
 	var e Event
 	before := probs.Len()
 	add := func(field, reason string) { probs.Add(index, line, field, reason) }
 	if err := d.readEvent(dec, &e, lr.Attributes(), add); err != nil {
+		if errors.Is(err, errLimit) {
+			return errStop
+		}
 		if serr := syntax(err, probs, index, line); serr != nil {
 			return serr
 		}
-		if line == 0 {
-			return errStop
-		}
-		return nil
+		return errStop
 	}
 	e.Validate(d.Limits, add)
 	if probs.Len() == before {
@@ -176,7 +174,7 @@ func (d *Decoder) decodeOne(dec *jsontext.Decoder, dst plog.LogRecordSlice, prob
 	return nil
 }
 
-// errStop: a syntax error inside an event, already recorded as a problem.
+// errStop: reading an event stopped at a problem already recorded.
 var errStop = errors.New("stop")
 
 func stopped(err error) error {
@@ -225,19 +223,12 @@ func (d *Decoder) readEvent(dec *jsontext.Decoder, e *Event, attrs pcommon.Map, 
 				add("properties", "must be an object")
 				return dec.SkipValue()
 			}
-			return readProperties(dec, attrs, d.maxDepth(), add)
+			return readProperties(dec, attrs, d.Properties, &d.props, add)
 		default:
 			add(name, "unknown field; the event fields are time, action, id, actor, resource, client, region, outcome, organization, message and properties (put custom data under properties)")
 			return dec.SkipValue()
 		}
 	})
-}
-
-func (d *Decoder) maxDepth() int {
-	if d.MaxDepth > 0 {
-		return d.MaxDepth
-	}
-	return defaultMaxDepth
 }
 
 func readObject(dec *jsontext.Decoder, field func(name string) error) error {
@@ -348,91 +339,4 @@ func readSub(dec *jsontext.Decoder, parent string, add func(field, reason string
 		}
 		return readString(dec, parent+"."+name, p, add)
 	})
-}
-
-// readProperties writes free-form properties as top-level attributes, the
-// way OTLP senders add theirs; core names are refused so a property cannot
-// pose as, say, the actor's email.
-func readProperties(dec *jsontext.Decoder, attrs pcommon.Map, depth int, add func(field, reason string)) error {
-	return readObject(dec, func(name string) error {
-		if fields.IsCore(name) || name == "" {
-			add("properties."+name, "reserved or empty name; core fields go in the event's own fields")
-			return dec.SkipValue()
-		}
-		return readValue(dec, attrs.PutEmpty(name), "properties."+name, depth, add)
-	})
-}
-
-func readValue(dec *jsontext.Decoder, v pcommon.Value, path string, depth int, add func(field, reason string)) error {
-	if depth <= 0 {
-		add(path, "nested too deeply")
-		return dec.SkipValue()
-	}
-	switch dec.PeekKind() {
-	case '{':
-		m := v.SetEmptyMap()
-		return readObject(dec, func(name string) error {
-			return readValue(dec, m.PutEmpty(name), path+"."+name, depth-1, add)
-		})
-	case '[':
-		s := v.SetEmptySlice()
-		if _, err := dec.ReadToken(); err != nil {
-			return err
-		}
-		for dec.PeekKind() != ']' {
-			if dec.PeekKind() == 0 {
-				_, err := dec.ReadToken()
-				return err
-			}
-			if err := readValue(dec, s.AppendEmpty(), path+"[]", depth-1, add); err != nil {
-				return err
-			}
-		}
-		_, err := dec.ReadToken()
-		return err
-	}
-	tok, err := dec.ReadToken()
-	if err != nil {
-		return err
-	}
-	switch tok.Kind() {
-	case '"':
-		v.SetStr(tok.String())
-	case '0':
-		if i, ierr := tok.Int(); ierr == nil {
-			v.SetInt(i)
-		} else if f, ferr := tok.Float(); ferr == nil {
-			v.SetDouble(f)
-		} else {
-			add(path, "number out of range")
-		}
-	case 't', 'f':
-		v.SetBool(tok.Bool())
-	}
-	return nil
-}
-
-// ReadProperties decodes a JSON object of properties (CSV's Properties
-// column) into attrs, with the same rules as the JSON body's properties.
-func ReadProperties(s string, attrs pcommon.Map) error {
-	dec := jsontext.NewDecoder(strings.NewReader(s))
-	if dec.PeekKind() != '{' {
-		return errors.New("must be a JSON object")
-	}
-	var first string
-	err := readProperties(dec, attrs, defaultMaxDepth, func(field, reason string) {
-		if first == "" {
-			first = field + ": " + reason
-		}
-	})
-	if err != nil {
-		return fmt.Errorf("invalid JSON: %w", err)
-	}
-	if first != "" {
-		return errors.New(first)
-	}
-	if _, err := dec.ReadToken(); !errors.Is(err, io.EOF) {
-		return errors.New("unexpected data after the JSON object")
-	}
-	return nil
 }

@@ -10,7 +10,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/otelcol-audit/otelcol-audit/internal/fields"
 )
 
 var now = time.Date(2025, 11, 22, 12, 0, 0, 0, time.UTC)
@@ -168,7 +171,7 @@ func TestLimits(t *testing.T) {
 	assert.Equal(t, "a line is longer than 64 bytes", probs.List[0].Reason)
 
 	d = decoder()
-	d.MaxDepth = 3
+	d.Properties.MaxDepth = 3
 	probs = &Problems{}
 	require.NoError(t, d.DecodeJSON(strings.NewReader(`{"time":1763805600,"action":"a","properties":{"a":{"b":{"c":{"d":1}}}}}`), recs, probs))
 	assert.Equal(t, "properties.a.b.c.d", probs.List[0].Field)
@@ -191,7 +194,7 @@ func FuzzDecodeJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		recs := plog.NewLogRecordSlice()
 		probs := &Problems{Max: 10}
-		if err := decoder().DecodeJSON(bytes.NewReader(body), recs, probs); err != nil && err != ErrTooManyEvents {
+		if err := fuzzDecoder().DecodeJSON(bytes.NewReader(body), recs, probs); err != nil && err != ErrTooManyEvents {
 			t.Fatalf("unexpected error: %v", err)
 		}
 		checkValid(t, recs, probs)
@@ -203,7 +206,7 @@ func FuzzDecodeNDJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		recs := plog.NewLogRecordSlice()
 		probs := &Problems{Max: 10}
-		if err := decoder().DecodeNDJSON(bytes.NewReader(body), recs, probs); err != nil && err != ErrTooManyEvents {
+		if err := fuzzDecoder().DecodeNDJSON(bytes.NewReader(body), recs, probs); err != nil && err != ErrTooManyEvents {
 			t.Fatalf("unexpected error: %v", err)
 		}
 		checkValid(t, recs, probs)
@@ -222,6 +225,55 @@ func checkValid(t *testing.T, recs plog.LogRecordSlice, probs *Problems) {
 		if lr.Timestamp().AsTime().After(now.Add(10 * time.Minute)) {
 			t.Fatalf("record %d accepted from the far future", i)
 		}
+		checkLimits(t, lr.Attributes(), fuzzLimits)
+	}
+}
+
+// fuzzLimits are small, so the fuzzer reaches every limit.
+var fuzzLimits = PropertyLimits{MaxDepth: 3, MaxKeys: 4, MaxValues: 10}
+
+func fuzzDecoder() *Decoder {
+	d := decoder()
+	d.Properties = fuzzLimits
+	return d
+}
+
+// checkLimits fails when accepted attributes pass a property limit; the
+// event's own fields are top-level attributes too and are not counted.
+func checkLimits(t *testing.T, attrs pcommon.Map, lim PropertyLimits) {
+	t.Helper()
+	values, keys := 0, 0
+	var walk func(v pcommon.Value, depth int)
+	walk = func(v pcommon.Value, depth int) {
+		if depth > lim.MaxDepth {
+			t.Fatalf("accepted nesting deeper than %d", lim.MaxDepth)
+		}
+		switch v.Type() {
+		case pcommon.ValueTypeMap:
+			if v.Map().Len() > lim.MaxKeys {
+				t.Fatalf("accepted an object of %d keys", v.Map().Len())
+			}
+			for _, e := range v.Map().All() {
+				values++
+				walk(e, depth+1)
+			}
+		case pcommon.ValueTypeSlice:
+			for i := 0; i < v.Slice().Len(); i++ {
+				values++
+				walk(v.Slice().At(i), depth+1)
+			}
+		}
+	}
+	for k, v := range attrs.All() {
+		if fields.IsCore(k) {
+			continue
+		}
+		keys++
+		values++
+		walk(v, 1)
+	}
+	if keys > lim.MaxKeys || values > lim.MaxValues {
+		t.Fatalf("accepted %d properties and %d values", keys, values)
 	}
 }
 
@@ -233,4 +285,12 @@ func addSeeds(f *testing.F) {
 		}
 	}
 	f.Add([]byte(full))
+	// At and one past each of fuzzLimits.
+	for _, props := range []string{keys(4), keys(5), `{"x":` + nest('o', 2, "1") + `}`, `{"x":` + nest('o', 3, "1") + `}`,
+		`{"x":` + nest('a', 2, "[]") + `}`, `{"x":` + nest('a', 3, "[]") + `}`, `{"x":[1,2,3,4,5,6,7,8,9]}`, `{"x":[1,2,3,4,5,6,7,8,9,10]}`,
+		`{"x":` + nest('a', 200, "") + `}`} {
+		f.Add([]byte(event(props)))
+		f.Add([]byte("[" + event(props) + "," + event(keys(1)) + "]"))
+		f.Add([]byte(event(keys(1)) + "\n" + event(props) + "\n"))
+	}
 }

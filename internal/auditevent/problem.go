@@ -1,5 +1,7 @@
 package auditevent
 
+import "unicode/utf8"
+
 // Problem is one reason an event was refused: where (the event's index in a
 // JSON array, or the line of NDJSON or CSV), which field, and why.
 type Problem struct {
@@ -22,7 +24,7 @@ func (p *Problems) Add(index, line int, field, reason string) {
 		p.Omitted++
 		return
 	}
-	pr := Problem{Line: line, Field: field, Reason: reason}
+	pr := Problem{Line: line, Field: truncate(field), Reason: truncate(reason)}
 	if index >= 0 {
 		i := index
 		pr.Index = &i
@@ -32,3 +34,19 @@ func (p *Problems) Add(index, line int, field, reason string) {
 
 // Len is the number of problems, listed or omitted.
 func (p *Problems) Len() int { return len(p.List) + p.Omitted }
+
+// maxProblemText bounds a problem's field and reason: both can echo what
+// was sent, and a 1 MiB key must not make a 100 MiB answer.
+const maxProblemText = 512
+
+// truncate cuts s to maxProblemText bytes on a rune boundary.
+func truncate(s string) string {
+	if len(s) <= maxProblemText {
+		return s
+	}
+	cut := maxProblemText
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}

@@ -33,6 +33,32 @@ type Config struct {
 	// MaxProblems bounds the problems listed in a 400 answer.
 	MaxProblems int `mapstructure:"max_problems"`
 
+	// MaxPropertyDepth, MaxPropertyKeys and MaxPropertyValues bound an
+	// event's properties on every path: nesting levels, keys in one object
+	// (properties itself included), and values at every level.
+	MaxPropertyDepth  int `mapstructure:"max_property_depth"`
+	MaxPropertyKeys   int `mapstructure:"max_property_keys"`
+	MaxPropertyValues int `mapstructure:"max_property_values"`
+	// MaxImportFieldSize and MaxImportRowSize bound one CSV field and one
+	// row in bytes, checked while the file is read.
+	MaxImportFieldSize int `mapstructure:"max_import_field_size"`
+	MaxImportRowSize   int `mapstructure:"max_import_row_size"`
+	// MaxImportDecompressedSize bounds a compressed upload once
+	// decompressed, checked while decompressing; max_request_body_size
+	// applies too, so the lower of the two counts.
+	MaxImportDecompressedSize int64 `mapstructure:"max_import_decompressed_size"`
+	// A request body must keep up with MinBodyRate bytes per second, with
+	// BodyReadTimeout of slack: it is cut off once it is further behind.
+	BodyReadTimeout time.Duration `mapstructure:"body_read_timeout"`
+	MinBodyRate     int64         `mapstructure:"min_body_rate"`
+	// MaxConcurrentRequests and MaxConcurrentImports bound the requests in
+	// progress; past them the answer is 503 with Retry-After.
+	MaxConcurrentRequests int `mapstructure:"max_concurrent_requests"`
+	MaxConcurrentImports  int `mapstructure:"max_concurrent_imports"`
+	// ShutdownTimeout is how long shutdown waits for requests in progress
+	// before it cuts them.
+	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
+
 	_ struct{}
 }
 
@@ -62,6 +88,34 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxProblems <= 0 {
 		errs = append(errs, fmt.Errorf("max_problems: must be positive, got %d", c.MaxProblems))
+	}
+	positive := func(key string, v int64) {
+		if v <= 0 {
+			errs = append(errs, fmt.Errorf("%s: must be positive, got %d", key, v))
+		}
+	}
+	positive("max_property_keys", int64(c.MaxPropertyKeys))
+	positive("max_property_values", int64(c.MaxPropertyValues))
+	positive("max_import_field_size", int64(c.MaxImportFieldSize))
+	positive("max_import_decompressed_size", c.MaxImportDecompressedSize)
+	positive("max_concurrent_requests", int64(c.MaxConcurrentRequests))
+	if c.MaxPropertyDepth <= 0 || c.MaxPropertyDepth > 1000 {
+		errs = append(errs, fmt.Errorf("max_property_depth: must be between 1 and 1000, got %d", c.MaxPropertyDepth))
+	}
+	if c.MaxImportRowSize < c.MaxImportFieldSize {
+		errs = append(errs, fmt.Errorf("max_import_row_size (%d) is smaller than max_import_field_size (%d)", c.MaxImportRowSize, c.MaxImportFieldSize))
+	}
+	if c.BodyReadTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("body_read_timeout: must be positive, got %s", c.BodyReadTimeout))
+	}
+	if c.MinBodyRate < 0 {
+		errs = append(errs, fmt.Errorf("min_body_rate: must be 0 (the whole body within body_read_timeout) or more, got %d", c.MinBodyRate))
+	}
+	if c.MaxConcurrentImports <= 0 || c.MaxConcurrentImports > c.MaxConcurrentRequests {
+		errs = append(errs, fmt.Errorf("max_concurrent_imports: must be between 1 and max_concurrent_requests (%d), got %d", c.MaxConcurrentRequests, c.MaxConcurrentImports))
+	}
+	if c.ShutdownTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("shutdown_timeout: must be positive, got %s", c.ShutdownTimeout))
 	}
 	if c.SpoolDirectory != "" {
 		if st, err := os.Stat(c.SpoolDirectory); err != nil || !st.IsDir() {

@@ -29,6 +29,20 @@ func TestDefaultConfig(t *testing.T) {
 	assert.Equal(t, int64(16<<20), cfg.MaxEventsBodySize)
 	assert.Equal(t, 10_000, cfg.MaxEventsPerRequest)
 	assert.Equal(t, 10*time.Minute, cfg.MaxFutureSkew)
+	assert.Equal(t, 32, cfg.MaxPropertyDepth)
+	assert.Equal(t, 1000, cfg.MaxPropertyKeys)
+	assert.Equal(t, 10000, cfg.MaxPropertyValues)
+	assert.Equal(t, 256<<10, cfg.MaxImportFieldSize)
+	assert.Equal(t, 1<<20, cfg.MaxImportRowSize)
+	assert.Equal(t, int64(256<<20), cfg.MaxImportDecompressedSize)
+	assert.Equal(t, 10*time.Second, cfg.BodyReadTimeout)
+	assert.Equal(t, int64(64<<10), cfg.MinBodyRate)
+	assert.Equal(t, 32, cfg.MaxConcurrentRequests)
+	assert.Equal(t, 2, cfg.MaxConcurrentImports)
+	assert.Equal(t, 5*time.Second, cfg.ShutdownTimeout)
+	assert.Equal(t, 10*time.Second, cfg.ServerConfig.ReadHeaderTimeout)
+	assert.Equal(t, 30*time.Second, cfg.ServerConfig.WriteTimeout)
+	assert.Equal(t, []string{"", "gzip", "zlib", "deflate", "lz4", "x-snappy-framed"}, cfg.ServerConfig.CompressionAlgorithms)
 }
 
 // Every key must take effect: a squashed confighttp.ServerConfig must not
@@ -49,6 +63,17 @@ func TestEveryKeyTakesEffect(t *testing.T) {
 	assert.Equal(t, 10, cfg.ImportBatchSize)
 	assert.Equal(t, 3*time.Second, cfg.RetryAfter)
 	assert.Equal(t, 7, cfg.MaxProblems)
+	assert.Equal(t, 5, cfg.MaxPropertyDepth)
+	assert.Equal(t, 6, cfg.MaxPropertyKeys)
+	assert.Equal(t, 70, cfg.MaxPropertyValues)
+	assert.Equal(t, 4096, cfg.MaxImportFieldSize)
+	assert.Equal(t, 8192, cfg.MaxImportRowSize)
+	assert.Equal(t, int64(500000), cfg.MaxImportDecompressedSize)
+	assert.Equal(t, 4*time.Second, cfg.BodyReadTimeout)
+	assert.Equal(t, int64(2048), cfg.MinBodyRate)
+	assert.Equal(t, 9, cfg.MaxConcurrentRequests)
+	assert.Equal(t, 3, cfg.MaxConcurrentImports)
+	assert.Equal(t, 11*time.Second, cfg.ShutdownTimeout)
 }
 
 func TestConfigErrors(t *testing.T) {
@@ -58,6 +83,11 @@ func TestConfigErrors(t *testing.T) {
 		"endpoint: required", "max_events_body_size: must be positive", "max_events_per_request: must be positive",
 		"max_future_skew: must be positive", "import_batch_size: must be between 1 and 100000",
 		"retry_after: must be at least 1s", "max_problems: must be positive", `spool_directory: "/does/not/exist"`,
+		"max_property_depth: must be between 1 and 1000, got 1001", "max_property_keys: must be positive, got 0",
+		"max_property_values: must be positive, got -1", "max_import_row_size (99) is smaller than max_import_field_size (100)",
+		"max_import_decompressed_size: must be positive, got 0", "body_read_timeout: must be positive, got 0s",
+		"min_body_rate: must be 0 (the whole body within body_read_timeout) or more, got -1",
+		"max_concurrent_imports: must be between 1 and max_concurrent_requests (2), got 3", "shutdown_timeout: must be positive, got 0s",
 	} {
 		assert.Contains(t, err.Error(), want)
 	}

@@ -11,6 +11,8 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/receiver"
 
+	"github.com/otelcol-audit/otelcol-audit/internal/auditcsv"
+	"github.com/otelcol-audit/otelcol-audit/internal/auditevent"
 	"github.com/otelcol-audit/otelcol-audit/receiver/auditreceiver/internal/metadata"
 )
 
@@ -27,6 +29,11 @@ func createDefaultConfig() component.Config {
 	srv.NetAddr.Endpoint = defaultEndpoint
 	srv.MaxRequestBodySize = 1 << 30
 	srv.ReadHeaderTimeout = 10 * time.Second
+	// Decoders whose memory is bounded whatever the sender declares. zstd
+	// allocates the window a frame declares (a 200-byte body declaring
+	// 256 MiB cost 257 MiB), and block snappy the decoded length it
+	// declares, up to max_request_body_size: off unless configured.
+	srv.CompressionAlgorithms = []string{"", "gzip", "zlib", "deflate", "lz4", "x-snappy-framed"}
 	return &Config{
 		ServerConfig:        srv,
 		MaxEventsBodySize:   16 << 20,
@@ -35,6 +42,18 @@ func createDefaultConfig() component.Config {
 		ImportBatchSize:     1000,
 		RetryAfter:          5 * time.Second,
 		MaxProblems:         100,
+
+		MaxPropertyDepth:          auditevent.DefaultPropertyLimits.MaxDepth,
+		MaxPropertyKeys:           auditevent.DefaultPropertyLimits.MaxKeys,
+		MaxPropertyValues:         auditevent.DefaultPropertyLimits.MaxValues,
+		MaxImportFieldSize:        auditcsv.DefaultSizes.MaxField,
+		MaxImportRowSize:          auditcsv.DefaultSizes.MaxRow,
+		MaxImportDecompressedSize: 256 << 20,
+		BodyReadTimeout:           10 * time.Second,
+		MinBodyRate:               64 << 10,
+		MaxConcurrentRequests:     32,
+		MaxConcurrentImports:      2,
+		ShutdownTimeout:           5 * time.Second,
 	}
 }
 

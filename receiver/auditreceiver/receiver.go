@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"mime"
+	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -41,7 +42,11 @@ type auditReceiver struct {
 	next    consumer.Logs
 	obs     *receiverhelper.ObsReport
 	server  *http.Server
+	guard   *guard
 	serveWG sync.WaitGroup
+	// cancel ends every request's context: shutdown cuts requests that
+	// outlast shutdown_timeout.
+	cancel context.CancelFunc
 
 	requests, accepted, refused metric.Int64Counter
 }
@@ -71,10 +76,16 @@ func (r *auditReceiver) Start(ctx context.Context, host component.Host) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc(pathEvents, r.handleEvents)
 	mux.HandleFunc(pathImport, r.handleImport)
+	mux.HandleFunc("/", r.handleUnknown)
 	var err error
 	if r.server, err = r.cfg.ServerConfig.ToServer(ctx, host.GetExtensions(), r.set.TelemetrySettings, mux); err != nil {
 		return err
 	}
+	base, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	r.server.BaseContext = func(net.Listener) context.Context { return base }
+	r.guard = newGuard(r, r.server.Handler, base)
+	r.server.Handler = r.guard
 	ln, err := r.cfg.ServerConfig.ToListener(ctx)
 	if err != nil {
 		return fmt.Errorf("audit receiver: cannot listen on %s: %w", r.cfg.ServerConfig.NetAddr.Endpoint, err)
@@ -90,13 +101,36 @@ func (r *auditReceiver) Start(ctx context.Context, host component.Host) error {
 	return nil
 }
 
+// Shutdown waits for requests in progress up to shutdown_timeout, then
+// cuts them: their contexts are canceled and their body reads woken, so
+// each answers 503 (the handlers check the context on every read and
+// batch); after another shutdown_timeout their connections are closed.
 func (r *auditReceiver) Shutdown(ctx context.Context) error {
 	if r.server == nil {
 		return nil
 	}
-	err := r.server.Shutdown(ctx)
+	graceful, cancel := context.WithTimeout(ctx, r.cfg.ShutdownTimeout)
+	defer cancel()
+	err := r.server.Shutdown(graceful)
+	if err != nil {
+		r.set.Logger.Warn("Cutting audit requests still in progress at shutdown", zap.Duration("shutdown_timeout", r.cfg.ShutdownTimeout))
+	}
+	r.cancel()
+	if err != nil {
+		r.guard.interrupt()
+		cut, cancelCut := context.WithTimeout(ctx, r.cfg.ShutdownTimeout)
+		defer cancelCut()
+		if r.guard.wait(cut) != nil {
+			_ = r.server.Close()
+		}
+	}
 	r.serveWG.Wait()
-	return err
+	done, cancelDone := context.WithTimeout(ctx, r.cfg.ShutdownTimeout)
+	defer cancelDone()
+	if err := r.guard.wait(done); err != nil {
+		return fmt.Errorf("audit receiver: requests still running after shutdown cut them: %w", err)
+	}
+	return nil
 }
 
 // answer is every response body: a count, or an error with its problems.
@@ -108,10 +142,23 @@ type answer struct {
 }
 
 func (r *auditReceiver) reply(w http.ResponseWriter, req *http.Request, endpoint string, code int, a answer) {
+	stateOf(req).keepWriting(true)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(a)
-	r.requests.Add(req.Context(), 1, metric.WithAttributes(attribute.String("endpoint", endpoint), attribute.Int("code", code)))
+	_ = writeJSON(w, a)
+	r.requests.Add(context.WithoutCancel(req.Context()), 1, metric.WithAttributes(attribute.String("endpoint", endpoint), attribute.Int("code", code)))
+}
+
+func writeJSON(w io.Writer, a answer) error { return json.NewEncoder(w).Encode(a) }
+
+// handleUnknown answers every other path, /v1/events/ included.
+func (r *auditReceiver) handleUnknown(w http.ResponseWriter, req *http.Request) {
+	path := req.URL.Path
+	if len(path) > 200 {
+		path = path[:200] + "…"
+	}
+	r.reply(w, req, "other", http.StatusNotFound, answer{Error: fmt.Sprintf(
+		"no endpoint at %q: POST events to %s, or a CSV file to %s", path, pathEvents, pathImport)})
 }
 
 func (r *auditReceiver) countRefused(ctx context.Context, endpoint, reason string, n int) {
@@ -162,7 +209,7 @@ func (r *auditReceiver) handleEvents(w http.ResponseWriter, req *http.Request) {
 	body := http.MaxBytesReader(w, req.Body, r.cfg.MaxEventsBodySize)
 	ld, recs := newBatch()
 	now := time.Now()
-	dec := auditevent.Decoder{Limits: auditevent.Limits{Now: now, MaxFuture: r.cfg.MaxFutureSkew}, MaxEvents: r.cfg.MaxEventsPerRequest}
+	dec := auditevent.Decoder{Limits: r.limits(now), MaxEvents: r.cfg.MaxEventsPerRequest}
 	probs := &auditevent.Problems{Max: r.cfg.MaxProblems}
 	var err error
 	if ndjson {
@@ -171,6 +218,8 @@ func (r *auditReceiver) handleEvents(w http.ResponseWriter, req *http.Request) {
 		err = dec.DecodeJSON(body, recs, probs)
 	}
 	switch {
+	case r.bodyFailed(w, req, pathEvents, recs.Len()):
+		return
 	case errors.Is(err, auditevent.ErrTooManyEvents):
 		r.countRefused(req.Context(), pathEvents, "too_large", recs.Len())
 		r.reply(w, req, pathEvents, http.StatusRequestEntityTooLarge, answer{Error: fmt.Sprintf(
@@ -196,6 +245,34 @@ func (r *auditReceiver) handleEvents(w http.ResponseWriter, req *http.Request) {
 	}
 	r.accepted.Add(req.Context(), int64(n), metric.WithAttributes(attribute.String("endpoint", pathEvents)))
 	r.reply(w, req, pathEvents, http.StatusAccepted, answer{Accepted: n})
+}
+
+func (r *auditReceiver) limits(now time.Time) auditevent.Limits {
+	return auditevent.Limits{Now: now, MaxFuture: r.cfg.MaxFutureSkew, Properties: auditevent.PropertyLimits{
+		MaxDepth: r.cfg.MaxPropertyDepth, MaxKeys: r.cfg.MaxPropertyKeys, MaxValues: r.cfg.MaxPropertyValues,
+	}}
+}
+
+// bodyFailed answers when reading the body stopped for its pace (408) or
+// because the request was canceled (shutdown, or the client went away),
+// whatever the decoder made of the part it read.
+func (r *auditReceiver) bodyFailed(w http.ResponseWriter, req *http.Request, endpoint string, n int) bool {
+	st := stateOf(req)
+	switch {
+	case st.slow():
+		r.countRefused(req.Context(), endpoint, "too_slow", n)
+		w.Header().Set("Connection", "close")
+		r.reply(w, req, endpoint, http.StatusRequestTimeout, answer{Error: fmt.Sprintf(
+			"the request body arrived slower than %d bytes/s after %s (min_body_rate, body_read_timeout); nothing from it was accepted",
+			r.cfg.MinBodyRate, r.cfg.BodyReadTimeout)})
+		return true
+	case req.Context().Err() != nil:
+		r.countRefused(context.WithoutCancel(req.Context()), endpoint, "canceled", n)
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(r.cfg.RetryAfter.Seconds()))))
+		r.reply(w, req, endpoint, http.StatusServiceUnavailable, answer{Error: "the request was cut off (the receiver is shutting down, or the connection closed); nothing from it was accepted: retry"})
+		return true
+	}
+	return false
 }
 
 func (r *auditReceiver) consume(ctx context.Context, ld plog.Logs, n int) error {
@@ -256,10 +333,23 @@ func (r *auditReceiver) handleImport(w http.ResponseWriter, req *http.Request) {
 		os.Remove(spool.Name())
 	}()
 	now := time.Now()
-	limits := auditevent.Limits{Now: now, MaxFuture: r.cfg.MaxFutureSkew}
+	limits := r.limits(now)
 	probs := &auditevent.Problems{Max: r.cfg.MaxProblems}
-	rows, err := r.validateCSV(io.TeeReader(req.Body, spool), limits, now, probs)
+	var body io.Reader = req.Body
+	var capped *sizeCap
+	if stateOf(req).compressed {
+		capped = &sizeCap{r: req.Body, left: r.cfg.MaxImportDecompressedSize}
+		body = capped
+	}
+	rows, err := r.validateCSV(io.TeeReader(body, spool), limits, now, probs)
 	switch {
+	case r.bodyFailed(w, req, pathImport, rows):
+		return
+	case capped != nil && capped.hit:
+		r.countRefused(req.Context(), pathImport, "too_large", rows)
+		r.reply(w, req, pathImport, http.StatusRequestEntityTooLarge, answer{Error: fmt.Sprintf(
+			"the upload is larger than %d bytes once decompressed (max_import_decompressed_size): send it uncompressed, or split it", r.cfg.MaxImportDecompressedSize)})
+		return
 	case err != nil && probs.Len() == 0:
 		r.readError(w, req, pathImport, err, r.cfg.ServerConfig.MaxRequestBodySize, "max_request_body_size", rows)
 		return
@@ -279,13 +369,18 @@ func (r *auditReceiver) handleImport(w http.ResponseWriter, req *http.Request) {
 		r.reply(w, req, pathImport, http.StatusInternalServerError, answer{Error: "cannot re-read the spooled upload: " + err.Error()})
 		return
 	}
-	rd, err := auditcsv.NewReader(spool, limits)
+	rd, err := auditcsv.NewReaderSized(spool, limits, r.sizes())
 	if err != nil {
 		r.reply(w, req, pathImport, http.StatusInternalServerError, answer{Error: "cannot re-read the spooled upload: " + err.Error()})
 		return
 	}
 	accepted := 0
 	for accepted < rows {
+		if req.Context().Err() != nil {
+			r.pipelineError(w, req, pathImport, errCanceled, accepted, rows-accepted)
+			return
+		}
+		stateOf(req).keepWriting(false)
 		ld, recs := newBatch()
 		recs.EnsureCapacity(min(r.cfg.ImportBatchSize, rows-accepted))
 		for recs.Len() < r.cfg.ImportBatchSize {
@@ -308,8 +403,12 @@ func (r *auditReceiver) handleImport(w http.ResponseWriter, req *http.Request) {
 	r.reply(w, req, pathImport, http.StatusAccepted, answer{Accepted: accepted})
 }
 
+func (r *auditReceiver) sizes() auditcsv.Sizes {
+	return auditcsv.Sizes{MaxField: r.cfg.MaxImportFieldSize, MaxRow: r.cfg.MaxImportRowSize}
+}
+
 func (r *auditReceiver) validateCSV(body io.Reader, limits auditevent.Limits, now time.Time, probs *auditevent.Problems) (int, error) {
-	rd, err := auditcsv.NewReader(body, limits)
+	rd, err := auditcsv.NewReaderSized(body, limits, r.sizes())
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
