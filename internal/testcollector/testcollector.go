@@ -174,6 +174,16 @@ func (p *Process) PeakRSSMiB() float64 {
 	return 0
 }
 
+// OpenFiles is the number of file descriptors the process holds (sockets
+// included), -1 where /proc cannot tell.
+func (p *Process) OpenFiles() int {
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", p.cmd.Process.Pid))
+	if err != nil {
+		return -1
+	}
+	return len(fds)
+}
+
 // Alive reports whether the process is still running.
 func (p *Process) Alive() bool {
 	select {

@@ -59,6 +59,7 @@ receivers:
     max_concurrent_requests: 4
     max_concurrent_imports: 1
     shutdown_timeout: 1s
+    read_header_timeout: 2s
     retry_after: 2s
 exporters:
   file/archive:
@@ -372,4 +373,46 @@ func TestReceiverShutdownWithRequestInProgress(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	c.proc.Stop(20 * time.Second) // SIGTERM, then SIGKILL after 20 s
 	assert.Contains(t, c.proc.Output(), "Shutdown complete", "the collector exited on SIGTERM, not SIGKILL")
+}
+
+// Idle connections do not pile up. The red team held 10,500 idle
+// /v1/import connections until the collector ran out of file descriptors
+// and valid requests timed out. Now an import past the concurrency bound
+// is answered 503 at once and its connection closed, the one in progress
+// is cut when its body falls behind, and a connection that never sends
+// its headers is closed after read_header_timeout.
+func TestReceiverIdleConnectionsAreShed(t *testing.T) {
+	c := rcvStart(t)
+	before := c.proc.OpenFiles()
+	if before < 0 {
+		t.Skip("needs /proc to count the collector's file descriptors")
+	}
+	const n = 500
+	var imports []net.Conn
+	for range n {
+		conn, err := net.Dial("tcp", c.addr) // sends nothing at all
+		require.NoError(t, err)
+		t.Cleanup(func() { conn.Close() })
+		imports = append(imports, rcvRaw(t, c.addr, "/v1/import", "text/csv", ""))
+	}
+	code, _, a := rcvPost(t, c.url+"/v1/events", "application/json", strings.NewReader(rcvEvent("idle.valid", `{}`)))
+	require.Equal(t, 202, code, "a valid request among %d idle connections: %s", 2*n, a.Error)
+
+	answers := map[int]int{}
+	for _, conn := range imports {
+		code, _, _ := rcvRead(t, conn)
+		answers[code]++
+	}
+	assert.Equal(t, map[int]int{http.StatusServiceUnavailable: n - 1, http.StatusRequestTimeout: 1}, answers,
+		"imports past max_concurrent_imports are refused at once, the one in progress is cut for its pace")
+
+	// The collector closes every one of them: its descriptors come back to
+	// what it held before, although this test keeps its own ends open.
+	var now int
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if now = c.proc.OpenFiles(); now <= before+5 {
+			break
+		}
+	}
+	assert.LessOrEqual(t, now, before+5, "the collector still holds %d descriptors (%d before %d idle connections)", now, before, 2*n)
 }
