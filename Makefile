@@ -63,6 +63,7 @@ fuzz: ## Run every fuzz test for FUZZTIME each
 	$(GO) test ./internal/auditcsv -run '^$$' -fuzz '^FuzzReader$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/auditcsv -run '^$$' -fuzz '^FuzzBoundedRows$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/auditcsv -run '^$$' -fuzz '^FuzzNeutralize$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/auditcsv -run '^$$' -fuzz '^FuzzPropertyKey$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/auditctl -run '^$$' -fuzz '^FuzzPrintable$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/auditctl -run '^$$' -fuzz '^FuzzEscapeJSONControls$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/auditctl -run '^$$' -fuzz '^FuzzSalvage$$' -fuzztime $(FUZZTIME)
