@@ -47,7 +47,7 @@ type Reader struct {
 
 // NewReader reads the header. Columns are matched by name, in any order,
 // ignoring case; Time, User and Action are required. A column we do not
-// know becomes a string property named by PropertyKey; an empty cell adds
+// know becomes a string property named by propertyKey; an empty cell adds
 // none. Those properties count against the property limits with the
 // Properties column's, and may not repeat one of its keys.
 // Rows are bounded by DefaultSizes.
@@ -72,8 +72,7 @@ func NewReaderSized(r io.Reader, limits auditevent.Limits, sizes Sizes) (*Reader
 		return nil, fmt.Errorf("line 1: %w", err)
 	}
 	rd := &Reader{r: cr, col: map[string]int{}, line: 1, limits: limits}
-	lim := limits.Properties.WithDefaults()
-	if err := rd.readHeader(header, min(lim.MaxKeys, lim.MaxValues)); err != nil {
+	if err := rd.readHeader(header, limits.Properties.WithDefaults()); err != nil {
 		return nil, err
 	}
 	_, rd.export = rd.col["Event ID"]

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+
+	"github.com/otelcol-audit/otelcol-audit/internal/auditevent"
 )
 
 // maxKeyLen bounds a property name made from a column header, in bytes.
@@ -14,16 +16,16 @@ const maxKeyLen = 128
 type extraColumn struct {
 	index  int
 	header string // as written
-	key    string // PropertyKey(header)
+	key    string // propertyKey(header)
 }
 
-// PropertyKey is the property name a column we do not know gets: its
+// propertyKey is the property name a column we do not know gets: its
 // header lowercased, each run of characters other than letters and digits
 // made one '_', and leading and trailing '_' dropped ("Ticket No." is
 // ticket_no). The name never holds a dot, so it cannot be a core field nor
 // reach into an object; a header with no letter or digit, or whose name
 // would be longer than 128 bytes, is an error.
-func PropertyKey(header string) (string, error) {
+func propertyKey(header string) (string, error) {
 	var b strings.Builder
 	sep := false
 	for _, c := range header {
@@ -63,8 +65,8 @@ func canonical(h string) (string, bool) {
 }
 
 // readHeader maps each column: a known one by its name, any other to a
-// property, at most maxKeys of them.
-func (rd *Reader) readHeader(header []string, maxKeys int) error {
+// property, within the property limits.
+func (rd *Reader) readHeader(header []string, lim auditevent.PropertyLimits) error {
 	keys := map[string]string{} // property key -> header
 	for i, h := range header {
 		h = strings.TrimSpace(h)
@@ -79,7 +81,7 @@ func (rd *Reader) readHeader(header []string, maxKeys int) error {
 			rd.header = append(rd.header, name)
 			continue
 		}
-		key, err := PropertyKey(h)
+		key, err := propertyKey(h)
 		if err != nil {
 			return fmt.Errorf("line 1, column %d (%q): %w", i+1, truncate(h), err)
 		}
@@ -90,9 +92,14 @@ func (rd *Reader) readHeader(header []string, maxKeys int) error {
 		rd.extra = append(rd.extra, extraColumn{index: i, header: h, key: key})
 		rd.header = append(rd.header, h)
 	}
-	if len(rd.extra) > maxKeys {
-		return fmt.Errorf("line 1: %d columns we do not know would become properties; max_property_keys is %d. Known columns are %s",
-			len(rd.extra), maxKeys, strings.Join(ExportColumns, ", "))
+	for _, l := range []struct {
+		name string
+		max  int
+	}{{"max_property_keys", lim.MaxKeys}, {"max_property_values", lim.MaxValues}} {
+		if len(rd.extra) > l.max {
+			return fmt.Errorf("line 1: %d columns we do not know would become properties; %s is %d. Known columns are %s",
+				len(rd.extra), l.name, l.max, strings.Join(ExportColumns, ", "))
+		}
 	}
 	for _, c := range required {
 		if _, ok := rd.col[c]; !ok {

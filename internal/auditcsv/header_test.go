@@ -31,7 +31,7 @@ func TestHeaderCaseInsensitive(t *testing.T) {
 	assert.Equal(t, int64(1), attrs["n"])
 }
 
-// A column we do not know becomes a string property named by PropertyKey.
+// A column we do not know becomes a string property named by propertyKey.
 func TestUnknownColumnsBecomeProperties(t *testing.T) {
 	in := "Time,User,Action,Ticket No.,Colour,  Cost Centre (EU) \n" +
 		row1 + ",T-1,red, 42 \n" +
@@ -67,7 +67,7 @@ func TestPropertyKey(t *testing.T) {
 		{in: strings.Repeat("x", maxKeyLen+1), err: "longer than " + strconv.Itoa(maxKeyLen)},
 	}
 	for _, tt := range tests {
-		got, err := PropertyKey(tt.in)
+		got, err := propertyKey(tt.in)
 		if tt.err != "" {
 			require.Error(t, err, tt.in)
 			assert.Contains(t, err.Error(), tt.err, tt.in)
@@ -92,6 +92,9 @@ func TestUnknownColumnHeaderErrors(t *testing.T) {
 		require.Error(t, err, in)
 		assert.Contains(t, err.Error(), want, in)
 	}
+	lim.Properties = auditevent.PropertyLimits{MaxKeys: 10, MaxValues: 2}
+	_, err := NewReader(strings.NewReader("Time,User,Action,a,b,c\n"), lim)
+	assert.ErrorContains(t, err, "line 1: 3 columns we do not know would become properties; max_property_values is 2")
 }
 
 // Columns we do not know share the property limits with the Properties
@@ -134,22 +137,22 @@ func FuzzPropertyKey(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
-		key, err := PropertyKey(in)
+		key, err := propertyKey(in)
 		if err != nil {
 			return
 		}
 		if key == "" || len(key) > maxKeyLen || !utf8.ValidString(key) || fields.IsCore(key) {
-			t.Fatalf("PropertyKey(%q) = %q", in, key)
+			t.Fatalf("propertyKey(%q) = %q", in, key)
 		}
 		if strings.HasPrefix(key, "_") || strings.HasSuffix(key, "_") || strings.Contains(key, "__") {
-			t.Fatalf("PropertyKey(%q) = %q: untidy underscores", in, key)
+			t.Fatalf("propertyKey(%q) = %q: untidy underscores", in, key)
 		}
 		for _, c := range key {
 			if c != '_' && !isKeyRune(c) {
-				t.Fatalf("PropertyKey(%q) = %q: holds %q", in, key, c)
+				t.Fatalf("propertyKey(%q) = %q: holds %q", in, key, c)
 			}
 		}
-		if again, err := PropertyKey(key); err != nil || again != key {
+		if again, err := propertyKey(key); err != nil || again != key {
 			t.Fatalf("PropertyKey is not stable on %q: %q, %v", key, again, err)
 		}
 	})
