@@ -10,8 +10,9 @@ METADATA := extension/jsonlimitextension
 
 .PHONY: help build run test test-unit test-integration generate check-generated lint fuzz bench bench-e2e bench-export clean
 
-help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+help: ## List the targets (every rule has a description: test/e2e checks it)
+	@grep -E '^[^.#[:space:]][^:=[:space:]]*:.*## ' $(MAKEFILE_LIST) | sed 's|^$$(MDATAGEN)|$(MDATAGEN)|' | \
+	  awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 build: ## Build bin/otelcol-audit, bin/auditctl, bin/es-testdouble and bin/auditload
 	$(GO) build $(GOFLAGS_BUILD) -o $(OTELCOL) ./cmd/otelcol-audit
@@ -37,7 +38,7 @@ generate: $(MDATAGEN) ## Regenerate cmd/otelcol-audit from builder-config.yaml a
 	scripts/generate.sh
 	for d in $(METADATA); do $(MDATAGEN) $$d/metadata.yaml || exit 1; done
 
-$(MDATAGEN): tools/go.mod tools/go.sum
+$(MDATAGEN): tools/go.mod tools/go.sum ## Build mdatagen at the version tools/go.mod pins
 	cd tools && $(GO) build -o ../$(MDATAGEN) go.opentelemetry.io/collector/cmd/mdatagen
 
 check-generated: $(MDATAGEN) ## Fail when generated code is stale: cmd/otelcol-audit against builder-config.yaml, metadata against metadata.yaml; and go.mod off the pinned release
@@ -63,6 +64,7 @@ fuzz: ## Run every fuzz test for FUZZTIME each
 	$(GO) test ./internal/auditcsv -run '^$$' -fuzz '^FuzzReader$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/auditcsv -run '^$$' -fuzz '^FuzzBoundedRows$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/auditcsv -run '^$$' -fuzz '^FuzzNeutralize$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/auditcsv -run '^$$' -fuzz '^FuzzPropertyKey$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/auditctl -run '^$$' -fuzz '^FuzzPrintable$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/auditctl -run '^$$' -fuzz '^FuzzEscapeJSONControls$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/auditctl -run '^$$' -fuzz '^FuzzSalvage$$' -fuzztime $(FUZZTIME)

@@ -21,7 +21,16 @@ while read -r mod ver; do
   fi
 done < <(awk '/^require \(/{f=1;next} /^\)/{f=0} f{print $1, $2} /^require [^(]/{print $2, $3}' "$root/go.mod")
 
+# internal/version names the release in every binary's version output.
+for pair in "Collector:$core" "Contrib:$contrib"; do
+  name=${pair%%:*} want=${pair#*:}
+  if ! grep -q "^	$name *= \"$want\"" "$root/internal/version/version.go"; then
+    echo "internal/version/version.go: $name is not $want, which builder-config.yaml pins" >&2
+    bad=1
+  fi
+done
+
 if [ "$bad" -ne 0 ]; then
-  echo "keep one release: edit builder-config.yaml, then set go.mod to match and run 'go mod tidy -e'" >&2
+  echo "keep one release: edit builder-config.yaml, then set go.mod and internal/version/version.go to match and run 'go mod tidy -e'" >&2
   exit 1
 fi

@@ -18,6 +18,15 @@ sed -e "s#output_path: ./cmd/otelcol-audit#output_path: $tmp/out#" \
   cat "$tmp/builder.log" >&2
   exit 1
 }
+# One call added to what the builder writes: internal/collectorcmd makes
+# --version name the collector release and validate say the config is valid.
+main="$tmp/out/main.go"
+grep -q '^	cmd := otelcol.NewCommand(params)$' "$main" || {
+  echo "scripts/generate.sh: the builder's main.go no longer has 'cmd := otelcol.NewCommand(params)': adapt the collectorcmd.Adjust insertion here" >&2
+  exit 1
+}
+sed -i -e 's#^	cmd := otelcol.NewCommand(params)$#&\n	collectorcmd.Adjust(cmd) // added by scripts/generate.sh#' \
+       -e 's#^	"go.opentelemetry.io/collector/otelcol"$#&\n\n	"github.com/otelcol-audit/otelcol-audit/internal/collectorcmd"#' "$main"
 mkdir -p "$out"
 rm -f "$out"/*.go
 cp "$tmp"/out/*.go "$out"/

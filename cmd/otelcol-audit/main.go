@@ -12,6 +12,8 @@ import (
 	fileprovider "go.opentelemetry.io/collector/confmap/provider/fileprovider"
 	yamlprovider "go.opentelemetry.io/collector/confmap/provider/yamlprovider"
 	"go.opentelemetry.io/collector/otelcol"
+
+	"github.com/otelcol-audit/otelcol-audit/internal/collectorcmd"
 )
 
 func main() {
@@ -50,6 +52,7 @@ func main() {
 
 func runInteractive(params otelcol.CollectorSettings) error {
 	cmd := otelcol.NewCommand(params)
+	collectorcmd.Adjust(cmd) // added by scripts/generate.sh
 	if err := cmd.Execute(); err != nil {
 		return err
 	}

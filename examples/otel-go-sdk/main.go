@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -22,18 +23,22 @@ import (
 func main() {
 	endpoint := flag.String("endpoint", "localhost:4318", "the collector's OTLP/HTTP host:port")
 	id := flag.String("id", "", "event.id to send (the idempotency key); empty lets the processor derive one")
+	timeout := flag.Duration("timeout", 10*time.Second, "give up sending after this long")
 	flag.Parse()
-	if err := run(context.Background(), *endpoint, *id); err != nil {
+	if err := run(context.Background(), *endpoint, *id, *timeout); err != nil {
 		fmt.Fprintln(os.Stderr, "otel-go-sdk:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, endpoint, id string) error {
-	exp, err := otlploghttp.New(ctx, otlploghttp.WithEndpoint(endpoint), otlploghttp.WithInsecure())
+func run(ctx context.Context, endpoint, id string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	otlp, err := otlploghttp.New(ctx, otlploghttp.WithEndpoint(endpoint), otlploghttp.WithInsecure())
 	if err != nil {
 		return err
 	}
+	exp := &checked{Exporter: otlp}
 	provider := sdklog.NewLoggerProvider(
 		// Simple processor: the example sends one event and exits. Services
 		// should use the default batch processor.
@@ -63,6 +68,38 @@ func run(ctx context.Context, endpoint, id string) error {
 		rec.AddAttributes(attribute.String("event.id", id))
 	}
 	logger.Emit(ctx, rec)
-	// Shutdown flushes; its error says whether the collector took the event.
-	return provider.Shutdown(ctx)
+	if err := provider.Shutdown(ctx); err != nil {
+		return err
+	}
+	if err := exp.failed(); err != nil {
+		return fmt.Errorf("the collector at %s did not take the event (is it running? make run): %w", endpoint, err)
+	}
+	return nil
+}
+
+// checked keeps the first export error. The SDK hands export errors to the
+// global error handler, which only logs them: without this, a failed send
+// would exit 0.
+type checked struct {
+	sdklog.Exporter
+	mu  sync.Mutex
+	err error
+}
+
+func (c *checked) Export(ctx context.Context, recs []sdklog.Record) error {
+	err := c.Exporter.Export(ctx, recs)
+	if err != nil {
+		c.mu.Lock()
+		if c.err == nil {
+			c.err = err
+		}
+		c.mu.Unlock()
+	}
+	return err
+}
+
+func (c *checked) failed() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
 }

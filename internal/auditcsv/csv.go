@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/zeebo/xxh3"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/otelcol-audit/otelcol-audit/internal/auditevent"
@@ -37,14 +38,18 @@ type Reader struct {
 	r      *csv.Reader
 	header []string
 	col    map[string]int
+	extra  []extraColumn
 	export bool
 	line   int
 	limits auditevent.Limits
 	ev     auditevent.Event
 }
 
-// NewReader reads the header. Columns are matched by name, in any order;
-// Time, User and Action are required, unknown columns are an error.
+// NewReader reads the header. Columns are matched by name, in any order,
+// ignoring case; Time, User and Action are required. A column we do not
+// know becomes a string property named by propertyKey; an empty cell adds
+// none. Those properties count against the property limits with the
+// Properties column's, and may not repeat one of its keys.
 // Rows are bounded by DefaultSizes.
 func NewReader(r io.Reader, limits auditevent.Limits) (*Reader, error) {
 	return NewReaderSized(r, limits, DefaultSizes)
@@ -67,33 +72,11 @@ func NewReaderSized(r io.Reader, limits auditevent.Limits, sizes Sizes) (*Reader
 		return nil, fmt.Errorf("line 1: %w", err)
 	}
 	rd := &Reader{r: cr, col: map[string]int{}, line: 1, limits: limits}
-	for i, h := range header {
-		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
-		if !contains(ExportColumns, h) {
-			return nil, fmt.Errorf("line 1: unknown column %q; known columns are %s", h, strings.Join(ExportColumns, ", "))
-		}
-		if _, dup := rd.col[h]; dup {
-			return nil, fmt.Errorf("line 1: column %q appears twice", h)
-		}
-		rd.col[h] = i
-		rd.header = append(rd.header, h)
-	}
-	for _, c := range required {
-		if _, ok := rd.col[c]; !ok {
-			return nil, fmt.Errorf("line 1: missing column %q; a CSV import needs at least %s", c, strings.Join(required, ", "))
-		}
+	if err := rd.readHeader(header, limits.Properties.WithDefaults()); err != nil {
+		return nil, err
 	}
 	_, rd.export = rd.col["Event ID"]
 	return rd, nil
-}
-
-func contains(xs []string, s string) bool {
-	for _, x := range xs {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Line is the line number of the row last read.
@@ -152,11 +135,7 @@ func (r *Reader) Next(lr plog.LogRecord, observed time.Time, probs *auditevent.P
 	e.ClientIP, e.UserAgent, e.Region, e.Outcome = get("IP Address"), get("User Agent"), get("Region"), get("Outcome")
 	e.ID, e.ActorID, e.ActorName, e.UserHash, e.ActorType = get("Event ID"), get("User ID"), get("User Name"), get("User Hash"), get("Actor Type")
 	e.ResourceType, e.ResourceID, e.Organization, e.Message = get("Resource Type"), get("Resource ID"), get("Organization"), get("Message")
-	if props := get("Properties"); props != "" {
-		if perr := auditevent.ReadProperties(props, lr.Attributes(), r.limits.Properties); perr != nil {
-			add("Properties", perr.Error())
-		}
-	}
+	r.readProperties(rec, get("Properties"), lr.Attributes(), add)
 	e.Validate(r.limits, func(field, reason string) { add(column(field), reason) })
 	if probs.Len() > before {
 		return nil
@@ -167,6 +146,37 @@ func (r *Reader) Next(lr plog.LogRecord, observed time.Time, probs *auditevent.P
 	}
 	e.Fill(lr, observed)
 	return nil
+}
+
+// readProperties fills attrs from the Properties column and the columns
+// we do not know.
+func (r *Reader) readProperties(rec []string, props string, attrs pcommon.Map, add func(field, reason string)) {
+	used := 0
+	for _, x := range r.extra {
+		if x.index < len(rec) && strings.TrimSpace(rec[x.index]) != "" {
+			used++
+		}
+	}
+	if props != "" {
+		if err := auditevent.ReadProperties(props, attrs, r.limits.Properties, used); err != nil {
+			add("Properties", err.Error())
+			return
+		}
+	}
+	for _, x := range r.extra {
+		if x.index >= len(rec) {
+			continue
+		}
+		v := strings.TrimSpace(rec[x.index])
+		if v == "" {
+			continue
+		}
+		if _, dup := attrs.Get(x.key); dup {
+			add("Properties", fmt.Sprintf("key %q is also the column %q: keep one", x.key, truncate(x.header)))
+			return
+		}
+		attrs.PutStr(x.key, unneutralize(v))
+	}
 }
 
 // column names an event field by its CSV column in problems.

@@ -77,7 +77,7 @@ func TestHeaderErrors(t *testing.T) {
 	tests := map[string]string{
 		"":                          "line 1: empty file",
 		"Time,User\n":               `line 1: missing column "Action"`,
-		"Time,User,Action,Colour\n": `line 1: unknown column "Colour"`,
+		"time,user\n":               `line 1: missing column "Action"`,
 		"Time,User,Action,Action\n": `line 1: column "Action" appears twice`,
 		"Time,\"User\nAction\n":     "line 1:",
 	}
@@ -166,6 +166,9 @@ func FuzzReader(f *testing.F) {
 	for _, props := range []string{`{"a":1,"b":2}`, `{"a":1,"b":2,"c":3}`, `{"a":[[1]]}`, `{"a":[[[1]]]}`} {
 		f.Add([]byte("Time,User,Action,Properties\n" + row + `a,"` + strings.ReplaceAll(props, `"`, `""`) + `"` + "\n"))
 	}
+	// Columns we do not know, alone and with the Properties column.
+	f.Add([]byte("time,USER,Action,Ticket No,colour\n" + row + "a,T-1,red\n"))
+	f.Add([]byte("Time,User,Action,Properties,a,b\n" + row + `a,"{""a"":1}",x,y` + "\n"))
 	fuzzSizes := Sizes{MaxField: 32, MaxRow: 80}
 	fuzzLimits := limits
 	fuzzLimits.Properties = auditevent.PropertyLimits{MaxDepth: 3, MaxKeys: 2, MaxValues: 5}
@@ -187,6 +190,15 @@ func FuzzReader(f *testing.F) {
 			}
 			if lr.EventName() == "" || lr.Timestamp() == 0 {
 				t.Fatalf("row accepted without action or time: %q", in)
+			}
+			props := 0
+			for k := range lr.Attributes().All() {
+				if !fields.IsCore(k) {
+					props++
+				}
+			}
+			if props > 2 {
+				t.Fatalf("row accepted with %d properties, past max_property_keys: %q", props, in)
 			}
 			for k, v := range lr.Attributes().All() {
 				if s := v.AsString(); !utf8.ValidString(s) || !utf8.ValidString(k) {

@@ -223,7 +223,7 @@ func (d *Decoder) readEvent(dec *jsontext.Decoder, e *Event, attrs pcommon.Map, 
 				add("properties", "must be an object")
 				return dec.SkipValue()
 			}
-			return readProperties(dec, attrs, d.Properties, &d.props, add)
+			return readProperties(dec, attrs, d.Properties, 0, &d.props, add)
 		default:
 			add(name, "unknown field; the event fields are time, action, id, actor, resource, client, region, outcome, organization, message and properties (put custom data under properties)")
 			return dec.SkipValue()

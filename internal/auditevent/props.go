@@ -32,7 +32,8 @@ type PropertyLimits struct {
 // DefaultPropertyLimits are the limits zero fields take.
 var DefaultPropertyLimits = PropertyLimits{MaxDepth: 32, MaxKeys: 1000, MaxValues: 10000}
 
-func (l PropertyLimits) withDefaults() PropertyLimits {
+// WithDefaults is l with its zero fields set to the defaults.
+func (l PropertyLimits) WithDefaults() PropertyLimits {
 	if l.MaxDepth <= 0 {
 		l.MaxDepth = DefaultPropertyLimits.MaxDepth
 	}
@@ -57,18 +58,19 @@ type propFrame struct {
 // readProperties decodes the properties object into attrs, which must be
 // empty. It loops over tokens with an explicit stack (no recursion), checks
 // every limit before it writes a value, and on the first limit passed
-// reports it once and returns errLimit. Paths for problems are
-// built only when one is reported, so a long key costs its length once.
-func readProperties(dec *jsontext.Decoder, attrs pcommon.Map, lim PropertyLimits, w *attrWriter, add func(field, reason string)) error {
-	lim = lim.withDefaults()
+// reports it once and returns errLimit. used keys and values of the
+// properties object are already taken (by CSV columns). Paths for problems
+// are built only when one is reported, so a long key costs its length once.
+func readProperties(dec *jsontext.Decoder, attrs pcommon.Map, lim PropertyLimits, used int, w *attrWriter, add func(field, reason string)) error {
+	lim = lim.WithDefaults()
 	c := probs(add)
 	add = c.add
 	if _, err := dec.ReadToken(); err != nil { // '{'
 		return err
 	}
 	w.reset()
-	stack := []propFrame{{mark: w.depth()}}
-	values := 0
+	stack := []propFrame{{mark: w.depth(), n: used}}
+	values := used
 	abandon := func(field, reason string) error {
 		add(field, reason)
 		return errLimit
@@ -197,15 +199,16 @@ func containerPath(stack []propFrame) string {
 
 // ReadProperties decodes a JSON object of properties (CSV's Properties
 // column) into attrs, which must be empty, with the same rules and limits
-// as the JSON body's properties.
-func ReadProperties(s string, attrs pcommon.Map, lim PropertyLimits) error {
+// as the JSON body's properties. used keys of the object, and as many
+// values, are already taken by properties from elsewhere (CSV columns).
+func ReadProperties(s string, attrs pcommon.Map, lim PropertyLimits, used int) error {
 	dec := jsontext.NewDecoder(strings.NewReader(s))
 	if dec.PeekKind() != '{' {
 		return errors.New("must be a JSON object")
 	}
 	var first string
 	var w attrWriter
-	err := readProperties(dec, attrs, lim, &w, func(field, reason string) {
+	err := readProperties(dec, attrs, lim, used, &w, func(field, reason string) {
 		if first == "" {
 			first = truncate(field) + ": " + reason
 		}

@@ -90,10 +90,17 @@ func TestPropertyLimitsNDJSONAndCSV(t *testing.T) {
 	assert.Equal(t, []Problem{{Line: 2, Field: "properties", Reason: "more than 3 keys in one object (max_property_keys)"}}, probs.List)
 
 	attrs := plog.NewLogRecord().Attributes()
-	require.NoError(t, ReadProperties(keys(3), attrs, PropertyLimits{MaxKeys: 3}))
+	require.NoError(t, ReadProperties(keys(3), attrs, PropertyLimits{MaxKeys: 3}, 0))
 	assert.Equal(t, 3, attrs.Len())
-	err := ReadProperties(keys(4), plog.NewLogRecord().Attributes(), PropertyLimits{MaxKeys: 3})
+	err := ReadProperties(keys(4), plog.NewLogRecord().Attributes(), PropertyLimits{MaxKeys: 3}, 0)
 	assert.EqualError(t, err, "properties: more than 3 keys in one object (max_property_keys)")
+
+	// Keys taken elsewhere (CSV columns) count against the same limits.
+	require.NoError(t, ReadProperties(keys(2), plog.NewLogRecord().Attributes(), PropertyLimits{MaxKeys: 3}, 1))
+	err = ReadProperties(keys(3), plog.NewLogRecord().Attributes(), PropertyLimits{MaxKeys: 3}, 1)
+	assert.EqualError(t, err, "properties: more than 3 keys in one object (max_property_keys)")
+	err = ReadProperties(`{"a":[1]}`, plog.NewLogRecord().Attributes(), PropertyLimits{MaxKeys: 9, MaxValues: 3}, 2)
+	assert.EqualError(t, err, "properties.a[]: more than 3 values in the event's properties (max_property_values)")
 }
 
 // Values keep their order and types, and nested objects and arrays keep
@@ -216,7 +223,7 @@ func FuzzProperties(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, props string) {
 		attrs := plog.NewLogRecord().Attributes()
-		if err := ReadProperties(props, attrs, lim); err != nil {
+		if err := ReadProperties(props, attrs, lim, 0); err != nil {
 			return
 		}
 		values := 0

@@ -55,6 +55,12 @@ type Config struct {
 	// progress; past them the answer is 503 with Retry-After.
 	MaxConcurrentRequests int `mapstructure:"max_concurrent_requests"`
 	MaxConcurrentImports  int `mapstructure:"max_concurrent_imports"`
+	// MaxDiscardSize bounds what is read and thrown away of a body the
+	// receiver refused before its end (413, 400, 415...), so that a client
+	// that sends the whole body before reading the answer reads it instead
+	// of a connection reset. A body declaring more than this beyond what
+	// was read is not read: the connection closes at once. 0 never reads.
+	MaxDiscardSize int64 `mapstructure:"max_discard_size"`
 	// ShutdownTimeout is how long shutdown waits for requests in progress
 	// before it cuts them.
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
@@ -104,6 +110,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxImportRowSize < c.MaxImportFieldSize {
 		errs = append(errs, fmt.Errorf("max_import_row_size (%d) is smaller than max_import_field_size (%d)", c.MaxImportRowSize, c.MaxImportFieldSize))
+	}
+	if c.MaxDiscardSize < 0 {
+		errs = append(errs, fmt.Errorf("max_discard_size: must be 0 (close at once) or more, got %d", c.MaxDiscardSize))
 	}
 	if c.BodyReadTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("body_read_timeout: must be positive, got %s", c.BodyReadTimeout))

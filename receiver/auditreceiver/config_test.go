@@ -40,6 +40,7 @@ func TestDefaultConfig(t *testing.T) {
 	assert.Equal(t, 32, cfg.MaxConcurrentRequests)
 	assert.Equal(t, 2, cfg.MaxConcurrentImports)
 	assert.Equal(t, 5*time.Second, cfg.ShutdownTimeout)
+	assert.Equal(t, int64(128<<20), cfg.MaxDiscardSize)
 	assert.Equal(t, 10*time.Second, cfg.ServerConfig.ReadHeaderTimeout)
 	assert.Equal(t, 30*time.Second, cfg.ServerConfig.WriteTimeout)
 	assert.Equal(t, []string{"", "gzip", "zlib", "deflate", "lz4", "x-snappy-framed"}, cfg.ServerConfig.CompressionAlgorithms)
@@ -74,6 +75,7 @@ func TestEveryKeyTakesEffect(t *testing.T) {
 	assert.Equal(t, 9, cfg.MaxConcurrentRequests)
 	assert.Equal(t, 3, cfg.MaxConcurrentImports)
 	assert.Equal(t, 11*time.Second, cfg.ShutdownTimeout)
+	assert.Equal(t, int64(4096), cfg.MaxDiscardSize)
 }
 
 func TestConfigErrors(t *testing.T) {
@@ -88,6 +90,7 @@ func TestConfigErrors(t *testing.T) {
 		"max_import_decompressed_size: must be positive, got 0", "body_read_timeout: must be positive, got 0s",
 		"min_body_rate: must be 0 (the whole body within body_read_timeout) or more, got -1",
 		"max_concurrent_imports: must be between 1 and max_concurrent_requests (2), got 3", "shutdown_timeout: must be positive, got 0s",
+		"max_discard_size: must be 0 (close at once) or more, got -2",
 	} {
 		assert.Contains(t, err.Error(), want)
 	}

@@ -51,6 +51,7 @@ func createDefaultConfig() component.Config {
 		MaxImportDecompressedSize: 256 << 20,
 		BodyReadTimeout:           10 * time.Second,
 		MinBodyRate:               64 << 10,
+		MaxDiscardSize:            128 << 20,
 		MaxConcurrentRequests:     32,
 		MaxConcurrentImports:      2,
 		ShutdownTimeout:           5 * time.Second,

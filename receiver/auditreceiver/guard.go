@@ -84,8 +84,13 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	paced := req.WithContext(context.WithValue(req.Context(), stateKey{}, st))
 	paced.Body = &pacedBody{ReadCloser: req.Body, st: st}
 	jw := &jsonErrors{ResponseWriter: w}
-	defer jw.finish()
-	g.next.ServeHTTP(jw, paced)
+	func() {
+		defer jw.finish()
+		g.next.ServeHTTP(jw, paced)
+	}()
+	if st.discard {
+		discardRest(req, st)
+	}
 }
 
 // busy answers 503 without reading the body, and closes the connection so
@@ -138,6 +143,7 @@ type reqState struct {
 	shutdown   context.Context // done when shutdown cuts requests
 	start      time.Time
 	compressed bool // sent with a Content-Encoding
+	discard    bool // answered with the body perhaps unread: see discardRest
 
 	mu         sync.Mutex
 	read       int64

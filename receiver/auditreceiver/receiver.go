@@ -142,7 +142,9 @@ type answer struct {
 }
 
 func (r *auditReceiver) reply(w http.ResponseWriter, req *http.Request, endpoint string, code int, a answer) {
-	stateOf(req).keepWriting(true)
+	st := stateOf(req)
+	st.keepWriting(true)
+	st.discard = refusedEarly(code)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_ = writeJSON(w, a)

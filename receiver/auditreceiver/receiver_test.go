@@ -381,3 +381,14 @@ func TestLifecycle(t *testing.T) {
 
 	require.NoError(t, r.Shutdown(context.Background()))
 }
+
+// Header names ignore case; a column we do not know becomes a property.
+func TestImportHeaderCaseAndUnknownColumns(t *testing.T) {
+	h := start(t, nil, nil, nil)
+	r := h.post(t, pathImport, "text/csv", []byte("time,USER,action,Ticket No.\n2025-11-20 10:00:00,a@example.com,UploadFile,T-7\n"), nil)
+	require.Equal(t, 202, r.code, r.body.Error)
+	require.Equal(t, 1, h.sink.LogRecordCount())
+	attrs := h.sink.AllLogs()[0].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes().AsRaw()
+	assert.Equal(t, "a@example.com", attrs["user.email"])
+	assert.Equal(t, "T-7", attrs["ticket_no"])
+}
