@@ -58,8 +58,8 @@ fuzz: ## Run every fuzz test for FUZZTIME each
 	$(GO) test ./internal/masking -run '^$$' -fuzz '^FuzzMask$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/masking -run '^$$' -fuzz '^FuzzAddress$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/masking -run '^$$' -fuzz '^FuzzLocalPart$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./internal/auditevent -run '^$$' -fuzz FuzzDecodeJSON -fuzztime $(FUZZTIME)
-	$(GO) test ./internal/auditevent -run '^$$' -fuzz FuzzDecodeNDJSON -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/auditevent -run '^$$' -fuzz '^FuzzDecodeJSON$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/auditevent -run '^$$' -fuzz '^FuzzDecodeNDJSON$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/auditevent -run '^$$' -fuzz '^FuzzProperties$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/auditcsv -run '^$$' -fuzz '^FuzzReader$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/auditcsv -run '^$$' -fuzz '^FuzzBoundedRows$$' -fuzztime $(FUZZTIME)
@@ -70,10 +70,10 @@ fuzz: ## Run every fuzz test for FUZZTIME each
 	$(GO) test ./internal/auditctl -run '^$$' -fuzz '^FuzzSalvage$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/auditquery -run '^$$' -fuzz '^FuzzParseResource$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/auditquery -run '^$$' -fuzz '^FuzzValidateIP$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./internal/esdoc -run '^$$' -fuzz FuzzAppendString -fuzztime $(FUZZTIME)
-	$(GO) test ./internal/esdoc -run '^$$' -fuzz FuzzIsIPv4 -fuzztime $(FUZZTIME)
-	$(GO) test ./internal/estest -run '^$$' -fuzz FuzzScanner -fuzztime $(FUZZTIME)
-	$(GO) test ./extension/jsonlimitextension -run '^$$' -fuzz FuzzDepthReader -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/esdoc -run '^$$' -fuzz '^FuzzAppendString$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/esdoc -run '^$$' -fuzz '^FuzzIsIPv4$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/estest -run '^$$' -fuzz '^FuzzScanner$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./extension/jsonlimitextension -run '^$$' -fuzz '^FuzzDepthReader$$' -fuzztime $(FUZZTIME)
 
 bench: ## Micro-benchmarks (processor, masker, encoder) and the stock side-by-side
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./processor/... ./internal/...

@@ -65,3 +65,43 @@ func TestConfigVariablesDocumented(t *testing.T) {
 		}
 	}
 }
+
+// make fuzz runs every fuzz target in the repository, each on its own: a
+// target missing from it is never fuzzed beyond its seed corpus.
+func TestMakeFuzzRunsEveryTarget(t *testing.T) {
+	root := repoRoot()
+	raw, err := os.ReadFile(filepath.Join(root, "Makefile"))
+	require.NoError(t, err)
+	listed := map[string]bool{} // "./pkg FuzzName"
+	for _, m := range regexp.MustCompile(`(?m)^\t\$\(GO\) test (\./\S+) .*-fuzz '?\^?(Fuzz\w+)\$?\$?'?`).FindAllStringSubmatch(string(raw), -1) {
+		listed[m[1]+" "+m[2]] = true
+	}
+	require.NotEmpty(t, listed, "no fuzz lines found in the Makefile")
+	found := 0
+	err = filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "node_modules" || d.Name() == "bin" || strings.HasPrefix(d.Name(), ".")) && path != root {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(root, filepath.Dir(path))
+		if err != nil {
+			return err
+		}
+		for _, m := range regexp.MustCompile(`(?m)^func (Fuzz\w+)\(`).FindAllStringSubmatch(string(src), -1) {
+			found++
+			assert.True(t, listed["./"+filepath.ToSlash(rel)+" "+m[1]], "make fuzz does not run %s in ./%s: add a line with -fuzz '^%s$$'", m[1], rel, m[1])
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	require.NotZero(t, found, "no fuzz targets found under %s", root)
+}
