@@ -218,10 +218,10 @@ const MaxArchiveKeep = 100000
 // SearchArchive prints one page, newest first, keeping only page*size
 // events in memory.
 func SearchArchive(ctx context.Context, a *Archive, q auditquery.Query, size, page int, format string, tz *time.Location, out io.Writer) (int, error) {
-	if size <= 0 || size > 10000 {
-		return 0, fmt.Errorf("--size %d: use 1 to 10000", size)
+	if err := checkSearch(q, size, page); err != nil {
+		return 0, err
 	}
-	if page <= 0 || page > MaxArchiveKeep/size {
+	if page > MaxArchiveKeep/size {
 		return 0, fmt.Errorf("--page %d: use 1 to %d with --size %d; a search of the archive holds page × size events in memory (at most %d): narrow the time range, or use export", page, MaxArchiveKeep/size, size, MaxArchiveKeep)
 	}
 	keep := size * page
@@ -268,6 +268,9 @@ func SearchArchive(ctx context.Context, a *Archive, q auditquery.Query, size, pa
 func ExportArchive(ctx context.Context, a *Archive, q auditquery.Query, format string, out io.Writer) (int, error) {
 	if format != CSV && format != JSON {
 		return 0, fmt.Errorf("--output %q: export writes csv or json (NDJSON)", format)
+	}
+	if err := q.Validate(); err != nil {
+		return 0, err
 	}
 	w, err := newWriter(format, out, time.UTC)
 	if err != nil {

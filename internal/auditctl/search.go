@@ -64,11 +64,8 @@ type SearchOptions struct {
 // 10 000 hits), so the pages before are the same documents in the same
 // order.
 func Search(ctx context.Context, o SearchOptions) (total int, err error) {
-	if o.Size <= 0 || o.Size > 10000 {
-		return 0, fmt.Errorf("--size %d: use 1 to 10000", o.Size)
-	}
-	if o.Page <= 0 {
-		return 0, fmt.Errorf("--page %d: pages start at 1", o.Page)
+	if err := checkSearch(o.Query, o.Size, o.Page); err != nil {
+		return 0, err
 	}
 	pit := ""
 	if o.Page > 1 {
@@ -179,6 +176,9 @@ type ExportOptions struct {
 func Export(ctx context.Context, o ExportOptions) (int, error) {
 	if o.Output != CSV && o.Output != JSON {
 		return 0, fmt.Errorf("--output %q: export writes csv or json (NDJSON)", o.Output)
+	}
+	if err := o.Query.Validate(); err != nil {
+		return 0, err
 	}
 	if o.Batch <= 0 {
 		o.Batch = 5000

@@ -428,3 +428,39 @@ func TestExportNeutralizesFormulasAndRoundTrips(t *testing.T) {
 	require.Equal(t, len(formulaValues), n)
 	assert.Equal(t, first.String(), second.String(), "export, import, export: identical")
 }
+
+// Both backends check the query and the page the same way, with the same
+// words: a search the archive refuses, Elasticsearch refuses too.
+func TestBothBackendsValidateAlike(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "audit.jsonl"), archiveLine(t, batch(3, "v")), 0o600))
+	s := newStore(t)
+	for _, tt := range []struct {
+		q          auditquery.Query
+		size, page int
+		want       string
+	}{
+		{auditquery.Query{Outcome: "denied"}, 10, 1, `--outcome "denied": use success, failure or unknown`},
+		{auditquery.Query{Outcome: "Failure"}, 10, 1, `--outcome "Failure": use success, failure or unknown`},
+		{auditquery.Query{Action: " "}, 10, 1, `--action " " is blank`},
+		{auditquery.Query{}, 0, 1, "--size 0: use 1 to 10000"},
+		{auditquery.Query{}, 10001, 1, "--size 10001: use 1 to 10000"},
+		{auditquery.Query{}, 10, 0, "--page 0: pages start at 1"},
+	} {
+		requests := len(s.es.Requests())
+		_, errES := Search(context.Background(), SearchOptions{ES: s.client, Query: tt.q, Size: tt.size, Page: tt.page, Output: JSON, Out: io.Discard, TZ: time.UTC})
+		_, errArchive := SearchArchive(context.Background(), &Archive{Dir: dir}, tt.q, tt.size, tt.page, JSON, time.UTC, io.Discard)
+		require.Error(t, errES, "%+v", tt)
+		require.Error(t, errArchive, "%+v", tt)
+		assert.Contains(t, errES.Error(), tt.want)
+		assert.Equal(t, errES.Error(), errArchive.Error())
+		if tt.size == 10 && tt.page == 1 {
+			_, errES = Export(context.Background(), ExportOptions{ES: s.client, Query: tt.q, Output: JSON, Out: io.Discard})
+			_, errArchive = ExportArchive(context.Background(), &Archive{Dir: dir}, tt.q, JSON, io.Discard)
+			require.Error(t, errES, "%+v", tt)
+			require.Error(t, errArchive, "%+v", tt)
+			assert.Equal(t, errES.Error(), errArchive.Error())
+		}
+		assert.Equal(t, requests, len(s.es.Requests()), "refused before asking Elasticsearch: %+v", tt)
+	}
+}

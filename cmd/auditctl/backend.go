@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8"
+
+	"github.com/otelcol-audit/otelcol-audit/internal/auditctl"
+	"github.com/otelcol-audit/otelcol-audit/internal/auditquery"
+)
+
+// backend is where search and export read: Elasticsearch or the archive.
+type backend interface {
+	search(ctx context.Context, q auditquery.Query, size, page int, format string, tz *time.Location, out io.Writer) (int, error)
+	export(ctx context.Context, q auditquery.Query, format string, out io.Writer, progress func(done, total int)) (int, error)
+	where() string     // for "N matching events…"
+	fromWhere() string // for "exported N events…"
+}
+
+type esBackend struct{ es *elasticsearch.Client }
+
+func (b esBackend) search(ctx context.Context, q auditquery.Query, size, page int, format string, tz *time.Location, out io.Writer) (int, error) {
+	return auditctl.Search(ctx, auditctl.SearchOptions{ES: b.es, Query: q, Size: size, Page: page, Output: format, TZ: tz, Out: out})
+}
+
+func (b esBackend) export(ctx context.Context, q auditquery.Query, format string, out io.Writer, progress func(done, total int)) (int, error) {
+	return auditctl.Export(ctx, auditctl.ExportOptions{ES: b.es, Query: q, Output: format, Out: out, Progress: progress})
+}
+
+func (esBackend) where() string     { return "" }
+func (esBackend) fromWhere() string { return "" }
+
+type archiveBackend struct{ a *auditctl.Archive }
+
+func (b archiveBackend) search(ctx context.Context, q auditquery.Query, size, page int, format string, tz *time.Location, out io.Writer) (int, error) {
+	return auditctl.SearchArchive(ctx, b.a, q, size, page, format, tz, out)
+}
+
+func (b archiveBackend) export(ctx context.Context, q auditquery.Query, format string, out io.Writer, _ func(done, total int)) (int, error) {
+	return auditctl.ExportArchive(ctx, b.a, q, format, out)
+}
+
+func (archiveBackend) where() string     { return " in the archive" }
+func (archiveBackend) fromWhere() string { return " from the archive" }

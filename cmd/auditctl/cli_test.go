@@ -1,0 +1,134 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/pflag"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Help is an answer, not an error: every command's --help exits 0 and
+// prints that command's flags.
+func TestHelpExitsZero(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--help"}, "auditctl setup"},
+		{[]string{"-h"}, "auditctl setup"},
+		{[]string{"help"}, "auditctl setup"},
+		{[]string{"search", "--help"}, "--since"},
+		{[]string{"export", "-h"}, "--file"},
+		{[]string{"setup", "--help"}, "--collector-config"},
+		{[]string{"catalog", "lint", "--help"}, "catalog lint"},
+		{[]string{"help", "search"}, "--archive"},
+	} {
+		var out, errOut bytes.Buffer
+		require.NoError(t, run(context.Background(), tt.args, &out, &errOut), "%q", tt.args)
+		assert.Contains(t, out.String(), tt.want, "%q", tt.args)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"version"}, &out, &bytes.Buffer{}))
+	assert.True(t, strings.HasPrefix(out.String(), "auditctl "+version), out.String())
+}
+
+// Completion scripts for the four shells, with the commands and flags.
+func TestCompletion(t *testing.T) {
+	for shell, want := range map[string]string{
+		"bash": "__start_auditctl", "zsh": "#compdef auditctl", "fish": "complete -c auditctl", "powershell": "Register-ArgumentCompleter",
+	} {
+		var out bytes.Buffer
+		require.NoError(t, run(context.Background(), []string{"completion", shell}, &out, &bytes.Buffer{}), shell)
+		assert.Contains(t, out.String(), want, shell)
+	}
+	// Flag values complete too: cobra's hidden __complete command.
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"__complete", "search", "--outcome", ""}, &out, &bytes.Buffer{}))
+	assert.Contains(t, out.String(), "failure")
+}
+
+// Each flag means the same on every command that has it, declared once.
+func TestSharedFlagsAreTheSame(t *testing.T) {
+	root := newRoot(context.Background(), &bytes.Buffer{}, &bytes.Buffer{})
+	usage := map[string]string{}
+	for _, c := range root.Commands() {
+		c.Flags().VisitAll(func(f *pflag.Flag) {
+			if prev, ok := usage[f.Name]; ok {
+				assert.Equal(t, prev, f.Usage+"|"+f.DefValue, "--%s differs on %s", f.Name, c.Name())
+			}
+			usage[f.Name] = f.Usage + "|" + f.DefValue
+		})
+	}
+	assert.Contains(t, usage, "es")
+	assert.Contains(t, usage, "archive")
+}
+
+// twoExporters is a collector config with two audit_elasticsearch
+// exporters, whose settings come from the environment.
+const twoExporters = `exporters:
+  audit_elasticsearch/eu:
+    data_stream: {dataset: audit, namespace: eu}
+    retention:
+      default: ${env:EU_RETENTION}
+      tiers: []
+  audit_elasticsearch/us:
+    data_stream: {dataset: audit, namespace: "${env:US_NAMESPACE:-us}"}
+    retention: {default: 30d, tiers: []}
+`
+
+func TestExporterIsNamedNotPicked(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "collector.yaml")
+	require.NoError(t, os.WriteFile(cfg, []byte(twoExporters), 0o600))
+	t.Setenv("EU_RETENTION", "777d")
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"setup", "--dry-run", "--collector-config", cfg}, &out, &errOut)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "audit_elasticsearch/eu, audit_elasticsearch/us")
+	assert.Contains(t, err.Error(), "--exporter NAME")
+
+	for _, tt := range []struct{ exporter, want string }{
+		{"audit_elasticsearch/eu", "logs-audit.deadletter-eu"},
+		{"audit_elasticsearch/us", "logs-audit.deadletter-from-env"},
+	} {
+		t.Setenv("US_NAMESPACE", "from-env")
+		out.Reset()
+		require.NoError(t, run(context.Background(), []string{"setup", "--dry-run", "--collector-config", cfg, "--exporter", tt.exporter}, &out, &errOut), tt.exporter)
+		assert.Contains(t, out.String(), tt.want, tt.exporter)
+	}
+	err = run(context.Background(), []string{"setup", "--dry-run", "--collector-config", cfg, "--exporter", "audit_elasticsearch/asia"}, &out, &errOut)
+	assert.ErrorContains(t, err, `no exporter "audit_elasticsearch/asia"`)
+}
+
+// ${env:…} is expanded as the collector expands it, defaults included.
+func TestCollectorConfigExpandsEnv(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "collector.yaml")
+	require.NoError(t, os.WriteFile(cfg, []byte(`exporters:
+  audit_elasticsearch:
+    data_stream: {dataset: audit, namespace: "${env:AUDIT_NS:-fallback}"}
+    retention: {default: "${env:AUDIT_DEFAULT_RETENTION}"}
+`), 0o600))
+	t.Setenv("AUDIT_DEFAULT_RETENTION", "123d")
+	got, err := exporterConfig(cfg, "")
+	require.NoError(t, err)
+	assert.Equal(t, "fallback", got.DataStream.Namespace)
+	assert.Equal(t, "123d", got.Retention.Default)
+}
+
+// /dev/null is a character device but no terminal: output sent there is
+// not a table and gets no progress bar.
+func TestDevNullIsNoTerminal(t *testing.T) {
+	f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	require.NoError(t, err)
+	defer f.Close()
+	assert.False(t, isTerminal(f))
+	assert.False(t, isTerminal(&bytes.Buffer{}))
+}

@@ -1,0 +1,239 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/otelcol-audit/otelcol-audit/internal/auditctl"
+	"github.com/otelcol-audit/otelcol-audit/internal/auditquery"
+)
+
+// findFlags are the flags of search and export, declared once in
+// addFindFlags.
+type findFlags struct {
+	fs                   *pflag.FlagSet
+	es                   esFlags
+	q                    auditquery.Query
+	since, from, to, tz  string
+	resource             string
+	size, page, maxLine  int
+	output, file         string
+	archive              string
+	auditEndpoint, actor string
+	noAudit              bool
+}
+
+func addFindFlags(cmd *cobra.Command) *findFlags {
+	fs := cmd.Flags()
+	f := &findFlags{fs: fs, es: addESFlags(fs)}
+	fs.StringVar(&f.since, "since", "", "yesterday, 2d, 7d, 30d, 90d, or a duration such as 12h")
+	fs.StringVar(&f.from, "from", "", "start: RFC 3339 or a date (YYYY-MM-DD)")
+	fs.StringVar(&f.to, "to", "", "end: RFC 3339 or a date (YYYY-MM-DD)")
+	fs.StringVar(&f.tz, "tz", "Local", "time zone for dates and the table (e.g. UTC, Asia/Tokyo)")
+	fs.StringVar(&f.q.User, "user", "", "masked email (***@example.com) or user.hash pseudonym")
+	fs.StringVar(&f.q.Action, "action", "", "exact action name")
+	fs.StringVar(&f.q.Category, "category", "", "catalog category, e.g. access_control")
+	fs.StringVar(&f.resource, "resource", "", "TYPE or TYPE:ID: a resource's change log")
+	fs.StringVar(&f.q.Outcome, "outcome", "", "success, failure or unknown")
+	fs.StringVar(&f.q.IP, "ip", "", "client address or prefix (203.0.113.0/24)")
+	fs.IntVar(&f.size, "size", 50, "hits per page (search)")
+	fs.IntVar(&f.page, "page", 1, "page, from 1 (search); deep pages use search_after")
+	fs.StringVar(&f.output, "output", "", "table, json or csv (search: table on a terminal, else json; export: csv)")
+	fs.StringVar(&f.file, "file", "", "write to this file instead of stdout (export)")
+	fs.StringVar(&f.archive, "archive", "", "read the collector's JSON-lines archive in this directory instead of Elasticsearch")
+	fs.IntVar(&f.maxLine, "max-line-bytes", auditctl.DefaultMaxLineBytes, "with --archive: skip (and report) archive lines longer than this")
+	fs.StringVar(&f.auditEndpoint, "audit-endpoint", env("AUDITCTL_AUDIT_ENDPOINT", "http://localhost:4318"), "collector OTLP/HTTP URL that records this access")
+	fs.BoolVar(&f.noAudit, "no-audit", env("AUDITCTL_AUDIT", "") == "off", "do not record this access in the audit log (also AUDITCTL_AUDIT=off)")
+	fs.StringVar(&f.actor, "actor", env("AUDITCTL_ACTOR", env("USER", "unknown")), "who is reading, for the access record")
+	complete := func(name string, values ...string) {
+		_ = cmd.RegisterFlagCompletionFunc(name, cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp))
+	}
+	complete("output", auditctl.Table, auditctl.JSON, auditctl.CSV)
+	complete("outcome", auditquery.Outcomes...)
+	complete("since", "yesterday", "2d", "7d", "30d", "90d")
+	_ = cmd.MarkFlagDirname("archive")
+	return f
+}
+
+func findCommand(name string) *cobra.Command {
+	short := map[string]string{
+		"search": "Find events, newest first (table, json or csv)",
+		"export": "Write every match as CSV or NDJSON, streaming",
+	}[name]
+	cmd := &cobra.Command{
+		Use:   name + " [flags] [TEXT]",
+		Short: short,
+		Long: short + `.
+
+TEXT is a case-insensitive partial match over the user, action, resource and message;
+flags may follow it (auditctl ` + name + ` jane --since 7d).`,
+		Args: cobra.ArbitraryArgs,
+	}
+	f := addFindFlags(cmd)
+	cmd.RunE = func(cmd *cobra.Command, words []string) error {
+		return f.run(cmd, name, words)
+	}
+	return cmd
+}
+
+// query builds the query from the flags and words, refusing what would
+// silently match everything or nothing.
+func (f *findFlags) query(words []string) (auditquery.Query, *time.Location, error) {
+	q := f.q
+	if err := refuseEmpty(f.fs, words); err != nil {
+		return q, nil, err
+	}
+	q.Text = strings.Join(words, " ")
+	loc, err := time.LoadLocation(f.tz)
+	if err != nil {
+		return q, nil, fmt.Errorf("--tz %q: %v", f.tz, err)
+	}
+	now := time.Now()
+	switch {
+	case f.since != "" && f.from != "":
+		return q, nil, errors.New("--since and --from both set: use one")
+	case f.since != "":
+		if q.From, err = auditquery.ParseSince(f.since, now, loc); err != nil {
+			return q, nil, err
+		}
+	case f.from != "":
+		if q.From, err = auditquery.ParseTime("--from", f.from, loc); err != nil {
+			return q, nil, err
+		}
+	}
+	if f.to != "" {
+		if q.To, err = auditquery.ParseTime("--to", f.to, loc); err != nil {
+			return q, nil, err
+		}
+	}
+	if f.fs.Changed("resource") {
+		if q.ResourceType, q.ResourceID, err = auditquery.ParseResource(f.resource); err != nil {
+			return q, nil, err
+		}
+	}
+	return q, loc, q.Validate()
+}
+
+// run is search or export: check everything, record the access, read.
+func (f *findFlags) run(cmd *cobra.Command, name string, words []string) error {
+	ctx, stdout, stderr := cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr()
+	q, loc, err := f.query(words)
+	if err != nil {
+		return err
+	}
+	if name == "search" {
+		if err := auditctl.CheckPage(f.size, f.page); err != nil {
+			return err
+		}
+	}
+	if f.maxLine < 1<<10 || f.maxLine > auditctl.MaxLineBytesLimit {
+		return fmt.Errorf("--max-line-bytes %d: use %d to %d", f.maxLine, 1<<10, auditctl.MaxLineBytesLimit)
+	}
+	var conn esConn
+	source := "archive " + f.archive
+	if f.archive == "" {
+		if conn, err = f.es.resolve(stderr); err != nil {
+			return err
+		}
+		source = "elasticsearch " + conn.URL
+	}
+	if !f.noAudit {
+		if _, _, _, _, err := warnUserinfo(stderr, "audit-endpoint", f.auditEndpoint); err != nil {
+			return err
+		}
+		if err := (auditctl.AccessLog{Endpoint: f.auditEndpoint, Actor: f.actor, Source: source}).Record(ctx, name, q); err != nil {
+			return err
+		}
+	}
+	var b backend
+	if f.archive != "" {
+		b = archiveBackend{&auditctl.Archive{Dir: f.archive, MaxLineBytes: f.maxLine, Warn: stderr}}
+	} else {
+		client, err := conn.client()
+		if err != nil {
+			return err
+		}
+		b = esBackend{client}
+	}
+	if name == "search" {
+		format := f.output
+		if format == "" {
+			format = auditctl.JSON
+			if isTerminal(stdout) {
+				format = auditctl.Table
+			}
+		}
+		total, err := b.search(ctx, q, f.size, f.page, format, loc, stdout)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "%d matching events%s; page %d of %d\n", total, b.where(), f.page, (total+f.size-1)/max(f.size, 1))
+		return nil
+	}
+	return f.export(cmd, b, q)
+}
+
+// export writes every match to stdout or --file, with a progress bar on
+// stderr when it is a terminal.
+func (f *findFlags) export(cmd *cobra.Command, b backend, q auditquery.Query) error {
+	ctx, stderr := cmd.Context(), cmd.ErrOrStderr()
+	format := f.output
+	if format == "" {
+		format = auditctl.CSV
+	}
+	out := cmd.OutOrStdout()
+	var file *outFile
+	if f.file != "" {
+		var err error
+		if file, err = createOutput(f.file); err != nil {
+			return err
+		}
+		defer file.abort()
+		out = file
+	}
+	var progress func(done, total int)
+	if isTerminal(stderr) {
+		progress = func(done, total int) {
+			fmt.Fprintf(stderr, "\r%s", auditctl.ProgressBar(done, total, 40))
+		}
+	}
+	n, err := b.export(ctx, q, format, out, progress)
+	if progress != nil {
+		fmt.Fprintln(stderr)
+	}
+	if err != nil {
+		return err
+	}
+	if file != nil {
+		if err := file.commit(); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stderr, "exported %d events%s\n", n, b.fromWhere())
+	return nil
+}
+
+// refuseEmpty refuses a filter given empty (--action "", or an empty
+// word of free text, as from an unset shell variable): left as it is, it
+// would match every event.
+func refuseEmpty(fs *pflag.FlagSet, words []string) error {
+	for _, name := range []string{"user", "action", "category", "outcome", "ip"} {
+		if fs.Changed(name) && fs.Lookup(name).Value.String() == "" {
+			return fmt.Errorf("--%s \"\" is empty: give a value, or leave the flag out to match every event", name)
+		}
+	}
+	for _, w := range words {
+		switch {
+		case w == "":
+			return errors.New(`free text "" is empty (an unset shell variable?): give words, or none to match every event`)
+		case strings.TrimSpace(w) == "":
+			return fmt.Errorf("free text %q is blank: give words, or none to match every event", w)
+		}
+	}
+	return nil
+}
