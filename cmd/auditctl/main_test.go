@@ -140,3 +140,46 @@ func TestConfigFile(t *testing.T) {
 		delete(fileConfig, k)
 	}
 }
+
+// A collector that answers but refuses the access record (an error
+// status, or OTLP's partial success rejecting the record) stops the read
+// as an unreachable one does.
+func TestRefusedAccessRecordStopsTheRead(t *testing.T) {
+	es := estest.New(estest.WithSource())
+	srv := es.Start(t)
+	rejected := plogotlp.NewExportResponse()
+	rejected.PartialSuccess().SetRejectedLogRecords(1)
+	rejected.PartialSuccess().SetErrorMessage("unknown action audit_log_accessed")
+	rejectedBody, err := rejected.MarshalProto()
+	require.NoError(t, err)
+	for _, tt := range []struct {
+		name   string
+		status int
+		body   []byte
+		want   string
+	}{
+		{"forbidden", http.StatusForbidden, nil, "refused the access record with 403"},
+		{"server error", http.StatusInternalServerError, nil, "refused the access record with 500"},
+		{"throttled", http.StatusTooManyRequests, nil, "refused the access record with 429"},
+		{"partial success", http.StatusOK, rejectedBody, "rejected the access record: unknown action audit_log_accessed"},
+	} {
+		otlp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			w.Header().Set("Content-Type", "application/x-protobuf")
+			w.WriteHeader(tt.status)
+			_, _ = w.Write(tt.body)
+		}))
+		for _, cmd := range []string{"search", "export"} {
+			requests := len(es.Requests())
+			var out, errOut bytes.Buffer
+			err := run(context.Background(), []string{cmd, "--es", srv.URL, "--audit-endpoint", otlp.URL, "--output", "json"}, &out, &errOut)
+			require.Error(t, err, "%s %s", tt.name, cmd)
+			assert.Contains(t, err.Error(), "reading the audit log is itself audited", "%s %s", tt.name, cmd)
+			assert.Contains(t, err.Error(), tt.want, "%s %s", tt.name, cmd)
+			assert.Contains(t, err.Error(), "--no-audit", "%s %s", tt.name, cmd)
+			assert.Equal(t, requests, len(es.Requests()), "%s %s: nothing was read", tt.name, cmd)
+			assert.Empty(t, out.String(), "%s %s", tt.name, cmd)
+		}
+		otlp.Close()
+	}
+}

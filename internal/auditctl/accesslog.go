@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	neturl "net/url"
 	"strings"
@@ -105,9 +106,42 @@ func (a AccessLog) Record(ctx context.Context, command string, q auditquery.Quer
 		}
 		return fmt.Errorf("reading the audit log is itself audited, and the access could not be recorded at %s: %v; start the collector, set --audit-endpoint or AUDITCTL_AUDIT_ENDPOINT, or pass --no-audit", url, err)
 	}
-	resp.Body.Close()
+	defer resp.Body.Close()
 	if resp.StatusCode >= 300 {
 		return fmt.Errorf("reading the audit log is itself audited, and %s refused the access record with %d; pass --no-audit to skip", url, resp.StatusCode)
 	}
+	if reason, rejected := rejectedRecords(resp); rejected {
+		return fmt.Errorf("reading the audit log is itself audited, and %s rejected the access record: %s; pass --no-audit to skip", url, reason)
+	}
 	return nil
+}
+
+// maxResponseBytes bounds the collector's answer: an ExportLogsServiceResponse
+// is a count and a message.
+const maxResponseBytes = 64 << 10
+
+// rejectedRecords reads OTLP's partial success: a 200 whose answer counts
+// the record as rejected did not record it.
+func rejectedRecords(resp *http.Response) (string, bool) {
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	if err != nil || len(body) == 0 {
+		return "", false
+	}
+	er := plogotlp.NewExportResponse()
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		err = er.UnmarshalJSON(body)
+	} else {
+		err = er.UnmarshalProto(body)
+	}
+	if err != nil || er.PartialSuccess().RejectedLogRecords() == 0 {
+		return "", false
+	}
+	reason := er.PartialSuccess().ErrorMessage()
+	if reason == "" {
+		reason = "no reason given"
+	}
+	if len(reason) > maxReason {
+		reason = strings.ToValidUTF8(reason[:maxReason], "") + "…"
+	}
+	return reason, true
 }

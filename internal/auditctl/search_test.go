@@ -212,6 +212,27 @@ func TestDeepPages(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(lines[0]), &first))
 	want := time.Date(2025, 11, 1, 0, 0, 0, 0, time.UTC).Add((10250 - 1 - 10200) * time.Second)
 	assert.Equal(t, want.Format("2006-01-02T15:04:05.000000000Z"), first.Timestamp)
+
+	// Export pages past the window too, each event once, newest first.
+	out.Reset()
+	var progress [][2]int
+	n, err := Export(context.Background(), ExportOptions{ES: s.client, Output: JSON, Out: &out, Progress: func(done, total int) {
+		progress = append(progress, [2]int{done, total})
+	}})
+	require.NoError(t, err)
+	assert.Equal(t, 10250, n)
+	seen := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var d struct {
+			Event struct{ ID string } `json:"event"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(line), &d))
+		assert.False(t, seen[d.Event.ID], "event %s exported twice", d.Event.ID)
+		seen[d.Event.ID] = true
+	}
+	assert.Equal(t, 10250, len(seen), "distinct events exported")
+	require.NotEmpty(t, progress)
+	assert.Equal(t, [2]int{10250, 10250}, progress[len(progress)-1], "the bar ends full")
 }
 
 // One event id at one time can sit in several indices (two tiers, or the
