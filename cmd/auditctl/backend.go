@@ -14,7 +14,10 @@ import (
 // backend is where search and export read: Elasticsearch or the archive.
 type backend interface {
 	search(ctx context.Context, q auditquery.Query, size, page int, format string, tz *time.Location, out io.Writer) (int, error)
-	export(ctx context.Context, q auditquery.Query, format string, out io.Writer, progress func(done, total int)) (int, error)
+	// export calls progress, when set, with what is done of the total:
+	// events for Elasticsearch, bytes for the archive, as bar renders them.
+	export(ctx context.Context, q auditquery.Query, format string, out io.Writer, progress func(done, total int64)) (int, error)
+	bar(done, total int64) string
 	where() string     // for "N matching events…"
 	fromWhere() string // for "exported N events…"
 }
@@ -25,10 +28,17 @@ func (b esBackend) search(ctx context.Context, q auditquery.Query, size, page in
 	return auditctl.Search(ctx, auditctl.SearchOptions{ES: b.es, Query: q, Size: size, Page: page, Output: format, TZ: tz, Out: out})
 }
 
-func (b esBackend) export(ctx context.Context, q auditquery.Query, format string, out io.Writer, progress func(done, total int)) (int, error) {
-	return auditctl.Export(ctx, auditctl.ExportOptions{ES: b.es, Query: q, Output: format, Out: out, Progress: progress})
+func (b esBackend) export(ctx context.Context, q auditquery.Query, format string, out io.Writer, progress func(done, total int64)) (int, error) {
+	o := auditctl.ExportOptions{ES: b.es, Query: q, Output: format, Out: out}
+	if progress != nil {
+		o.Progress = func(done, total int) { progress(int64(done), int64(total)) }
+	}
+	return auditctl.Export(ctx, o)
 }
 
+func (esBackend) bar(done, total int64) string {
+	return auditctl.ProgressBar(int(done), int(total), 40)
+}
 func (esBackend) where() string     { return "" }
 func (esBackend) fromWhere() string { return "" }
 
@@ -38,9 +48,13 @@ func (b archiveBackend) search(ctx context.Context, q auditquery.Query, size, pa
 	return auditctl.SearchArchive(ctx, b.a, q, size, page, format, tz, out)
 }
 
-func (b archiveBackend) export(ctx context.Context, q auditquery.Query, format string, out io.Writer, _ func(done, total int)) (int, error) {
+func (b archiveBackend) export(ctx context.Context, q auditquery.Query, format string, out io.Writer, progress func(done, total int64)) (int, error) {
+	if progress != nil {
+		b.a.Progress = progress
+	}
 	return auditctl.ExportArchive(ctx, b.a, q, format, out)
 }
 
-func (archiveBackend) where() string     { return " in the archive" }
-func (archiveBackend) fromWhere() string { return " from the archive" }
+func (archiveBackend) bar(done, total int64) string { return auditctl.ByteProgressBar(done, total, 40) }
+func (archiveBackend) where() string                { return " in the archive" }
+func (archiveBackend) fromWhere() string            { return " from the archive" }

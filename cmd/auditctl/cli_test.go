@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,9 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/otelcol-audit/otelcol-audit/internal/auditgen"
 )
 
 // Help is an answer, not an error: every command's --help exits 0 and
@@ -63,9 +67,9 @@ func TestSharedFlagsAreTheSame(t *testing.T) {
 	for _, c := range root.Commands() {
 		c.Flags().VisitAll(func(f *pflag.Flag) {
 			if prev, ok := usage[f.Name]; ok {
-				assert.Equal(t, prev, f.Usage+"|"+f.DefValue, "--%s differs on %s", f.Name, c.Name())
+				assert.Equal(t, prev, f.Usage, "--%s differs on %s", f.Name, c.Name())
 			}
-			usage[f.Name] = f.Usage + "|" + f.DefValue
+			usage[f.Name] = f.Usage
 		})
 	}
 	assert.Contains(t, usage, "es")
@@ -131,4 +135,73 @@ func TestDevNullIsNoTerminal(t *testing.T) {
 	defer f.Close()
 	assert.False(t, isTerminal(f))
 	assert.False(t, isTerminal(&bytes.Buffer{}))
+}
+
+// writeArchive writes n generated events as one archive line.
+func writeArchive(t *testing.T, path string, n int) {
+	t.Helper()
+	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+	ld := auditgen.Batch(n, auditgen.Options{Seed: 1})
+	// As the processor marks an unknown action: every third record.
+	recs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	for i := 0; i < recs.Len(); i += 3 {
+		recs.At(i).Attributes().PutStr("audit.route", "quarantine")
+	}
+	b, err := (&plog.JSONMarshaler{}).MarshalLogs(ld)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, append(b, '\n'), 0o600))
+}
+
+// An export from the archive draws a progress bar when stderr is a
+// terminal, and none otherwise.
+func TestArchiveExportShowsProgressOnATerminal(t *testing.T) {
+	archive := filepath.Join(t.TempDir(), "audit.jsonl")
+	writeArchive(t, archive, 20)
+	for _, terminal := range []bool{false, true} {
+		var stdout, stderr bytes.Buffer
+		isTerminal = func(w io.Writer) bool { return terminal && w == &stderr }
+		require.NoError(t, run(context.Background(), []string{"export", "--archive", archive, "--no-audit"}, &stdout, &stderr))
+		assert.Equal(t, terminal, strings.Contains(stderr.String(), "\r[========================================] 100% of "), "terminal %v: %q", terminal, stderr.String())
+		assert.Contains(t, stderr.String(), "exported 20 events from the archive")
+	}
+	isTerminal = stdTerminal
+}
+
+// Elasticsearch out of reach: when an archive is there (data/archive, or
+// where the collector config's file exporter writes), the error names it.
+func TestUnreachableSuggestsTheArchive(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	args := []string{"search", "--es", "http://127.0.0.1:1", "--no-audit"}
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), args, &stdout, &stderr)
+	require.ErrorContains(t, err, "cannot reach Elasticsearch")
+	assert.NotContains(t, err.Error(), "--archive", "no archive, no hint")
+
+	writeArchive(t, filepath.Join(dir, "data", "archive", "audit.jsonl"), 1)
+	err = run(context.Background(), args, &stdout, &stderr)
+	require.ErrorContains(t, err, "cannot reach Elasticsearch")
+	assert.Contains(t, err.Error(), "set ELASTICSEARCH_URL or --es, or read the archive: auditctl search --archive data/archive")
+
+	require.NoError(t, os.WriteFile("collector.yaml", []byte("exporters:\n  file/archive:\n    path: ${env:ARCHIVE_DIR}/audit.jsonl\n"), 0o600))
+	t.Setenv("ARCHIVE_DIR", filepath.Join(dir, "elsewhere"))
+	writeArchive(t, filepath.Join(dir, "elsewhere", "audit.jsonl"), 1)
+	err = run(context.Background(), append([]string{"export", "--collector-config", "collector.yaml"}, args[1:]...), &stdout, &stderr)
+	require.ErrorContains(t, err, "cannot reach Elasticsearch")
+	assert.Contains(t, err.Error(), "auditctl export --archive "+filepath.Join(dir, "elsewhere"))
+}
+
+// --quarantined lists only what the processor quarantined.
+func TestQuarantinedFlag(t *testing.T) {
+	archive := filepath.Join(t.TempDir(), "audit.jsonl")
+	writeArchive(t, archive, 50)
+	var all, quarantined, stderr bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"search", "--archive", archive, "--no-audit", "--output", "json", "--size", "100"}, &all, &stderr))
+	require.NoError(t, run(context.Background(), []string{"search", "--archive", archive, "--no-audit", "--output", "json", "--size", "100", "--quarantined"}, &quarantined, &stderr))
+	lines := strings.Split(strings.TrimSpace(quarantined.String()), "\n")
+	assert.Less(t, len(lines), 50)
+	for _, l := range lines {
+		assert.Contains(t, l, `"route":"quarantine"`)
+	}
+	assert.Equal(t, len(lines), strings.Count(all.String(), `"route":"quarantine"`))
 }

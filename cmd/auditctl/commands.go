@@ -64,7 +64,7 @@ func setupCommand() *cobra.Command {
 	}
 	fs := cmd.Flags()
 	esf := addESFlags(fs)
-	collectorCfg := addCollectorConfigFlag(cmd, "config/elasticsearch.yaml", "collector config whose audit_elasticsearch exporter gives the retention tiers and dataset")
+	collectorCfg := addCollectorConfigFlag(cmd, "config/elasticsearch.yaml")
 	exporter := fs.String("exporter", "", "the audit_elasticsearch exporter to read when the collector config has several (e.g. audit_elasticsearch/eu)")
 	kibanaURL := fs.String("kibana", "", "Kibana URL; also import the saved objects and add the quick ranges")
 	kibanaSpace := fs.String("kibana-space", "", "Kibana space id to install into (default: the default space)")
@@ -122,9 +122,10 @@ func setupCommand() *cobra.Command {
 	return cmd
 }
 
-// addCollectorConfigFlag declares --collector-config, which names a YAML file.
-func addCollectorConfigFlag(cmd *cobra.Command, def, usage string) *string {
-	p := cmd.Flags().String("collector-config", def, usage)
+// addCollectorConfigFlag declares --collector-config, which names a YAML
+// file; setup and search/export read it by default from different files.
+func addCollectorConfigFlag(cmd *cobra.Command, def string) *string {
+	p := cmd.Flags().String("collector-config", def, "the collector's config: setup installs what its audit_elasticsearch exporter writes (tiers, dataset); search and export suggest its file exporter's archive when Elasticsearch is out of reach")
 	_ = cmd.MarkFlagFilename("collector-config", "yaml", "yml")
 	return p
 }

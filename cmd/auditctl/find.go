@@ -26,6 +26,7 @@ type findFlags struct {
 	archive              string
 	auditEndpoint, actor string
 	noAudit              bool
+	collectorConfig      *string
 }
 
 func addFindFlags(cmd *cobra.Command) *findFlags {
@@ -41,6 +42,7 @@ func addFindFlags(cmd *cobra.Command) *findFlags {
 	fs.StringVar(&f.resource, "resource", "", "TYPE or TYPE:ID: a resource's change log")
 	fs.StringVar(&f.q.Outcome, "outcome", "", "success, failure or unknown")
 	fs.StringVar(&f.q.IP, "ip", "", "client address or prefix (203.0.113.0/24)")
+	fs.BoolVar(&f.q.Quarantined, "quarantined", false, "only events the collector quarantined (unknown actions; see audit.invalid_reason)")
 	fs.IntVar(&f.size, "size", 50, "hits per page (search)")
 	fs.IntVar(&f.page, "page", 1, "page, from 1 (search); deep pages use search_after")
 	fs.StringVar(&f.output, "output", "", "table, json or csv (search: table on a terminal, else json; export: csv)")
@@ -57,6 +59,7 @@ func addFindFlags(cmd *cobra.Command) *findFlags {
 	complete("outcome", auditquery.Outcomes...)
 	complete("since", "yesterday", "2d", "7d", "30d", "90d")
 	_ = cmd.MarkFlagDirname("archive")
+	f.collectorConfig = addCollectorConfigFlag(cmd, "config/local.yaml")
 	return f
 }
 
@@ -170,12 +173,36 @@ func (f *findFlags) run(cmd *cobra.Command, name string, words []string) error {
 		}
 		total, err := b.search(ctx, q, f.size, f.page, format, loc, stdout)
 		if err != nil {
-			return err
+			return f.suggestArchive(name, err)
 		}
 		fmt.Fprintf(stderr, "%d matching events%s; page %d of %d\n", total, b.where(), f.page, (total+f.size-1)/max(f.size, 1))
 		return nil
 	}
-	return f.export(cmd, b, q)
+	return f.suggestArchive(name, f.export(cmd, b, q))
+}
+
+// defaultArchive is where `make run` has the collector write its archive.
+const defaultArchive = "data/archive"
+
+// suggestArchive adds to "cannot reach Elasticsearch" the archive to
+// read instead, when there is one: data/archive, or where the collector
+// config's file exporter writes.
+func (f *findFlags) suggestArchive(name string, err error) error {
+	if !errors.Is(err, auditctl.ErrUnreachable) {
+		return err
+	}
+	candidates := []string{defaultArchive}
+	if f.fs.Changed("collector-config") {
+		candidates = append(archiveDirs(*f.collectorConfig), candidates...)
+	} else {
+		candidates = append(candidates, archiveDirs(*f.collectorConfig)...)
+	}
+	for _, dir := range candidates {
+		if auditctl.HasArchive(dir) {
+			return fmt.Errorf("%w, or read the archive: auditctl %s --archive %s", err, name, dir)
+		}
+	}
+	return err
 }
 
 // export writes every match to stdout or --file, with a progress bar on
@@ -196,10 +223,10 @@ func (f *findFlags) export(cmd *cobra.Command, b backend, q auditquery.Query) er
 		defer file.abort()
 		out = file
 	}
-	var progress func(done, total int)
+	var progress func(done, total int64)
 	if isTerminal(stderr) {
-		progress = func(done, total int) {
-			fmt.Fprintf(stderr, "\r%s", auditctl.ProgressBar(done, total, 40))
+		progress = func(done, total int64) {
+			fmt.Fprintf(stderr, "\r%s", b.bar(done, total))
 		}
 	}
 	n, err := b.export(ctx, q, format, out, progress)

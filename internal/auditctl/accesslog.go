@@ -55,6 +55,9 @@ func Describe(q auditquery.Query) string {
 	add("resource_id", q.ResourceID)
 	add("outcome", q.Outcome)
 	add("ip", q.IP)
+	if q.Quarantined {
+		parts = append(parts, "quarantined=true")
+	}
 	return strings.Join(parts, " ")
 }
 

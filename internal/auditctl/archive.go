@@ -38,6 +38,12 @@ type Archive struct {
 	// SkippedRecords and SkippedLines count what the last read skipped:
 	// records that did not decode, lines of which nothing did.
 	SkippedRecords, SkippedLines int
+	// Repeated counts the records the last read skipped because their
+	// event id was read before.
+	Repeated int
+	// Progress, when set, is called after each line with the bytes read
+	// and the archive's size.
+	Progress func(done, total int64)
 }
 
 // DefaultMaxLineBytes is the default bound on one archive line; the file
@@ -48,7 +54,16 @@ const DefaultMaxLineBytes = 64 << 20
 // MaxLineBytesLimit is the most --max-line-bytes accepts.
 const MaxLineBytesLimit = 1 << 30
 
+// files lists what Dir names: every *.jsonl file in a directory (rotated
+// backups sort before the live file, so oldest first), or one file.
 func (a *Archive) files() ([]string, error) {
+	st, err := os.Stat(a.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("--archive %s: %w", Printable(a.Dir), err)
+	}
+	if !st.IsDir() {
+		return []string{a.Dir}, nil
+	}
 	entries, err := os.ReadDir(a.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("--archive %s: %w", Printable(a.Dir), err)
@@ -64,6 +79,23 @@ func (a *Archive) files() ([]string, error) {
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// HasArchive reports whether path holds an archive to read.
+func HasArchive(path string) bool {
+	_, err := (&Archive{Dir: path}).files()
+	return err == nil
+}
+
+// size adds up the files' sizes, for the progress.
+func size(files []string) int64 {
+	var n int64
+	for _, f := range files {
+		if st, err := os.Stat(f); err == nil {
+			n += st.Size()
+		}
+	}
+	return n
 }
 
 // maxReason keeps one reported reason short: a decoder's reason quotes
@@ -82,9 +114,11 @@ func (a *Archive) report(file string, line int, format string, args ...any) {
 }
 
 // each calls fn with every archived event's document and row, in archive
-// order, one line in memory at a time.
+// order, one line in memory at a time. An event id already read is
+// skipped, as Elasticsearch refuses a second copy of an id (a CSV imported
+// twice is in the archive twice, in the store once).
 func (a *Archive) each(ctx context.Context, fn func(doc []byte, r *auditcsv.Row) error) error {
-	a.SkippedRecords, a.SkippedLines = 0, 0
+	a.SkippedRecords, a.SkippedLines, a.Repeated = 0, 0, 0
 	files, err := a.files()
 	if err != nil {
 		return err
@@ -93,8 +127,20 @@ func (a *Archive) each(ctx context.Context, fn func(doc []byte, r *auditcsv.Row)
 	if limit <= 0 {
 		limit = DefaultMaxLineBytes
 	}
+	seen := newIDSet()
+	once := func(doc []byte, r *auditcsv.Row) error {
+		if !seen.add(r.Event.ID) {
+			a.Repeated++
+			return nil
+		}
+		return fn(doc, r)
+	}
+	p := progress{report: a.Progress}
+	if p.report != nil {
+		p.total = size(files)
+	}
 	for _, f := range files {
-		if err := a.readFile(ctx, f, limit, fn); err != nil {
+		if err := a.readFile(ctx, f, limit, &p, once); err != nil {
 			return err
 		}
 	}
@@ -102,7 +148,24 @@ func (a *Archive) each(ctx context.Context, fn func(doc []byte, r *auditcsv.Row)
 		fmt.Fprintf(a.Warn, "auditctl: archive: skipped %s and %s of %s (each reported above); everything else was read\n",
 			plural(a.SkippedRecords, "record"), plural(a.SkippedLines, "line"), Printable(a.Dir))
 	}
+	if a.Warn != nil && a.Repeated > 0 {
+		fmt.Fprintf(a.Warn, "auditctl: archive: %s repeated an event id already read (sent or imported again): each id is shown once, as Elasticsearch stores it\n",
+			plural(a.Repeated, "record"))
+	}
 	return nil
+}
+
+// progress reports the bytes read so far.
+type progress struct {
+	report      func(done, total int64)
+	done, total int64
+}
+
+func (p *progress) add(n int) {
+	if p.report != nil && n > 0 {
+		p.done += int64(n)
+		p.report(p.done, max(p.total, p.done))
+	}
 }
 
 func plural(n int, what string) string {
@@ -112,7 +175,7 @@ func plural(n int, what string) string {
 	return fmt.Sprintf("%d %ss", n, what)
 }
 
-func (a *Archive) readFile(ctx context.Context, f string, limit int, fn func(doc []byte, r *auditcsv.Row) error) error {
+func (a *Archive) readFile(ctx context.Context, f string, limit int, p *progress, fn func(doc []byte, r *auditcsv.Row) error) error {
 	fh, err := os.Open(f)
 	if err != nil {
 		return fmt.Errorf("--archive: %w", err)
@@ -122,12 +185,18 @@ func (a *Archive) readFile(ctx context.Context, f string, limit int, fn func(doc
 	var u plog.JSONUnmarshaler
 	buf := make([]byte, 0, 4096)
 	lines := newLineReader(fh, limit)
+	var reported int64
 	for n := 1; ; n++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		if lines.read > reported {
+			p.add(int(lines.read - reported))
+			reported = lines.read
+		}
 		text, tooLong, err := lines.next()
 		if err == io.EOF {
+			p.add(int(lines.read - reported))
 			return nil
 		}
 		if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/otelcol-audit/otelcol-audit/internal/auditevent"
 	"github.com/otelcol-audit/otelcol-audit/internal/auditquery"
 	"github.com/otelcol-audit/otelcol-audit/internal/esbootstrap"
+	"github.com/otelcol-audit/otelcol-audit/internal/fields"
 )
 
 // Index is what search and export read: every audit index and the
@@ -157,8 +158,11 @@ func doSearch(ctx context.Context, c *elasticsearch.Client, index []string, body
 	return &out, nil
 }
 
+// ErrUnreachable is in the chain of an error reaching Elasticsearch at all.
+var ErrUnreachable = errors.New("cannot reach Elasticsearch")
+
 func reachError(_ *elasticsearch.Client, err error) error {
-	return fmt.Errorf("cannot reach Elasticsearch: %v; set ELASTICSEARCH_URL or --es", err)
+	return fmt.Errorf("%w: %v; set ELASTICSEARCH_URL or --es", ErrUnreachable, err)
 }
 
 // ExportOptions drive `auditctl export`.
@@ -273,7 +277,11 @@ func newWriter(format string, out io.Writer, tz *time.Location) (*writer, error)
 				if resource == "" {
 					resource = strings.Trim(e.ResourceType+":"+e.ResourceID, ":")
 				}
-				cells := []string{e.Time.In(tz).Format("2006-01-02 15:04:05 MST"), e.ActorEmail, e.Action, resource, e.ClientIP, e.UserAgent, e.Region, e.Outcome}
+				action := e.Action
+				if row.Quarantined {
+					action += " " + QuarantineMarker
+				}
+				cells := []string{e.Time.In(tz).Format("2006-01-02 15:04:05 MST"), e.ActorEmail, action, resource, e.ClientIP, e.UserAgent, e.Region, e.Outcome}
 				for i, c := range cells {
 					cells[i] = Printable(c)
 				}
@@ -302,6 +310,7 @@ type doc struct {
 			Type, ID, Name string
 		} `json:"resource"`
 		Properties json.RawMessage `json:"properties"`
+		Route      string          `json:"route"`
 	} `json:"audit"`
 	User struct {
 		ID, Name, Email, Hash string
@@ -331,7 +340,7 @@ func RowOf(src json.RawMessage) (*auditcsv.Row, error) {
 	if err != nil {
 		return nil, fmt.Errorf("document %s: @timestamp %q: %w", Printable(d.Event.ID), d.Timestamp, err)
 	}
-	r := &auditcsv.Row{Group: d.Audit.Group, Event: auditevent.Event{
+	r := &auditcsv.Row{Group: d.Audit.Group, Quarantined: d.Audit.Route == fields.RouteQuarantine, Event: auditevent.Event{
 		Action: d.Event.Action, ID: d.Event.ID, Outcome: d.Event.Outcome,
 		ActorEmail: d.User.Email, ActorID: d.User.ID, ActorName: d.User.Name, UserHash: d.User.Hash, ActorType: d.Audit.Actor.Type,
 		ResourceType: d.Audit.Resource.Type, ResourceID: d.Audit.Resource.ID, ResourceName: d.Audit.Resource.Name,
@@ -361,4 +370,31 @@ func ProgressBar(done, total, width int) string {
 	filled := min(width, done*width/total)
 	bar := strings.Repeat("=", filled) + strings.Repeat(" ", width-filled)
 	return fmt.Sprintf("[%s] %d/%d (%d%%)", bar, done, total, done*100/total)
+}
+
+// QuarantineMarker follows the action of a quarantined event in the table.
+const QuarantineMarker = "[quarantined]"
+
+// ByteProgressBar renders "[=====     ] 50% of 2.0 MiB".
+func ByteProgressBar(done, total int64, width int) string {
+	pct, filled := int64(0), 0
+	if total > 0 {
+		pct = min(100, done*100/total)
+		filled = int(min(int64(width), done*int64(width)/total))
+	}
+	return fmt.Sprintf("[%s%s] %d%% of %s", strings.Repeat("=", filled), strings.Repeat(" ", width-filled), pct, bytesize(total))
+}
+
+// bytesize renders a size in B, KiB, MiB or GiB.
+func bytesize(n int64) string {
+	if n < 1<<10 {
+		return fmt.Sprintf("%d B", n)
+	}
+	v, units := float64(n)/(1<<10), []string{"KiB", "MiB", "GiB", "TiB"}
+	i := 0
+	for v >= 1<<10 && i < len(units)-1 {
+		v /= 1 << 10
+		i++
+	}
+	return fmt.Sprintf("%.1f %s", v, units[i])
 }

@@ -380,6 +380,7 @@ func TestArchiveAnswersLikeElasticsearch(t *testing.T) {
 		"all": {}, "text": {Text: "NoteBook"}, "action": {Action: "report.view"}, "category": {Category: "access_control"},
 		"resource": {ResourceType: "file"}, "outcome": {Outcome: "failure"}, "ip": {IP: "2001:db8::/32"},
 		"user": {User: "***@example.co.uk"}, "range": {From: half, To: half.Add(300 * time.Second)},
+		"quarantined": {Quarantined: true},
 	} {
 		var fromES, fromArchive bytes.Buffer
 		n1, err := Search(context.Background(), SearchOptions{ES: s.client, Query: q, Size: 200, Page: 2, Output: JSON, Out: &fromES, TZ: time.UTC})
@@ -484,4 +485,24 @@ func TestBothBackendsValidateAlike(t *testing.T) {
 		}
 		assert.Equal(t, requests, len(s.es.Requests()), "refused before asking Elasticsearch: %+v", tt)
 	}
+}
+
+// --quarantined finds the events the processor quarantined (unknown
+// actions), and the table marks them.
+func TestQuarantinedFilterAndMarker(t *testing.T) {
+	s := newStore(t)
+	s.fill(t, 1000, 9)
+	var all, quarantined bytes.Buffer
+	_, err := Search(context.Background(), SearchOptions{ES: s.client, Size: 1000, Page: 1, Output: Table, Out: &all, TZ: time.UTC})
+	require.NoError(t, err)
+	n, err := Search(context.Background(), SearchOptions{ES: s.client, Query: auditquery.Query{Quarantined: true}, Size: 1000, Page: 1, Output: Table, Out: &quarantined, TZ: time.UTC})
+	require.NoError(t, err)
+	assert.Positive(t, n)
+	assert.Less(t, n, 1000)
+	rows := strings.Split(strings.TrimSpace(quarantined.String()), "\n")[1:]
+	assert.Len(t, rows, n)
+	for _, row := range rows {
+		assert.Contains(t, row, QuarantineMarker, row)
+	}
+	assert.Equal(t, n, strings.Count(all.String(), QuarantineMarker), "the full table marks the same rows, and only them")
 }
