@@ -13,6 +13,9 @@ import (
 
 // backend is where search and export read: Elasticsearch or the archive.
 type backend interface {
+	// preflight checks that the read can start, and returns the reader
+	// the source authenticated, if it can tell.
+	preflight(ctx context.Context) (reader string, err error)
 	search(ctx context.Context, q auditquery.Query, size, page int, format string, tz *time.Location, out io.Writer) (int, error)
 	// export calls progress, when set, with what is done of the total:
 	// events for Elasticsearch, bytes for the archive, as bar renders them.
@@ -23,6 +26,8 @@ type backend interface {
 }
 
 type esBackend struct{ es *elasticsearch.Client }
+
+func (b esBackend) preflight(ctx context.Context) (string, error) { return auditctl.WhoAmI(ctx, b.es) }
 
 func (b esBackend) search(ctx context.Context, q auditquery.Query, size, page int, format string, tz *time.Location, out io.Writer) (int, error) {
 	return auditctl.Search(ctx, auditctl.SearchOptions{ES: b.es, Query: q, Size: size, Page: page, Output: format, TZ: tz, Out: out})
@@ -43,6 +48,8 @@ func (esBackend) where() string     { return "" }
 func (esBackend) fromWhere() string { return "" }
 
 type archiveBackend struct{ a *auditctl.Archive }
+
+func (b archiveBackend) preflight(context.Context) (string, error) { return "", b.a.Check() }
 
 func (b archiveBackend) search(ctx context.Context, q auditquery.Query, size, page int, format string, tz *time.Location, out io.Writer) (int, error) {
 	return auditctl.SearchArchive(ctx, b.a, q, size, page, format, tz, out)

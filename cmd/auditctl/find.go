@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -51,7 +53,7 @@ func addFindFlags(cmd *cobra.Command) *findFlags {
 	fs.IntVar(&f.maxLine, "max-line-bytes", auditctl.DefaultMaxLineBytes, "with --archive: skip (and report) archive lines longer than this")
 	fs.StringVar(&f.auditEndpoint, "audit-endpoint", env("AUDITCTL_AUDIT_ENDPOINT", "http://localhost:4318"), "collector OTLP/HTTP URL that records this access")
 	fs.BoolVar(&f.noAudit, "no-audit", env("AUDITCTL_AUDIT", "") == "off", "do not record this access in the audit log (also AUDITCTL_AUDIT=off)")
-	fs.StringVar(&f.actor, "actor", env("AUDITCTL_ACTOR", env("USER", "unknown")), "who is reading, for the access record")
+	fs.StringVar(&f.actor, "actor", env("AUDITCTL_ACTOR", loginName()), "who is reading: user.name of the access record (user.id is who Elasticsearch authenticated, else this account)")
 	complete := func(name string, values ...string) {
 		_ = cmd.RegisterFlagCompletionFunc(name, cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp))
 	}
@@ -124,7 +126,7 @@ func (f *findFlags) query(words []string) (auditquery.Query, *time.Location, err
 
 // run is search or export: check everything, record the access, read.
 func (f *findFlags) run(cmd *cobra.Command, name string, words []string) error {
-	ctx, stdout, stderr := cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr()
+	ctx, stderr := cmd.Context(), cmd.ErrOrStderr()
 	q, loc, err := f.query(words)
 	if err != nil {
 		return err
@@ -137,72 +139,81 @@ func (f *findFlags) run(cmd *cobra.Command, name string, words []string) error {
 	if f.maxLine < 1<<10 || f.maxLine > auditctl.MaxLineBytesLimit {
 		return fmt.Errorf("--max-line-bytes %d: use %d to %d", f.maxLine, 1<<10, auditctl.MaxLineBytesLimit)
 	}
-	var conn esConn
-	source := "archive " + f.archive
-	if f.archive == "" {
-		if conn, err = f.es.resolve(stderr); err != nil {
-			return err
-		}
-		source = "elasticsearch " + conn.URL
-	}
-	if !f.noAudit {
-		if _, _, _, _, err := warnUserinfo(stderr, "audit-endpoint", f.auditEndpoint); err != nil {
-			return err
-		}
-		if err := (auditctl.AccessLog{Endpoint: f.auditEndpoint, Actor: f.actor, Source: source}).Record(ctx, name, q); err != nil {
-			return err
-		}
-	}
-	var b backend
-	if f.archive != "" {
-		b = archiveBackend{&auditctl.Archive{Dir: f.archive, MaxLineBytes: f.maxLine, Warn: stderr}}
-	} else {
-		client, err := conn.client()
-		if err != nil {
-			return err
-		}
-		b = esBackend{client}
-	}
-	if name == "search" {
-		format := f.output
-		if format == "" {
-			format = auditctl.JSON
-			if isTerminal(stdout) {
-				format = auditctl.Table
-			}
-		}
-		total, err := b.search(ctx, q, f.size, f.page, format, loc, stdout)
-		if err != nil {
-			return f.suggestArchive(name, err)
-		}
-		fmt.Fprintf(stderr, "%d matching events%s; page %d of %d\n", total, b.where(), f.page, (total+f.size-1)/max(f.size, 1))
-		return nil
-	}
-	return f.suggestArchive(name, f.export(cmd, b, q))
-}
-
-// defaultArchive is where `make run` has the collector write its archive.
-const defaultArchive = "data/archive"
-
-// suggestArchive adds to "cannot reach Elasticsearch" the archive to
-// read instead, when there is one: data/archive, or where the collector
-// config's file exporter writes.
-func (f *findFlags) suggestArchive(name string, err error) error {
-	if !errors.Is(err, auditctl.ErrUnreachable) {
+	b, source, err := f.backend(stderr)
+	if err != nil {
 		return err
 	}
-	candidates := []string{defaultArchive}
-	if f.fs.Changed("collector-config") {
-		candidates = append(archiveDirs(*f.collectorConfig), candidates...)
-	} else {
-		candidates = append(candidates, archiveDirs(*f.collectorConfig)...)
+	if f.noAudit {
+		return f.suggestArchive(name, f.read(cmd, name, b, q, loc))
 	}
-	for _, dir := range candidates {
-		if auditctl.HasArchive(dir) {
-			return fmt.Errorf("%w, or read the archive: auditctl %s --archive %s", err, name, dir)
+	if _, _, _, _, err := warnUserinfo(stderr, "audit-endpoint", f.auditEndpoint); err != nil {
+		return err
+	}
+	log := auditctl.AccessLog{Endpoint: f.auditEndpoint, Actor: f.actor, ReaderID: loginName(), Identity: "os", Source: source}
+	// Who reads, and whether the read can start at all: a read that
+	// cannot is recorded as a failure, and nothing is read.
+	id, err := b.preflight(ctx)
+	if id != "" {
+		log.ReaderID, log.Identity = id, "elasticsearch"
+	}
+	if err != nil {
+		recordFailure(ctx, log, name, q, err, stderr)
+		return f.suggestArchive(name, err)
+	}
+	if err := log.Record(ctx, name, q); err != nil {
+		return err
+	}
+	if err := f.read(cmd, name, b, q, loc); err != nil {
+		recordFailure(ctx, log, name, q, err, stderr)
+		return f.suggestArchive(name, err)
+	}
+	return nil
+}
+
+// recordFailure records a failed read; the read's error is what the
+// command reports, so a failure to record it is a warning.
+func recordFailure(ctx context.Context, log auditctl.AccessLog, name string, q auditquery.Query, readErr error, stderr io.Writer) {
+	// Still recorded after Ctrl-C stopped the read.
+	if err := log.RecordFailure(context.WithoutCancel(ctx), name, q, readErr); err != nil {
+		fmt.Fprintln(stderr, "auditctl: warning: the failed read could not be recorded either:", auditctl.Printable(err.Error()))
+	}
+}
+
+// backend resolves where to read, and the source the access record names.
+func (f *findFlags) backend(stderr io.Writer) (backend, string, error) {
+	if f.archive != "" {
+		return archiveBackend{&auditctl.Archive{Dir: f.archive, MaxLineBytes: f.maxLine, Warn: stderr}}, "archive " + f.archive, nil
+	}
+	conn, err := f.es.resolve(stderr)
+	if err != nil {
+		return nil, "", err
+	}
+	client, err := conn.client()
+	if err != nil {
+		return nil, "", err
+	}
+	return esBackend{client}, "elasticsearch " + conn.URL, nil
+}
+
+// read runs the search or the export.
+func (f *findFlags) read(cmd *cobra.Command, name string, b backend, q auditquery.Query, loc *time.Location) error {
+	if name != "search" {
+		return f.export(cmd, b, q)
+	}
+	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	format := f.output
+	if format == "" {
+		format = auditctl.JSON
+		if isTerminal(stdout) {
+			format = auditctl.Table
 		}
 	}
-	return err
+	total, err := b.search(cmd.Context(), q, f.size, f.page, format, loc, stdout)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "%d matching events%s; page %d of %d\n", total, b.where(), f.page, (total+f.size-1)/max(f.size, 1))
+	return nil
 }
 
 // export writes every match to stdout or --file, with a progress bar on
@@ -263,4 +274,28 @@ func refuseEmpty(fs *pflag.FlagSet, words []string) error {
 		}
 	}
 	return nil
+}
+
+// defaultArchive is where `make run` has the collector write its archive.
+const defaultArchive = "data/archive"
+
+// suggestArchive adds to "cannot reach Elasticsearch" the archive to
+// read instead, when there is one: data/archive, or where the collector
+// config's file exporter writes (first, when --collector-config is set).
+func (f *findFlags) suggestArchive(name string, err error) error {
+	if !errors.Is(err, auditctl.ErrUnreachable) {
+		return err
+	}
+	candidates := []string{defaultArchive}
+	if f.fs.Changed("collector-config") {
+		candidates = append(archiveDirs(*f.collectorConfig), candidates...)
+	} else {
+		candidates = append(candidates, archiveDirs(*f.collectorConfig)...)
+	}
+	for _, dir := range candidates {
+		if auditctl.HasArchive(dir) {
+			return fmt.Errorf("%w, or read the archive: auditctl %s --archive %s", err, name, dir)
+		}
+	}
+	return err
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -107,12 +108,12 @@ func TestReadingIsAudited(t *testing.T) {
 	assert.Equal(t, "search", attrs["audit.command"])
 	assert.Equal(t, `text="revenue" action="report.view"`, attrs["audit.query"])
 
-	requests := len(es.Requests())
+	requests := reads(es)
 	err := run(context.Background(), []string{"export", "--es", srv.URL, "--audit-endpoint", "http://127.0.0.1:1"}, &out, &errOut)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "reading the audit log is itself audited")
 	assert.Contains(t, err.Error(), "--no-audit")
-	assert.Equal(t, requests, len(es.Requests()), "nothing was read")
+	assert.Equal(t, requests, reads(es), "nothing was read")
 }
 
 func TestArchiveFlag(t *testing.T) {
@@ -170,16 +171,28 @@ func TestRefusedAccessRecordStopsTheRead(t *testing.T) {
 			_, _ = w.Write(tt.body)
 		}))
 		for _, cmd := range []string{"search", "export"} {
-			requests := len(es.Requests())
+			requests := reads(es)
 			var out, errOut bytes.Buffer
 			err := run(context.Background(), []string{cmd, "--es", srv.URL, "--audit-endpoint", otlp.URL, "--output", "json"}, &out, &errOut)
 			require.Error(t, err, "%s %s", tt.name, cmd)
 			assert.Contains(t, err.Error(), "reading the audit log is itself audited", "%s %s", tt.name, cmd)
 			assert.Contains(t, err.Error(), tt.want, "%s %s", tt.name, cmd)
 			assert.Contains(t, err.Error(), "--no-audit", "%s %s", tt.name, cmd)
-			assert.Equal(t, requests, len(es.Requests()), "%s %s: nothing was read", tt.name, cmd)
+			assert.Equal(t, requests, reads(es), "%s %s: nothing was read", tt.name, cmd)
 			assert.Empty(t, out.String(), "%s %s", tt.name, cmd)
 		}
 		otlp.Close()
 	}
+}
+
+// reads counts the requests that read events (searches and points in
+// time), not the one asking who the credentials authenticate.
+func reads(es *estest.Server) int {
+	n := 0
+	for _, r := range es.Requests() {
+		if !strings.Contains(r, "_security/_authenticate") {
+			n++
+		}
+	}
+	return n
 }

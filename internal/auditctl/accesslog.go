@@ -28,10 +28,26 @@ const AccessAction = "audit_log_accessed"
 type AccessLog struct {
 	// Endpoint is the collector's OTLP/HTTP base URL (http://localhost:4318).
 	Endpoint string
-	Actor    string
-	Source   string // "elasticsearch http://…" (without credentials) or "archive DIR"
-	Client   *http.Client
+	// ReaderID and Actor name the reader: user.id, the identity that
+	// Identity vouches for, and user.name, the name given.
+	ReaderID, Actor, Identity string
+	Source                    string // "elasticsearch http://…" (without credentials) or "archive DIR"
+	Client                    *http.Client
 }
+
+// Record sends the audit_log_accessed event before the read.
+func (a AccessLog) Record(ctx context.Context, command string, q auditquery.Query) error {
+	return a.send(ctx, command, q, nil)
+}
+
+// RecordFailure records a read that failed, with its reason: one that
+// failed before reading (no record was sent), or after the record above.
+func (a AccessLog) RecordFailure(ctx context.Context, command string, q auditquery.Query, readErr error) error {
+	return a.send(ctx, command, q, readErr)
+}
+
+// maxErrorBytes bounds the reason a failure record carries.
+const maxErrorBytes = 1000
 
 // Describe renders a query as "key=value" pairs for the event.
 func Describe(q auditquery.Query) string {
@@ -61,8 +77,11 @@ func Describe(q auditquery.Query) string {
 	return strings.Join(parts, " ")
 }
 
-// Record sends the audit_log_accessed event.
-func (a AccessLog) Record(ctx context.Context, command string, q auditquery.Query) error {
+// send sends one audit_log_accessed event. The query goes in an
+// attribute (audit.properties in the store), not in the body (message),
+// which free-text search matches: a search for a word would otherwise
+// find every earlier search for it.
+func (a AccessLog) send(ctx context.Context, command string, q auditquery.Query, readErr error) error {
 	ld := plog.NewLogs()
 	rl := ld.ResourceLogs().AppendEmpty()
 	rl.Resource().Attributes().PutStr("service.name", "auditctl")
@@ -70,15 +89,31 @@ func (a AccessLog) Record(ctx context.Context, command string, q auditquery.Quer
 	lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
 	lr.SetEventName(AccessAction)
 	lr.SetSeverityNumber(plog.SeverityNumberInfo)
-	lr.Body().SetStr(fmt.Sprintf("auditctl %s %s", command, Describe(q)))
+	lr.Body().SetStr("auditctl " + command)
 	attrs := lr.Attributes()
+	if a.ReaderID != "" {
+		attrs.PutStr(fields.UserID, a.ReaderID)
+	}
 	attrs.PutStr(fields.UserName, a.Actor)
 	attrs.PutStr(fields.ActorType, "user")
 	attrs.PutStr(fields.ResourceType, "audit_log")
 	attrs.PutStr(fields.ResourceName, a.Source)
 	attrs.PutStr("audit.command", command)
 	attrs.PutStr("audit.query", Describe(q))
-	attrs.PutStr(fields.EventOutcome, "success")
+	if a.Identity != "" {
+		attrs.PutStr("audit.identity", a.Identity)
+	}
+	if readErr != nil {
+		lr.SetSeverityNumber(plog.SeverityNumberWarn)
+		attrs.PutStr(fields.EventOutcome, "failure")
+		msg := readErr.Error()
+		if len(msg) > maxErrorBytes {
+			msg = strings.ToValidUTF8(msg[:maxErrorBytes], "") + "…"
+		}
+		attrs.PutStr("audit.error", msg)
+	} else {
+		attrs.PutStr(fields.EventOutcome, "success")
+	}
 	body, err := plogotlp.NewExportRequestFromLogs(ld).MarshalProto()
 	if err != nil {
 		return err

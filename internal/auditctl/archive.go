@@ -81,11 +81,14 @@ func (a *Archive) files() ([]string, error) {
 	return out, nil
 }
 
-// HasArchive reports whether path holds an archive to read.
-func HasArchive(path string) bool {
-	_, err := (&Archive{Dir: path}).files()
-	return err == nil
+// Check reports why the archive cannot be read, if it cannot.
+func (a *Archive) Check() error {
+	_, err := a.files()
+	return err
 }
+
+// HasArchive reports whether path holds an archive to read.
+func HasArchive(path string) bool { return (&Archive{Dir: path}).Check() == nil }
 
 // size adds up the files' sizes, for the progress.
 func size(files []string) int64 {

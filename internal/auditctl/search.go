@@ -281,7 +281,7 @@ func newWriter(format string, out io.Writer, tz *time.Location) (*writer, error)
 				if row.Quarantined {
 					action += " " + QuarantineMarker
 				}
-				cells := []string{e.Time.In(tz).Format("2006-01-02 15:04:05 MST"), e.ActorEmail, action, resource, e.ClientIP, e.UserAgent, e.Region, e.Outcome}
+				cells := []string{e.Time.In(tz).Format("2006-01-02 15:04:05 MST"), who(e), action, resource, e.ClientIP, e.UserAgent, e.Region, e.Outcome}
 				for i, c := range cells {
 					cells[i] = Printable(c)
 				}
@@ -292,6 +292,17 @@ func newWriter(format string, out io.Writer, tz *time.Location) (*writer, error)
 		}, nil
 	}
 	return nil, fmt.Errorf("--output %q: use table, json or csv", format)
+}
+
+// who is the table's User: the masked email, else the name, else the id
+// (an audit_log_accessed record names its reader by name and id).
+func who(e auditevent.Event) string {
+	for _, v := range []string{e.ActorEmail, e.ActorName, e.ActorID} {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 // doc is the part of the stored document the CSV and the table show.
