@@ -49,7 +49,7 @@ func addFindFlags(cmd *cobra.Command) *findFlags {
 	fs.IntVar(&f.page, "page", 1, "page, from 1 (search); deep pages use search_after")
 	fs.StringVar(&f.output, "output", "", "table, json or csv (search: table on a terminal, else json; export: csv)")
 	fs.StringVar(&f.file, "file", "", "write to this file instead of stdout (export)")
-	fs.StringVar(&f.archive, "archive", "", "read the collector's JSON-lines archive in this directory instead of Elasticsearch")
+	fs.StringVar(&f.archive, "archive", "", "read the collector's JSON-lines archive instead of Elasticsearch: its directory (every *.jsonl file) or one file")
 	fs.IntVar(&f.maxLine, "max-line-bytes", auditctl.DefaultMaxLineBytes, "with --archive: skip (and report) archive lines longer than this")
 	fs.StringVar(&f.auditEndpoint, "audit-endpoint", env("AUDITCTL_AUDIT_ENDPOINT", "http://localhost:4318"), "collector OTLP/HTTP URL that records this access")
 	fs.BoolVar(&f.noAudit, "no-audit", env("AUDITCTL_AUDIT", "") == "off", "do not record this access in the audit log (also AUDITCTL_AUDIT=off)")
@@ -60,7 +60,7 @@ func addFindFlags(cmd *cobra.Command) *findFlags {
 	complete("output", auditctl.Table, auditctl.JSON, auditctl.CSV)
 	complete("outcome", auditquery.Outcomes...)
 	complete("since", "yesterday", "2d", "7d", "30d", "90d")
-	_ = cmd.MarkFlagDirname("archive")
+	_ = cmd.MarkFlagFilename("archive", "jsonl")
 	f.collectorConfig = addCollectorConfigFlag(cmd, "config/local.yaml")
 	return f
 }
