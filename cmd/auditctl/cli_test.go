@@ -205,3 +205,21 @@ func TestQuarantinedFlag(t *testing.T) {
 	}
 	assert.Equal(t, len(lines), strings.Count(all.String(), `"route":"quarantine"`))
 }
+
+// Go-flag style single-dash long flags, which auditctl took before cobra,
+// still work.
+func TestSingleDashLongFlags(t *testing.T) {
+	archive := filepath.Join(t.TempDir(), "audit.jsonl")
+	writeArchive(t, archive, 4)
+	var stdout, stderr bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"search", "-archive", archive, "-no-audit", "-output=json", "-size", "2"}, &stdout, &stderr))
+	assert.Equal(t, 2, strings.Count(stdout.String(), "\n"))
+	for _, tt := range []struct{ in, want []string }{
+		{[]string{"search", "-page", "-1", "-", "--", "-since"}, []string{"search", "--page", "-1", "-", "--", "-since"}},
+		{[]string{"search", "-action", "-report", "-no-audit", "-es-password", "-since"}, []string{"search", "--action", "-report", "--no-audit", "--es-password", "-since"}},
+		{[]string{"search", "--es-password", "-abc", "-h", "-jane", "-output=json"}, []string{"search", "--es-password", "-abc", "-h", "-jane", "--output=json"}},
+		{[]string{"-config", "f.yaml", "search"}, []string{"--config", "f.yaml", "search"}},
+	} {
+		assert.Equal(t, tt.want, normalizeArgs(tt.in), "%q", tt.in)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -72,7 +73,7 @@ func exporterConfig(path, name string) (*auditelasticsearchexporter.Config, erro
 		return nil, fmt.Errorf("--collector-config %s has %d audit_elasticsearch exporters (%s): name one with --exporter NAME", path, len(names), strings.Join(names, ", "))
 	case name == "":
 		name = names[0]
-	case !exporters.IsSet(name) || !strings.HasPrefix(name, "audit_elasticsearch"):
+	case !slices.Contains(names, name):
 		return nil, fmt.Errorf("--exporter: --collector-config %s has no exporter %q; its audit_elasticsearch exporters: %s", path, name, strings.Join(names, ", "))
 	}
 	section, err := exporters.Sub(name)

@@ -42,7 +42,7 @@ func printError(w io.Writer, err error) {
 // run loads the config file (flag defaults come from it), then runs the
 // command line.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	args, err := loadConfigFile(args)
+	args, err := loadConfigFile(normalizeArgs(args))
 	if err != nil {
 		return err
 	}
