@@ -90,8 +90,8 @@ func (a *Archive) Check() error {
 // HasArchive reports whether path holds an archive to read.
 func HasArchive(path string) bool { return (&Archive{Dir: path}).Check() == nil }
 
-// size adds up the files' sizes, for the progress.
-func size(files []string) int64 {
+// totalSize adds up the files' sizes, for the progress.
+func totalSize(files []string) int64 {
 	var n int64
 	for _, f := range files {
 		if st, err := os.Stat(f); err == nil {
@@ -140,7 +140,7 @@ func (a *Archive) each(ctx context.Context, fn func(doc []byte, r *auditcsv.Row)
 	}
 	p := progress{report: a.Progress}
 	if p.report != nil {
-		p.total = size(files)
+		p.total = totalSize(files)
 	}
 	for _, f := range files {
 		if err := a.readFile(ctx, f, limit, &p, once); err != nil {
@@ -156,19 +156,6 @@ func (a *Archive) each(ctx context.Context, fn func(doc []byte, r *auditcsv.Row)
 			plural(a.Repeated, "record"))
 	}
 	return nil
-}
-
-// progress reports the bytes read so far.
-type progress struct {
-	report      func(done, total int64)
-	done, total int64
-}
-
-func (p *progress) add(n int) {
-	if p.report != nil && n > 0 {
-		p.done += int64(n)
-		p.report(p.done, max(p.total, p.done))
-	}
 }
 
 func plural(n int, what string) string {
@@ -194,12 +181,12 @@ func (a *Archive) readFile(ctx context.Context, f string, limit int, p *progress
 			return err
 		}
 		if lines.read > reported {
-			p.add(int(lines.read - reported))
+			p.add(lines.read - reported)
 			reported = lines.read
 		}
 		text, tooLong, err := lines.next()
 		if err == io.EOF {
-			p.add(int(lines.read - reported))
+			p.add(lines.read - reported)
 			return nil
 		}
 		if err != nil {

@@ -238,6 +238,9 @@ type writer struct {
 // Columns of the table, as in the seeds' audit log pages.
 var Columns = []string{"Time", "User", "Action", "Resource", "IP Address", "User Agent", "Region", "Outcome"}
 
+// QuarantineMarker follows the action of a quarantined event in the table.
+const QuarantineMarker = "[quarantined]"
+
 func newWriter(format string, out io.Writer, tz *time.Location) (*writer, error) {
 	switch format {
 	case JSON:
@@ -371,41 +374,4 @@ func RowOf(src json.RawMessage) (*auditcsv.Row, error) {
 		r.Properties = string(d.Audit.Properties)
 	}
 	return r, nil
-}
-
-// ProgressBar renders "[=====>    ] 1234/5678 (21%)".
-func ProgressBar(done, total, width int) string {
-	if total <= 0 {
-		return fmt.Sprintf("%d", done)
-	}
-	filled := min(width, done*width/total)
-	bar := strings.Repeat("=", filled) + strings.Repeat(" ", width-filled)
-	return fmt.Sprintf("[%s] %d/%d (%d%%)", bar, done, total, done*100/total)
-}
-
-// QuarantineMarker follows the action of a quarantined event in the table.
-const QuarantineMarker = "[quarantined]"
-
-// ByteProgressBar renders "[=====     ] 50% of 2.0 MiB".
-func ByteProgressBar(done, total int64, width int) string {
-	pct, filled := int64(0), 0
-	if total > 0 {
-		pct = min(100, done*100/total)
-		filled = int(min(int64(width), done*int64(width)/total))
-	}
-	return fmt.Sprintf("[%s%s] %d%% of %s", strings.Repeat("=", filled), strings.Repeat(" ", width-filled), pct, bytesize(total))
-}
-
-// bytesize renders a size in B, KiB, MiB or GiB.
-func bytesize(n int64) string {
-	if n < 1<<10 {
-		return fmt.Sprintf("%d B", n)
-	}
-	v, units := float64(n)/(1<<10), []string{"KiB", "MiB", "GiB", "TiB"}
-	i := 0
-	for v >= 1<<10 && i < len(units)-1 {
-		v /= 1 << 10
-		i++
-	}
-	return fmt.Sprintf("%.1f %s", v, units[i])
 }
