@@ -27,7 +27,7 @@ const rootLong = `auditctl administers the otelcol-audit store.
 
 Settings come from flags, then the environment, then an optional YAML file (--config FILE,
 AUDITCTL_CONFIG, or ~/.config/auditctl/config.yaml) with keys elasticsearch_url, api_key,
-es_user, es_password, audit_endpoint, actor and audit (off).
+es_user, es_password, audit_endpoint, audit_token, actor and audit (off).
 Elasticsearch: --es or ELASTICSEARCH_URL (default http://localhost:9200), and an API key
 (ELASTICSEARCH_API_KEY, --api-key-file FILE or ELASTICSEARCH_API_KEY_FILE; - reads stdin) or a
 user (--es-user, ELASTICSEARCH_USER) with a password (ELASTICSEARCH_PASSWORD, --es-password-file

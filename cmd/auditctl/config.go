@@ -19,7 +19,7 @@ var fileConfig = map[string]string{}
 var fileKeys = map[string]string{
 	"elasticsearch_url": "ELASTICSEARCH_URL", "api_key": "ELASTICSEARCH_API_KEY",
 	"es_user": "ELASTICSEARCH_USER", "es_password": "ELASTICSEARCH_PASSWORD",
-	"audit_endpoint": "AUDITCTL_AUDIT_ENDPOINT", "actor": "AUDITCTL_ACTOR", "audit": "AUDITCTL_AUDIT",
+	"audit_endpoint": "AUDITCTL_AUDIT_ENDPOINT", "audit_token": "AUDITCTL_AUDIT_TOKEN", "actor": "AUDITCTL_ACTOR", "audit": "AUDITCTL_AUDIT",
 }
 
 // loadConfigFile reads --config before the command line is parsed, since

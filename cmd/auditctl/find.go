@@ -27,6 +27,7 @@ type findFlags struct {
 	output, file         string
 	archive              string
 	auditEndpoint, actor string
+	auditTokenFile       string
 	noAudit              bool
 	collectorConfig      *string
 }
@@ -52,6 +53,7 @@ func addFindFlags(cmd *cobra.Command) *findFlags {
 	fs.StringVar(&f.archive, "archive", "", "read the collector's JSON-lines archive instead of Elasticsearch: its directory (every *.jsonl file) or one file")
 	fs.IntVar(&f.maxLine, "max-line-bytes", auditctl.DefaultMaxLineBytes, "with --archive: skip (and report) archive lines longer than this")
 	fs.StringVar(&f.auditEndpoint, "audit-endpoint", env("AUDITCTL_AUDIT_ENDPOINT", "http://localhost:4318"), "collector OTLP/HTTP URL that records this access")
+	fs.StringVar(&f.auditTokenFile, "audit-token-file", env("AUDITCTL_AUDIT_TOKEN_FILE", ""), "read the collector's bearer token (its AUDIT_RECEIVER_TOKEN) from this file (- for stdin); or set AUDITCTL_AUDIT_TOKEN")
 	fs.BoolVar(&f.noAudit, "no-audit", env("AUDITCTL_AUDIT", "") == "off", "do not record this access in the audit log (also AUDITCTL_AUDIT=off)")
 	fs.StringVar(&f.actor, "actor", env("AUDITCTL_ACTOR", loginName()), "who is reading: user.name of the access record (user.id is who Elasticsearch authenticated, else this account)")
 	complete := func(name string, values ...string) {
@@ -149,7 +151,11 @@ func (f *findFlags) run(cmd *cobra.Command, name string, words []string) error {
 	if _, _, _, _, err := warnUserinfo(stderr, "audit-endpoint", f.auditEndpoint); err != nil {
 		return err
 	}
-	log := auditctl.AccessLog{Endpoint: f.auditEndpoint, Actor: f.actor, ReaderID: loginName(), Identity: "os", Source: source}
+	token, err := f.auditToken()
+	if err != nil {
+		return err
+	}
+	log := auditctl.AccessLog{Endpoint: f.auditEndpoint, Token: token, Actor: f.actor, ReaderID: loginName(), Identity: "os", Source: source}
 	// Who reads, and whether the read can start at all: a read that
 	// cannot is recorded as a failure, and nothing is read.
 	id, err := b.preflight(ctx)
@@ -168,6 +174,23 @@ func (f *findFlags) run(cmd *cobra.Command, name string, words []string) error {
 		return f.suggestArchive(name, err)
 	}
 	return nil
+}
+
+// auditToken is the collector's bearer token: AUDITCTL_AUDIT_TOKEN (or
+// audit_token in the config file), or --audit-token-file. No flag takes
+// the token itself: ps would show it.
+func (f *findFlags) auditToken() (string, error) {
+	token := env("AUDITCTL_AUDIT_TOKEN", "")
+	if f.auditTokenFile == "" {
+		return token, nil
+	}
+	if token != "" {
+		return "", errors.New("AUDITCTL_AUDIT_TOKEN (or audit_token in the config file) and --audit-token-file are both set: use one")
+	}
+	if f.auditTokenFile == "-" && (*f.es.apiKeyFile == "-" || *f.es.passwordFile == "-") {
+		return "", errors.New("--audit-token-file and an Elasticsearch secret file both read stdin (-): give one of them a file")
+	}
+	return readSecret("audit-token-file", f.auditTokenFile)
 }
 
 // recordFailure records a failed read; the read's error is what the

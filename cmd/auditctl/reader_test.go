@@ -113,3 +113,41 @@ func writeSecret(t *testing.T, secret string) string {
 }
 
 func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o600) }
+
+// A collector whose OTLP receiver takes a bearer token (as
+// config/elasticsearch.yaml's does) gets it with the access record.
+func TestAccessRecordCarriesTheCollectorsToken(t *testing.T) {
+	es := estest.New(estest.WithSource()).Start(t)
+	var mu sync.Mutex
+	var auth []string
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		mu.Lock()
+		auth = append(auth, r.Header.Get("Authorization"))
+		mu.Unlock()
+		if r.Header.Get("Authorization") != "Bearer s3cret-token" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "application/x-protobuf")
+	}))
+	t.Cleanup(collector.Close)
+	args := []string{"search", "--es", es.URL, "--audit-endpoint", collector.URL, "--output", "json"}
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), args, &stdout, &stderr)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "refused the access record with 401")
+	assert.Contains(t, err.Error(), "AUDITCTL_AUDIT_TOKEN")
+
+	t.Setenv("AUDITCTL_AUDIT_TOKEN", "s3cret-token")
+	require.NoError(t, run(context.Background(), args, &stdout, &stderr))
+	t.Setenv("AUDITCTL_AUDIT_TOKEN", "")
+	require.NoError(t, run(context.Background(), append(args, "--audit-token-file", writeSecret(t, "s3cret-token")), &stdout, &stderr))
+
+	err = run(context.Background(), append(args, "--audit-token-file", writeSecret(t, "wrong-token")), &stdout, &stderr)
+	require.Error(t, err)
+	assert.NotContains(t, err.Error()+stderr.String(), "wrong-token")
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []string{"", "Bearer s3cret-token", "Bearer s3cret-token", "Bearer wrong-token"}, auth)
+}

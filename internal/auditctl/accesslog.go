@@ -32,7 +32,10 @@ type AccessLog struct {
 	// Identity vouches for, and user.name, the name given.
 	ReaderID, Actor, Identity string
 	Source                    string // "elasticsearch http://…" (without credentials) or "archive DIR"
-	Client                    *http.Client
+	// Token, when set, is sent as "Authorization: Bearer": the
+	// collector's bearertokenauth (config/elasticsearch.yaml).
+	Token  string
+	Client *http.Client
 }
 
 // Record sends the audit_log_accessed event before the read.
@@ -128,7 +131,10 @@ func (a AccessLog) send(ctx context.Context, command string, q auditquery.Query,
 	if err != nil {
 		return fmt.Errorf("--audit-endpoint %s: %v", RedactURL(a.Endpoint), err)
 	}
-	if hasUser {
+	switch {
+	case a.Token != "":
+		req.Header.Set("Authorization", "Bearer "+a.Token)
+	case hasUser:
 		req.SetBasicAuth(user, password)
 	}
 	req.Header.Set("Content-Type", "application/x-protobuf")
@@ -145,6 +151,13 @@ func (a AccessLog) send(ctx context.Context, command string, q auditquery.Query,
 		return fmt.Errorf("reading the audit log is itself audited, and the access could not be recorded at %s: %v; start the collector, set --audit-endpoint or AUDITCTL_AUDIT_ENDPOINT, or pass --no-audit", url, err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusUnauthorized {
+		fix := "set AUDITCTL_AUDIT_TOKEN or --audit-token-file to the collector's token (AUDIT_RECEIVER_TOKEN)"
+		if a.Token != "" {
+			fix = "the token (AUDITCTL_AUDIT_TOKEN or --audit-token-file) is not the collector's (AUDIT_RECEIVER_TOKEN)"
+		}
+		return fmt.Errorf("reading the audit log is itself audited, and %s refused the access record with 401: %s, or pass --no-audit to skip", url, fix)
+	}
 	if resp.StatusCode >= 300 {
 		return fmt.Errorf("reading the audit log is itself audited, and %s refused the access record with %d; pass --no-audit to skip", url, resp.StatusCode)
 	}
