@@ -155,14 +155,20 @@ func writeArchive(t *testing.T, path string, n int) {
 // An export from the archive draws a progress bar when stderr is a
 // terminal, and none otherwise.
 func TestArchiveExportShowsProgressOnATerminal(t *testing.T) {
-	archive := filepath.Join(t.TempDir(), "audit.jsonl")
-	writeArchive(t, archive, 20)
+	dir := t.TempDir()
+	writeArchive(t, filepath.Join(dir, "a.jsonl"), 20)
+	writeArchive(t, filepath.Join(dir, "b.jsonl"), 20) // the same ids again: a warning
 	for _, terminal := range []bool{false, true} {
 		var stdout, stderr bytes.Buffer
 		isTerminal = func(w io.Writer) bool { return terminal && w == &stderr }
-		require.NoError(t, run(context.Background(), []string{"export", "--archive", archive, "--no-audit"}, &stdout, &stderr))
+		require.NoError(t, run(context.Background(), []string{"export", "--archive", dir, "--no-audit"}, &stdout, &stderr))
 		assert.Equal(t, terminal, strings.Contains(stderr.String(), "\r[========================================] 100% of "), "terminal %v: %q", terminal, stderr.String())
 		assert.Contains(t, stderr.String(), "exported 20 events from the archive")
+		for _, line := range strings.Split(stderr.String(), "\n") {
+			if i := strings.Index(line, "auditctl:"); i >= 0 {
+				assert.Zero(t, i, "a message starts its own line, not the bar's: %q", line)
+			}
+		}
 	}
 	isTerminal = stdTerminal
 }

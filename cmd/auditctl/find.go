@@ -128,7 +128,8 @@ func (f *findFlags) query(words []string) (auditquery.Query, *time.Location, err
 
 // run is search or export: check everything, record the access, read.
 func (f *findFlags) run(cmd *cobra.Command, name string, words []string) error {
-	ctx, stderr := cmd.Context(), cmd.ErrOrStderr()
+	ctx := cmd.Context()
+	stderr := &statusLine{w: cmd.ErrOrStderr()}
 	q, loc, err := f.query(words)
 	if err != nil {
 		return err
@@ -146,7 +147,7 @@ func (f *findFlags) run(cmd *cobra.Command, name string, words []string) error {
 		return err
 	}
 	if f.noAudit {
-		return f.suggestArchive(name, f.read(cmd, name, b, q, loc))
+		return f.suggestArchive(name, f.read(cmd, stderr, name, b, q, loc))
 	}
 	if _, _, _, _, err := warnUserinfo(stderr, "audit-endpoint", f.auditEndpoint); err != nil {
 		return err
@@ -169,7 +170,7 @@ func (f *findFlags) run(cmd *cobra.Command, name string, words []string) error {
 	if err := log.Record(ctx, name, q); err != nil {
 		return err
 	}
-	if err := f.read(cmd, name, b, q, loc); err != nil {
+	if err := f.read(cmd, stderr, name, b, q, loc); err != nil {
 		recordFailure(ctx, log, name, q, err, stderr)
 		return f.suggestArchive(name, err)
 	}
@@ -219,11 +220,11 @@ func (f *findFlags) backend(stderr io.Writer) (backend, string, error) {
 }
 
 // read runs the search or the export.
-func (f *findFlags) read(cmd *cobra.Command, name string, b backend, q auditquery.Query, loc *time.Location) error {
+func (f *findFlags) read(cmd *cobra.Command, stderr *statusLine, name string, b backend, q auditquery.Query, loc *time.Location) error {
 	if name != "search" {
-		return f.export(cmd, b, q)
+		return f.export(cmd, stderr, b, q)
 	}
-	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	stdout := cmd.OutOrStdout()
 	format := f.output
 	if format == "" {
 		format = auditctl.JSON
@@ -241,8 +242,8 @@ func (f *findFlags) read(cmd *cobra.Command, name string, b backend, q auditquer
 
 // export writes every match to stdout or --file, with a progress bar on
 // stderr when it is a terminal.
-func (f *findFlags) export(cmd *cobra.Command, b backend, q auditquery.Query) error {
-	ctx, stderr := cmd.Context(), cmd.ErrOrStderr()
+func (f *findFlags) export(cmd *cobra.Command, stderr *statusLine, b backend, q auditquery.Query) error {
+	ctx := cmd.Context()
 	format := f.output
 	if format == "" {
 		format = auditctl.CSV
@@ -258,15 +259,11 @@ func (f *findFlags) export(cmd *cobra.Command, b backend, q auditquery.Query) er
 		out = file
 	}
 	var progress func(done, total int64)
-	if isTerminal(stderr) {
-		progress = func(done, total int64) {
-			fmt.Fprintf(stderr, "\r%s", b.bar(done, total))
-		}
+	if isTerminal(stderr.w) {
+		progress = func(done, total int64) { stderr.bar(b.bar(done, total)) }
 	}
 	n, err := b.export(ctx, q, format, out, progress)
-	if progress != nil {
-		fmt.Fprintln(stderr)
-	}
+	stderr.end()
 	if err != nil {
 		return err
 	}
