@@ -68,6 +68,8 @@ fuzz: ## Run every fuzz test for FUZZTIME each
 	$(GO) test ./internal/auditctl -run '^$$' -fuzz '^FuzzPrintable$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/auditctl -run '^$$' -fuzz '^FuzzEscapeJSONControls$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/auditctl -run '^$$' -fuzz '^FuzzSalvage$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/auditctl -run '^$$' -fuzz '^FuzzRejectedRecords$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/auditctl -run '^$$' -fuzz '^FuzzLineReader$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/auditquery -run '^$$' -fuzz '^FuzzParseResource$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/auditquery -run '^$$' -fuzz '^FuzzValidateIP$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/esdoc -run '^$$' -fuzz '^FuzzAppendString$$' -fuzztime $(FUZZTIME)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -10,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/spf13/pflag"
 
 	"github.com/otelcol-audit/otelcol-audit/internal/auditctl"
 )
@@ -18,11 +18,13 @@ import (
 // export. Secrets come from the environment, a file (- for stdin), the
 // config file, or (with a warning) a flag or the URL.
 type esFlags struct {
-	fs                                                    *flag.FlagSet
+	fs                                                    *pflag.FlagSet
 	url, apiKey, apiKeyFile, user, password, passwordFile *string
 }
 
-func addESFlags(fs *flag.FlagSet) esFlags {
+// addESFlags declares the connection flags, for every command that
+// reaches Elasticsearch.
+func addESFlags(fs *pflag.FlagSet) esFlags {
 	return esFlags{
 		fs:           fs,
 		url:          fs.String("es", env("ELASTICSEARCH_URL", "http://localhost:9200"), "Elasticsearch URL"),
@@ -44,7 +46,7 @@ type esConn struct {
 // origin names where a setting came from, for messages.
 func (f esFlags) origin(flagName, envName, fileKey string) string {
 	switch {
-	case isSet(f.fs, flagName):
+	case f.fs.Changed(flagName):
 		return "--" + flagName
 	case os.Getenv(envName) != "":
 		return envName
@@ -154,14 +156,14 @@ func (f esFlags) resolve(stderr io.Writer) (esConn, error) {
 		return esConn{}, fmt.Errorf("a password (%s) without a user: set --es-user or ELASTICSEARCH_USER", pw.from(f))
 	}
 	for _, s := range []secret{key, pw} {
-		if isSet(f.fs, s.flag) {
+		if f.fs.Changed(s.flag) {
 			fmt.Fprintf(stderr, "auditctl: warning: --%s puts the secret on the command line, where ps shows it to every user of this machine and the shell history keeps it; use %s or --%s FILE (- for stdin)\n", s.flag, s.env, s.fileFlag)
 		}
 	}
 	password := pw.value
 	if hasUserinfo {
 		where := "ELASTICSEARCH_URL or the config file"
-		if isSet(f.fs, "es") {
+		if f.fs.Changed("es") {
 			where = "--es, where ps shows them"
 		}
 		fmt.Fprintf(stderr, "auditctl: warning: the Elasticsearch URL carries credentials (in %s); auditctl prints and records the URL without them; prefer --es-user with ELASTICSEARCH_PASSWORD or --es-password-file\n", where)

@@ -90,9 +90,12 @@ func TestFailedExportLeavesNoPartialFile(t *testing.T) {
 // skipped on stderr.
 func TestArchiveSkipsAndReports(t *testing.T) {
 	archive := t.TempDir()
-	good, err := (&plog.JSONMarshaler{}).MarshalLogs(auditgen.Batch(10, auditgen.Options{Seed: 1}))
+	good, err := (&plog.JSONMarshaler{}).MarshalLogs(auditgen.Batch(10, auditgen.Options{Seed: 1, IDPrefix: "a"}))
 	require.NoError(t, err)
-	content := string(good) + "\n" + `{"resourceLogs":[` + strings.Repeat("[", 20000) + "\n" + string(good) + "\n"
+	// Other ids after the bad line: a repeated id is shown once.
+	after, err := (&plog.JSONMarshaler{}).MarshalLogs(auditgen.Batch(10, auditgen.Options{Seed: 1, IDPrefix: "b"}))
+	require.NoError(t, err)
+	content := string(good) + "\n" + `{"resourceLogs":[` + strings.Repeat("[", 20000) + "\n" + string(after) + "\n"
 	require.NoError(t, os.WriteFile(filepath.Join(archive, "audit.jsonl"), []byte(content), 0o600))
 	for _, cmd := range []string{"search", "export"} {
 		var stdout, stderr bytes.Buffer

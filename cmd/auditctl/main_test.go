@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -107,12 +108,12 @@ func TestReadingIsAudited(t *testing.T) {
 	assert.Equal(t, "search", attrs["audit.command"])
 	assert.Equal(t, `text="revenue" action="report.view"`, attrs["audit.query"])
 
-	requests := len(es.Requests())
+	requests := reads(es)
 	err := run(context.Background(), []string{"export", "--es", srv.URL, "--audit-endpoint", "http://127.0.0.1:1"}, &out, &errOut)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "reading the audit log is itself audited")
 	assert.Contains(t, err.Error(), "--no-audit")
-	assert.Equal(t, requests, len(es.Requests()), "nothing was read")
+	assert.Equal(t, requests, reads(es), "nothing was read")
 }
 
 func TestArchiveFlag(t *testing.T) {
@@ -139,4 +140,59 @@ func TestConfigFile(t *testing.T) {
 	for k := range fileConfig {
 		delete(fileConfig, k)
 	}
+}
+
+// A collector that answers but refuses the access record (an error
+// status, or OTLP's partial success rejecting the record) stops the read
+// as an unreachable one does.
+func TestRefusedAccessRecordStopsTheRead(t *testing.T) {
+	es := estest.New(estest.WithSource())
+	srv := es.Start(t)
+	rejected := plogotlp.NewExportResponse()
+	rejected.PartialSuccess().SetRejectedLogRecords(1)
+	rejected.PartialSuccess().SetErrorMessage("unknown action audit_log_accessed")
+	rejectedBody, err := rejected.MarshalProto()
+	require.NoError(t, err)
+	for _, tt := range []struct {
+		name   string
+		status int
+		body   []byte
+		want   string
+	}{
+		{"forbidden", http.StatusForbidden, nil, "refused the access record with 403"},
+		{"server error", http.StatusInternalServerError, nil, "refused the access record with 500"},
+		{"throttled", http.StatusTooManyRequests, nil, "refused the access record with 429"},
+		{"partial success", http.StatusOK, rejectedBody, "rejected the access record: unknown action audit_log_accessed"},
+	} {
+		otlp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			w.Header().Set("Content-Type", "application/x-protobuf")
+			w.WriteHeader(tt.status)
+			_, _ = w.Write(tt.body)
+		}))
+		for _, cmd := range []string{"search", "export"} {
+			requests := reads(es)
+			var out, errOut bytes.Buffer
+			err := run(context.Background(), []string{cmd, "--es", srv.URL, "--audit-endpoint", otlp.URL, "--output", "json"}, &out, &errOut)
+			require.Error(t, err, "%s %s", tt.name, cmd)
+			assert.Contains(t, err.Error(), "reading the audit log is itself audited", "%s %s", tt.name, cmd)
+			assert.Contains(t, err.Error(), tt.want, "%s %s", tt.name, cmd)
+			assert.Contains(t, err.Error(), "--no-audit", "%s %s", tt.name, cmd)
+			assert.Equal(t, requests, reads(es), "%s %s: nothing was read", tt.name, cmd)
+			assert.Empty(t, out.String(), "%s %s", tt.name, cmd)
+		}
+		otlp.Close()
+	}
+}
+
+// reads counts the requests that read events (searches and points in
+// time), not the one asking who the credentials authenticate.
+func reads(es *estest.Server) int {
+	n := 0
+	for _, r := range es.Requests() {
+		if !strings.Contains(r, "_security/_authenticate") {
+			n++
+		}
+	}
+	return n
 }

@@ -235,6 +235,9 @@ type Row struct {
 	Group      string
 	Categories []string
 	Properties string
+	// Quarantined is read from a stored document (audit.route), never
+	// from or into a CSV: the processor decides it again on import.
+	Quarantined bool
 }
 
 // Write writes one row. Times are RFC 3339 in UTC with nanoseconds. A cell

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	neturl "net/url"
 	"strings"
@@ -27,10 +28,29 @@ const AccessAction = "audit_log_accessed"
 type AccessLog struct {
 	// Endpoint is the collector's OTLP/HTTP base URL (http://localhost:4318).
 	Endpoint string
-	Actor    string
-	Source   string // "elasticsearch http://…" (without credentials) or "archive DIR"
-	Client   *http.Client
+	// ReaderID and Actor name the reader: user.id, the identity that
+	// Identity vouches for, and user.name, the name given.
+	ReaderID, Actor, Identity string
+	Source                    string // "elasticsearch http://…" (without credentials) or "archive DIR"
+	// Token, when set, is sent as "Authorization: Bearer": the
+	// collector's bearertokenauth (config/elasticsearch.yaml).
+	Token  string
+	Client *http.Client
 }
+
+// Record sends the audit_log_accessed event before the read.
+func (a AccessLog) Record(ctx context.Context, command string, q auditquery.Query) error {
+	return a.send(ctx, command, q, nil)
+}
+
+// RecordFailure records a read that failed, with its reason: one that
+// failed before reading (no record was sent), or after the record above.
+func (a AccessLog) RecordFailure(ctx context.Context, command string, q auditquery.Query, readErr error) error {
+	return a.send(ctx, command, q, readErr)
+}
+
+// maxErrorBytes bounds the reason a failure record carries.
+const maxErrorBytes = 1000
 
 // Describe renders a query as "key=value" pairs for the event.
 func Describe(q auditquery.Query) string {
@@ -54,11 +74,17 @@ func Describe(q auditquery.Query) string {
 	add("resource_id", q.ResourceID)
 	add("outcome", q.Outcome)
 	add("ip", q.IP)
+	if q.Quarantined {
+		parts = append(parts, "quarantined=true")
+	}
 	return strings.Join(parts, " ")
 }
 
-// Record sends the audit_log_accessed event.
-func (a AccessLog) Record(ctx context.Context, command string, q auditquery.Query) error {
+// send sends one audit_log_accessed event. The query goes in an
+// attribute (audit.properties in the store), not in the body (message),
+// which free-text search matches: a search for a word would otherwise
+// find every earlier search for it.
+func (a AccessLog) send(ctx context.Context, command string, q auditquery.Query, readErr error) error {
 	ld := plog.NewLogs()
 	rl := ld.ResourceLogs().AppendEmpty()
 	rl.Resource().Attributes().PutStr("service.name", "auditctl")
@@ -66,15 +92,31 @@ func (a AccessLog) Record(ctx context.Context, command string, q auditquery.Quer
 	lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
 	lr.SetEventName(AccessAction)
 	lr.SetSeverityNumber(plog.SeverityNumberInfo)
-	lr.Body().SetStr(fmt.Sprintf("auditctl %s %s", command, Describe(q)))
+	lr.Body().SetStr("auditctl " + command)
 	attrs := lr.Attributes()
+	if a.ReaderID != "" {
+		attrs.PutStr(fields.UserID, a.ReaderID)
+	}
 	attrs.PutStr(fields.UserName, a.Actor)
 	attrs.PutStr(fields.ActorType, "user")
 	attrs.PutStr(fields.ResourceType, "audit_log")
 	attrs.PutStr(fields.ResourceName, a.Source)
 	attrs.PutStr("audit.command", command)
 	attrs.PutStr("audit.query", Describe(q))
-	attrs.PutStr(fields.EventOutcome, "success")
+	if a.Identity != "" {
+		attrs.PutStr("audit.identity", a.Identity)
+	}
+	if readErr != nil {
+		lr.SetSeverityNumber(plog.SeverityNumberWarn)
+		attrs.PutStr(fields.EventOutcome, "failure")
+		msg := readErr.Error()
+		if len(msg) > maxErrorBytes {
+			msg = strings.ToValidUTF8(msg[:maxErrorBytes], "") + "…"
+		}
+		attrs.PutStr("audit.error", msg)
+	} else {
+		attrs.PutStr(fields.EventOutcome, "success")
+	}
 	body, err := plogotlp.NewExportRequestFromLogs(ld).MarshalProto()
 	if err != nil {
 		return err
@@ -89,7 +131,10 @@ func (a AccessLog) Record(ctx context.Context, command string, q auditquery.Quer
 	if err != nil {
 		return fmt.Errorf("--audit-endpoint %s: %v", RedactURL(a.Endpoint), err)
 	}
-	if hasUser {
+	switch {
+	case a.Token != "":
+		req.Header.Set("Authorization", "Bearer "+a.Token)
+	case hasUser:
 		req.SetBasicAuth(user, password)
 	}
 	req.Header.Set("Content-Type", "application/x-protobuf")
@@ -105,9 +150,49 @@ func (a AccessLog) Record(ctx context.Context, command string, q auditquery.Quer
 		}
 		return fmt.Errorf("reading the audit log is itself audited, and the access could not be recorded at %s: %v; start the collector, set --audit-endpoint or AUDITCTL_AUDIT_ENDPOINT, or pass --no-audit", url, err)
 	}
-	resp.Body.Close()
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusUnauthorized {
+		fix := "set AUDITCTL_AUDIT_TOKEN or --audit-token-file to the collector's token (AUDIT_RECEIVER_TOKEN)"
+		if a.Token != "" {
+			fix = "the token (AUDITCTL_AUDIT_TOKEN or --audit-token-file) is not the collector's (AUDIT_RECEIVER_TOKEN)"
+		}
+		return fmt.Errorf("reading the audit log is itself audited, and %s refused the access record with 401: %s, or pass --no-audit to skip", url, fix)
+	}
 	if resp.StatusCode >= 300 {
 		return fmt.Errorf("reading the audit log is itself audited, and %s refused the access record with %d; pass --no-audit to skip", url, resp.StatusCode)
 	}
+	if reason, rejected := rejectedRecords(resp); rejected {
+		return fmt.Errorf("reading the audit log is itself audited, and %s rejected the access record: %s; pass --no-audit to skip", url, reason)
+	}
 	return nil
+}
+
+// maxResponseBytes bounds the collector's answer: an ExportLogsServiceResponse
+// is a count and a message.
+const maxResponseBytes = 64 << 10
+
+// rejectedRecords reads OTLP's partial success: a 200 whose answer counts
+// the record as rejected did not record it.
+func rejectedRecords(resp *http.Response) (string, bool) {
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	if err != nil || len(body) == 0 {
+		return "", false
+	}
+	er := plogotlp.NewExportResponse()
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		err = er.UnmarshalJSON(body)
+	} else {
+		err = er.UnmarshalProto(body)
+	}
+	if err != nil || er.PartialSuccess().RejectedLogRecords() == 0 {
+		return "", false
+	}
+	reason := er.PartialSuccess().ErrorMessage()
+	if reason == "" {
+		reason = "no reason given"
+	}
+	if len(reason) > maxReason {
+		reason = strings.ToValidUTF8(reason[:maxReason], "") + "…"
+	}
+	return reason, true
 }

@@ -38,6 +38,12 @@ type Archive struct {
 	// SkippedRecords and SkippedLines count what the last read skipped:
 	// records that did not decode, lines of which nothing did.
 	SkippedRecords, SkippedLines int
+	// Repeated counts the records the last read skipped because their
+	// event id was read before.
+	Repeated int
+	// Progress, when set, is called after each line with the bytes read
+	// and the archive's size.
+	Progress func(done, total int64)
 }
 
 // DefaultMaxLineBytes is the default bound on one archive line; the file
@@ -48,7 +54,16 @@ const DefaultMaxLineBytes = 64 << 20
 // MaxLineBytesLimit is the most --max-line-bytes accepts.
 const MaxLineBytesLimit = 1 << 30
 
+// files lists what Dir names: every *.jsonl file in a directory (rotated
+// backups sort before the live file, so oldest first), or one file.
 func (a *Archive) files() ([]string, error) {
+	st, err := os.Stat(a.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("--archive %s: %w", Printable(a.Dir), err)
+	}
+	if !st.IsDir() {
+		return []string{a.Dir}, nil
+	}
 	entries, err := os.ReadDir(a.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("--archive %s: %w", Printable(a.Dir), err)
@@ -64,6 +79,26 @@ func (a *Archive) files() ([]string, error) {
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// Check reports why the archive cannot be read, if it cannot.
+func (a *Archive) Check() error {
+	_, err := a.files()
+	return err
+}
+
+// HasArchive reports whether path holds an archive to read.
+func HasArchive(path string) bool { return (&Archive{Dir: path}).Check() == nil }
+
+// totalSize adds up the files' sizes, for the progress.
+func totalSize(files []string) int64 {
+	var n int64
+	for _, f := range files {
+		if st, err := os.Stat(f); err == nil {
+			n += st.Size()
+		}
+	}
+	return n
 }
 
 // maxReason keeps one reported reason short: a decoder's reason quotes
@@ -82,9 +117,11 @@ func (a *Archive) report(file string, line int, format string, args ...any) {
 }
 
 // each calls fn with every archived event's document and row, in archive
-// order, one line in memory at a time.
+// order, one line in memory at a time. An event id already read is
+// skipped, as Elasticsearch refuses a second copy of an id (a CSV imported
+// twice is in the archive twice, in the store once).
 func (a *Archive) each(ctx context.Context, fn func(doc []byte, r *auditcsv.Row) error) error {
-	a.SkippedRecords, a.SkippedLines = 0, 0
+	a.SkippedRecords, a.SkippedLines, a.Repeated = 0, 0, 0
 	files, err := a.files()
 	if err != nil {
 		return err
@@ -93,14 +130,30 @@ func (a *Archive) each(ctx context.Context, fn func(doc []byte, r *auditcsv.Row)
 	if limit <= 0 {
 		limit = DefaultMaxLineBytes
 	}
+	seen := newIDSet()
+	once := func(doc []byte, r *auditcsv.Row) error {
+		if !seen.add(r.Event.ID) {
+			a.Repeated++
+			return nil
+		}
+		return fn(doc, r)
+	}
+	p := progress{report: a.Progress}
+	if p.report != nil {
+		p.total = totalSize(files)
+	}
 	for _, f := range files {
-		if err := a.readFile(ctx, f, limit, fn); err != nil {
+		if err := a.readFile(ctx, f, limit, &p, once); err != nil {
 			return err
 		}
 	}
 	if a.Warn != nil && a.SkippedRecords+a.SkippedLines > 0 {
 		fmt.Fprintf(a.Warn, "auditctl: archive: skipped %s and %s of %s (each reported above); everything else was read\n",
 			plural(a.SkippedRecords, "record"), plural(a.SkippedLines, "line"), Printable(a.Dir))
+	}
+	if a.Warn != nil && a.Repeated > 0 {
+		fmt.Fprintf(a.Warn, "auditctl: archive: %s repeated an event id already read (sent or imported again): each id is shown once, as Elasticsearch stores it\n",
+			plural(a.Repeated, "record"))
 	}
 	return nil
 }
@@ -112,7 +165,7 @@ func plural(n int, what string) string {
 	return fmt.Sprintf("%d %ss", n, what)
 }
 
-func (a *Archive) readFile(ctx context.Context, f string, limit int, fn func(doc []byte, r *auditcsv.Row) error) error {
+func (a *Archive) readFile(ctx context.Context, f string, limit int, p *progress, fn func(doc []byte, r *auditcsv.Row) error) error {
 	fh, err := os.Open(f)
 	if err != nil {
 		return fmt.Errorf("--archive: %w", err)
@@ -122,12 +175,18 @@ func (a *Archive) readFile(ctx context.Context, f string, limit int, fn func(doc
 	var u plog.JSONUnmarshaler
 	buf := make([]byte, 0, 4096)
 	lines := newLineReader(fh, limit)
+	var reported int64
 	for n := 1; ; n++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		if lines.read > reported {
+			p.add(lines.read - reported)
+			reported = lines.read
+		}
 		text, tooLong, err := lines.next()
 		if err == io.EOF {
+			p.add(lines.read - reported)
 			return nil
 		}
 		if err != nil {
@@ -218,10 +277,10 @@ const MaxArchiveKeep = 100000
 // SearchArchive prints one page, newest first, keeping only page*size
 // events in memory.
 func SearchArchive(ctx context.Context, a *Archive, q auditquery.Query, size, page int, format string, tz *time.Location, out io.Writer) (int, error) {
-	if size <= 0 || size > 10000 {
-		return 0, fmt.Errorf("--size %d: use 1 to 10000", size)
+	if err := checkSearch(q, size, page); err != nil {
+		return 0, err
 	}
-	if page <= 0 || page > MaxArchiveKeep/size {
+	if page > MaxArchiveKeep/size {
 		return 0, fmt.Errorf("--page %d: use 1 to %d with --size %d; a search of the archive holds page × size events in memory (at most %d): narrow the time range, or use export", page, MaxArchiveKeep/size, size, MaxArchiveKeep)
 	}
 	keep := size * page
@@ -268,6 +327,9 @@ func SearchArchive(ctx context.Context, a *Archive, q auditquery.Query, size, pa
 func ExportArchive(ctx context.Context, a *Archive, q auditquery.Query, format string, out io.Writer) (int, error) {
 	if format != CSV && format != JSON {
 		return 0, fmt.Errorf("--output %q: export writes csv or json (NDJSON)", format)
+	}
+	if err := q.Validate(); err != nil {
+		return 0, err
 	}
 	w, err := newWriter(format, out, time.UTC)
 	if err != nil {

@@ -208,3 +208,92 @@ func FuzzSalvage(f *testing.F) {
 		}
 	})
 }
+
+// A CSV imported twice is stored once (Elasticsearch refuses the second
+// copy of an id), but written twice to the archive: the archive shows
+// each id once too, the first copy read.
+func TestArchiveShowsAnIDOnce(t *testing.T) {
+	dir := t.TempDir()
+	s := newStoreArchive(t, filepath.Join(dir, "audit.jsonl"))
+	s.fill(t, 40, 8)
+	var export bytes.Buffer
+	_, err := Export(context.Background(), ExportOptions{ES: s.client, Output: CSV, Out: &export})
+	require.NoError(t, err)
+	importCSV(t, s, export.Bytes())
+	importCSV(t, s, export.Bytes())
+	s.refresh(t)
+	total, err := Search(context.Background(), SearchOptions{ES: s.client, Size: 100, Page: 1, Output: JSON, Out: io.Discard, TZ: time.UTC})
+	require.NoError(t, err)
+	require.Equal(t, 40, total, "the store holds each event once")
+
+	var warn, out bytes.Buffer
+	a := &Archive{Dir: dir, Warn: &warn}
+	total, err = SearchArchive(context.Background(), a, auditquery.Query{}, 100, 1, JSON, time.UTC, &out)
+	require.NoError(t, err)
+	assert.Equal(t, 40, total)
+	assert.Equal(t, 40, strings.Count(out.String(), "\n"))
+	assert.Contains(t, warn.String(), "80 records repeated an event id already read")
+	out.Reset()
+	n, err := ExportArchive(context.Background(), a, auditquery.Query{}, CSV, &out)
+	require.NoError(t, err)
+	assert.Equal(t, 40, n)
+	assert.Equal(t, export.String(), sortedCSV(t, out.String()), "the archive's export holds what the store's does")
+}
+
+// sortedCSV orders an archive export (oldest first) as the store's
+// (newest first).
+func sortedCSV(t *testing.T, s string) string {
+	lines := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
+	rows := lines[1:]
+	for i, j := 0, len(rows)-1; i < j; i, j = i+1, j-1 {
+		rows[i], rows[j] = rows[j], rows[i]
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
+
+// --archive takes the directory or one file of it.
+func TestArchiveTakesAFileOrADirectory(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "audit.jsonl"), archiveLine(t, batch(3, "a")), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "audit-2025-11-01T00-00-00.000.jsonl"), archiveLine(t, batch(2, "b")), 0o600))
+	for path, want := range map[string]int{
+		dir: 5, filepath.Join(dir, "audit.jsonl"): 3, filepath.Join(dir, "audit-2025-11-01T00-00-00.000.jsonl"): 2,
+	} {
+		total, err := SearchArchive(context.Background(), &Archive{Dir: path}, auditquery.Query{}, 10, 1, JSON, time.UTC, io.Discard)
+		require.NoError(t, err, path)
+		assert.Equal(t, want, total, path)
+		n, err := ExportArchive(context.Background(), &Archive{Dir: path}, auditquery.Query{}, JSON, io.Discard)
+		require.NoError(t, err, path)
+		assert.Equal(t, want, n, path)
+	}
+	_, err := ExportArchive(context.Background(), &Archive{Dir: filepath.Join(dir, "missing.jsonl")}, auditquery.Query{}, JSON, io.Discard)
+	assert.ErrorContains(t, err, "--archive "+filepath.Join(dir, "missing.jsonl"))
+}
+
+// An export from the archive reports its progress in bytes read, ending
+// at the archive's size.
+func TestArchiveExportReportsProgress(t *testing.T) {
+	dir := t.TempDir()
+	var size int64
+	for i, name := range []string{"a.jsonl", "b.jsonl"} {
+		b := append(archiveLine(t, batch(3, fmt.Sprint(i))), archiveLine(t, batch(2, fmt.Sprint("x", i)))...)
+		size += int64(len(b))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), b, 0o600))
+	}
+	var calls [][2]int64
+	a := &Archive{Dir: dir, Progress: func(done, total int64) { calls = append(calls, [2]int64{done, total}) }}
+	n, err := ExportArchive(context.Background(), a, auditquery.Query{}, JSON, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, 10, n)
+	require.Len(t, calls, 4, "one call per line")
+	for i := 1; i < len(calls); i++ {
+		assert.Greater(t, calls[i][0], calls[i-1][0], "progress only grows")
+	}
+	assert.Equal(t, [2]int64{size, size}, calls[len(calls)-1])
+}
+
+func TestByteProgressBar(t *testing.T) {
+	assert.Equal(t, "[=====     ] 50% of 2.0 MiB", ByteProgressBar(1<<20, 2<<20, 10))
+	assert.Equal(t, "[==========] 100% of 512 B", ByteProgressBar(512, 512, 10))
+	assert.Equal(t, "[          ] 0% of 0 B", ByteProgressBar(0, 0, 10))
+}

@@ -13,6 +13,8 @@ type lineReader struct {
 	r   *bufio.Reader
 	max int
 	buf []byte
+	// read counts the bytes consumed, line ends included: the progress.
+	read int64
 }
 
 func newLineReader(r io.Reader, max int) *lineReader {
@@ -28,6 +30,7 @@ func (l *lineReader) next() (line []byte, tooLong bool, err error) {
 	for {
 		chunk, err := l.r.ReadSlice('\n')
 		n += len(chunk)
+		l.read += int64(len(chunk))
 		content := chunk
 		if len(content) > 0 && content[len(content)-1] == '\n' {
 			content = content[:len(content)-1]

@@ -19,6 +19,7 @@ import (
 	"github.com/otelcol-audit/otelcol-audit/internal/auditevent"
 	"github.com/otelcol-audit/otelcol-audit/internal/auditquery"
 	"github.com/otelcol-audit/otelcol-audit/internal/esbootstrap"
+	"github.com/otelcol-audit/otelcol-audit/internal/fields"
 )
 
 // Index is what search and export read: every audit index and the
@@ -64,11 +65,8 @@ type SearchOptions struct {
 // 10 000 hits), so the pages before are the same documents in the same
 // order.
 func Search(ctx context.Context, o SearchOptions) (total int, err error) {
-	if o.Size <= 0 || o.Size > 10000 {
-		return 0, fmt.Errorf("--size %d: use 1 to 10000", o.Size)
-	}
-	if o.Page <= 0 {
-		return 0, fmt.Errorf("--page %d: pages start at 1", o.Page)
+	if err := checkSearch(o.Query, o.Size, o.Page); err != nil {
+		return 0, err
 	}
 	pit := ""
 	if o.Page > 1 {
@@ -160,8 +158,11 @@ func doSearch(ctx context.Context, c *elasticsearch.Client, index []string, body
 	return &out, nil
 }
 
+// ErrUnreachable is in the chain of an error reaching Elasticsearch at all.
+var ErrUnreachable = errors.New("cannot reach Elasticsearch")
+
 func reachError(_ *elasticsearch.Client, err error) error {
-	return fmt.Errorf("cannot reach Elasticsearch: %v; set ELASTICSEARCH_URL or --es", err)
+	return fmt.Errorf("%w: %v; set ELASTICSEARCH_URL or --es", ErrUnreachable, err)
 }
 
 // ExportOptions drive `auditctl export`.
@@ -179,6 +180,9 @@ type ExportOptions struct {
 func Export(ctx context.Context, o ExportOptions) (int, error) {
 	if o.Output != CSV && o.Output != JSON {
 		return 0, fmt.Errorf("--output %q: export writes csv or json (NDJSON)", o.Output)
+	}
+	if err := o.Query.Validate(); err != nil {
+		return 0, err
 	}
 	if o.Batch <= 0 {
 		o.Batch = 5000
@@ -234,6 +238,9 @@ type writer struct {
 // Columns of the table, as in the seeds' audit log pages.
 var Columns = []string{"Time", "User", "Action", "Resource", "IP Address", "User Agent", "Region", "Outcome"}
 
+// QuarantineMarker follows the action of a quarantined event in the table.
+const QuarantineMarker = "[quarantined]"
+
 func newWriter(format string, out io.Writer, tz *time.Location) (*writer, error) {
 	switch format {
 	case JSON:
@@ -273,7 +280,11 @@ func newWriter(format string, out io.Writer, tz *time.Location) (*writer, error)
 				if resource == "" {
 					resource = strings.Trim(e.ResourceType+":"+e.ResourceID, ":")
 				}
-				cells := []string{e.Time.In(tz).Format("2006-01-02 15:04:05 MST"), e.ActorEmail, e.Action, resource, e.ClientIP, e.UserAgent, e.Region, e.Outcome}
+				action := e.Action
+				if row.Quarantined {
+					action += " " + QuarantineMarker
+				}
+				cells := []string{e.Time.In(tz).Format("2006-01-02 15:04:05 MST"), who(e), action, resource, e.ClientIP, e.UserAgent, e.Region, e.Outcome}
 				for i, c := range cells {
 					cells[i] = Printable(c)
 				}
@@ -284,6 +295,17 @@ func newWriter(format string, out io.Writer, tz *time.Location) (*writer, error)
 		}, nil
 	}
 	return nil, fmt.Errorf("--output %q: use table, json or csv", format)
+}
+
+// who is the table's User: the masked email, else the name, else the id
+// (an audit_log_accessed record names its reader by name and id).
+func who(e auditevent.Event) string {
+	for _, v := range []string{e.ActorEmail, e.ActorName, e.ActorID} {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 // doc is the part of the stored document the CSV and the table show.
@@ -302,6 +324,7 @@ type doc struct {
 			Type, ID, Name string
 		} `json:"resource"`
 		Properties json.RawMessage `json:"properties"`
+		Route      string          `json:"route"`
 	} `json:"audit"`
 	User struct {
 		ID, Name, Email, Hash string
@@ -331,7 +354,7 @@ func RowOf(src json.RawMessage) (*auditcsv.Row, error) {
 	if err != nil {
 		return nil, fmt.Errorf("document %s: @timestamp %q: %w", Printable(d.Event.ID), d.Timestamp, err)
 	}
-	r := &auditcsv.Row{Group: d.Audit.Group, Event: auditevent.Event{
+	r := &auditcsv.Row{Group: d.Audit.Group, Quarantined: d.Audit.Route == fields.RouteQuarantine, Event: auditevent.Event{
 		Action: d.Event.Action, ID: d.Event.ID, Outcome: d.Event.Outcome,
 		ActorEmail: d.User.Email, ActorID: d.User.ID, ActorName: d.User.Name, UserHash: d.User.Hash, ActorType: d.Audit.Actor.Type,
 		ResourceType: d.Audit.Resource.Type, ResourceID: d.Audit.Resource.ID, ResourceName: d.Audit.Resource.Name,
@@ -351,14 +374,4 @@ func RowOf(src json.RawMessage) (*auditcsv.Row, error) {
 		r.Properties = string(d.Audit.Properties)
 	}
 	return r, nil
-}
-
-// ProgressBar renders "[=====>    ] 1234/5678 (21%)".
-func ProgressBar(done, total, width int) string {
-	if total <= 0 {
-		return fmt.Sprintf("%d", done)
-	}
-	filled := min(width, done*width/total)
-	bar := strings.Repeat("=", filled) + strings.Repeat(" ", width-filled)
-	return fmt.Sprintf("[%s] %d/%d (%d%%)", bar, done, total, done*100/total)
 }

@@ -212,6 +212,27 @@ func TestDeepPages(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(lines[0]), &first))
 	want := time.Date(2025, 11, 1, 0, 0, 0, 0, time.UTC).Add((10250 - 1 - 10200) * time.Second)
 	assert.Equal(t, want.Format("2006-01-02T15:04:05.000000000Z"), first.Timestamp)
+
+	// Export pages past the window too, each event once, newest first.
+	out.Reset()
+	var progress [][2]int
+	n, err := Export(context.Background(), ExportOptions{ES: s.client, Output: JSON, Out: &out, Progress: func(done, total int) {
+		progress = append(progress, [2]int{done, total})
+	}})
+	require.NoError(t, err)
+	assert.Equal(t, 10250, n)
+	seen := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var d struct {
+			Event struct{ ID string } `json:"event"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(line), &d))
+		assert.False(t, seen[d.Event.ID], "event %s exported twice", d.Event.ID)
+		seen[d.Event.ID] = true
+	}
+	assert.Equal(t, 10250, len(seen), "distinct events exported")
+	require.NotEmpty(t, progress)
+	assert.Equal(t, [2]int{10250, 10250}, progress[len(progress)-1], "the bar ends full")
 }
 
 // One event id at one time can sit in several indices (two tiers, or the
@@ -359,6 +380,7 @@ func TestArchiveAnswersLikeElasticsearch(t *testing.T) {
 		"all": {}, "text": {Text: "NoteBook"}, "action": {Action: "report.view"}, "category": {Category: "access_control"},
 		"resource": {ResourceType: "file"}, "outcome": {Outcome: "failure"}, "ip": {IP: "2001:db8::/32"},
 		"user": {User: "***@example.co.uk"}, "range": {From: half, To: half.Add(300 * time.Second)},
+		"quarantined": {Quarantined: true},
 	} {
 		var fromES, fromArchive bytes.Buffer
 		n1, err := Search(context.Background(), SearchOptions{ES: s.client, Query: q, Size: 200, Page: 2, Output: JSON, Out: &fromES, TZ: time.UTC})
@@ -427,4 +449,60 @@ func TestExportNeutralizesFormulasAndRoundTrips(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, len(formulaValues), n)
 	assert.Equal(t, first.String(), second.String(), "export, import, export: identical")
+}
+
+// Both backends check the query and the page the same way, with the same
+// words: a search the archive refuses, Elasticsearch refuses too.
+func TestBothBackendsValidateAlike(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "audit.jsonl"), archiveLine(t, batch(3, "v")), 0o600))
+	s := newStore(t)
+	for _, tt := range []struct {
+		q          auditquery.Query
+		size, page int
+		want       string
+	}{
+		{auditquery.Query{Outcome: "denied"}, 10, 1, `--outcome "denied": use success, failure or unknown`},
+		{auditquery.Query{Outcome: "Failure"}, 10, 1, `--outcome "Failure": use success, failure or unknown`},
+		{auditquery.Query{Action: " "}, 10, 1, `--action " " is blank`},
+		{auditquery.Query{}, 0, 1, "--size 0: use 1 to 10000"},
+		{auditquery.Query{}, 10001, 1, "--size 10001: use 1 to 10000"},
+		{auditquery.Query{}, 10, 0, "--page 0: pages start at 1"},
+	} {
+		requests := len(s.es.Requests())
+		_, errES := Search(context.Background(), SearchOptions{ES: s.client, Query: tt.q, Size: tt.size, Page: tt.page, Output: JSON, Out: io.Discard, TZ: time.UTC})
+		_, errArchive := SearchArchive(context.Background(), &Archive{Dir: dir}, tt.q, tt.size, tt.page, JSON, time.UTC, io.Discard)
+		require.Error(t, errES, "%+v", tt)
+		require.Error(t, errArchive, "%+v", tt)
+		assert.Contains(t, errES.Error(), tt.want)
+		assert.Equal(t, errES.Error(), errArchive.Error())
+		if tt.size == 10 && tt.page == 1 {
+			_, errES = Export(context.Background(), ExportOptions{ES: s.client, Query: tt.q, Output: JSON, Out: io.Discard})
+			_, errArchive = ExportArchive(context.Background(), &Archive{Dir: dir}, tt.q, JSON, io.Discard)
+			require.Error(t, errES, "%+v", tt)
+			require.Error(t, errArchive, "%+v", tt)
+			assert.Equal(t, errES.Error(), errArchive.Error())
+		}
+		assert.Equal(t, requests, len(s.es.Requests()), "refused before asking Elasticsearch: %+v", tt)
+	}
+}
+
+// --quarantined finds the events the processor quarantined (unknown
+// actions), and the table marks them.
+func TestQuarantinedFilterAndMarker(t *testing.T) {
+	s := newStore(t)
+	s.fill(t, 1000, 9)
+	var all, quarantined bytes.Buffer
+	_, err := Search(context.Background(), SearchOptions{ES: s.client, Size: 1000, Page: 1, Output: Table, Out: &all, TZ: time.UTC})
+	require.NoError(t, err)
+	n, err := Search(context.Background(), SearchOptions{ES: s.client, Query: auditquery.Query{Quarantined: true}, Size: 1000, Page: 1, Output: Table, Out: &quarantined, TZ: time.UTC})
+	require.NoError(t, err)
+	assert.Positive(t, n)
+	assert.Less(t, n, 1000)
+	rows := strings.Split(strings.TrimSpace(quarantined.String()), "\n")[1:]
+	assert.Len(t, rows, n)
+	for _, row := range rows {
+		assert.Contains(t, row, QuarantineMarker, row)
+	}
+	assert.Equal(t, n, strings.Count(all.String(), QuarantineMarker), "the full table marks the same rows, and only them")
 }

@@ -46,7 +46,8 @@ func (q Query) Match(r *auditcsv.Row) bool {
 		q.Category != "" && !slices.Contains(r.Categories, q.Category),
 		q.ResourceType != "" && e.ResourceType != q.ResourceType,
 		q.ResourceID != "" && e.ResourceID != q.ResourceID,
-		q.Outcome != "" && e.Outcome != q.Outcome:
+		q.Outcome != "" && e.Outcome != q.Outcome,
+		q.Quarantined && !r.Quarantined:
 		return false
 	}
 	if q.IP != "" {

@@ -16,6 +16,8 @@ import (
 	"github.com/elastic/go-elasticsearch/v8/typedapi/core/search"
 	"github.com/elastic/go-elasticsearch/v8/typedapi/types"
 	"github.com/elastic/go-elasticsearch/v8/typedapi/types/enums/sortorder"
+
+	"github.com/otelcol-audit/otelcol-audit/internal/fields"
 )
 
 // Query is one search.
@@ -33,6 +35,9 @@ type Query struct {
 	Outcome      string
 	// IP is an address or a CIDR prefix.
 	IP string
+	// Quarantined keeps only the events the processor quarantined
+	// (audit.route: quarantine), such as unknown actions.
+	Quarantined bool
 }
 
 // TextFields are the fields the free text looks in: the wildcard
@@ -183,6 +188,9 @@ func (q Query) ES() types.Query {
 		if f.v != "" {
 			filter = append(filter, term(f.field, f.v))
 		}
+	}
+	if q.Quarantined {
+		filter = append(filter, term(fields.AuditRoute, fields.RouteQuarantine))
 	}
 	if len(filter) == 0 {
 		return types.Query{MatchAll: &types.MatchAllQuery{}}

@@ -31,6 +31,7 @@ func TestGoldenBodies(t *testing.T) {
 		{"every_filter", Query{From: from, To: to, Text: "Quarter*ly?", User: "***@example.com", Action: "report.view", Category: "view_data",
 			ResourceType: "report", ResourceID: "r-9", Outcome: "failure", IP: "203.0.113.0/24"}, 100, nil, ""},
 		{"pseudonym_and_page_2", Query{User: "5f2b9c"}, 100, []json.RawMessage{json.RawMessage(`1763632800123456789`), json.RawMessage(`12`)}, "pit-id-2"},
+		{"quarantined", Query{Quarantined: true, Action: "report.veiw"}, 50, nil, ""},
 		{"export_first_page", Query{From: from}, 5000, nil, "pit-id-1"},
 		{"export_with_pit", Query{From: from}, 5000, []json.RawMessage{json.RawMessage(`1763632800123456789`), json.RawMessage(`4096`)}, "pit-id-1"},
 	}
