@@ -106,18 +106,18 @@ func (e *auditExporter) send(ctx context.Context, buf []byte, docs []pending) (r
 				d := todo[i]
 				switch reason := retryReason(r.status, r.errType); {
 				case r.status == 201:
-					e.tel.indexed.Add(ctx, 1, e.kind(d))
+					e.tel.ExporterAuditEsDocsIndexed.Add(ctx, 1, e.kind(d))
 					if d.dead {
-						e.tel.deadLettered.Add(ctx, 1)
+						e.tel.ExporterAuditEsDocsDeadLettered.Add(ctx, 1)
 					}
 				case r.status == 409:
-					e.tel.duplicate.Add(ctx, 1, e.kind(d))
+					e.tel.ExporterAuditEsDocsDuplicate.Add(ctx, 1, e.kind(d))
 					if d.dead {
-						e.tel.deadLettered.Add(ctx, 1)
+						e.tel.ExporterAuditEsDocsDeadLettered.Add(ctx, 1)
 					}
 				case reason != "":
 					next = append(next, d)
-					e.tel.retried.Add(ctx, 1, e.tel.retryReasons[reason])
+					e.tel.ExporterAuditEsDocsRetried.Add(ctx, 1, e.tel.retryReasons[reason])
 					if reason == reasonUnauthorized || reason == reasonIndexMissing || reason == reasonIndexRefused {
 						e.logRefused(r.status, r.errType, r.reason, d.index(e.period), 1)
 					}
@@ -245,7 +245,7 @@ func (e *auditExporter) bulk(ctx context.Context, body []byte, docs []pending) (
 	}
 	start := time.Now()
 	resp, err := esapi.BulkRequest{Body: bytes.NewReader(body), FilterPath: filter}.Do(rctx, e.client)
-	e.tel.latency.Record(ctx, time.Since(start).Seconds())
+	e.tel.ExporterAuditEsBulkLatency.Record(ctx, time.Since(start).Seconds())
 	if err != nil {
 		return nil, fmt.Errorf("bulk request to Elasticsearch failed: %w", err)
 	}
@@ -281,7 +281,7 @@ func (e *auditExporter) checkIndices(body []byte, docs []pending, results []item
 			e.verified.add(r.index)
 			continue
 		}
-		e.tel.misrouted.Add(context.Background(), 1)
+		e.tel.ExporterAuditEsDocsMisrouted.Add(context.Background(), 1)
 		if ok, n := e.misroutedLog.allow(time.Now(), 1); ok {
 			e.logger.Error("An audit event landed in another index than the one named: the index template for it is missing, so its retention is not ours; run `auditctl setup` (or enable bootstrap) and check `GET _index_template/audit-*`",
 				zap.String("index", string(want)), zap.String("stored_in", r.index), zap.String("event.id", d.id), zap.Int64("misrouted_since_last_log", n))

@@ -14,12 +14,9 @@ import (
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
 	assets "github.com/otelcol-audit/otelcol-audit/config/elasticsearch"
-	"github.com/otelcol-audit/otelcol-audit/exporter/auditelasticsearchexporter/internal/metadata"
 	"github.com/otelcol-audit/otelcol-audit/internal/esdoc"
 )
 
@@ -45,59 +42,12 @@ type auditExporter struct {
 	now func() time.Time
 }
 
-// telemetry is the exporter's own metrics, as metadata.yaml describes them.
-type telemetry struct {
-	indexed, duplicate, retried, deadLettered, failed, misrouted, pastRetention, futureTime metric.Int64Counter
-	latency                                                                                 metric.Float64Histogram
-	kindAudit, kindQuarantine, kindDeadLetter                                               metric.MeasurementOption
-	retryReasons                                                                            map[string]metric.MeasurementOption
-}
-
-// Retry reasons: why Elasticsearch refused an item that is tried again.
-const (
-	reasonThrottled    = "throttled"     // 429
-	reasonUnavailable  = "unavailable"   // 5xx
-	reasonUnauthorized = "unauthorized"  // 401, 403
-	reasonIndexMissing = "index_missing" // 404: auto-creation refused
-	reasonIndexRefused = "index_refused" // the index cannot take documents now
-)
-
-func newTelemetry(set exporter.Settings) (telemetry, error) {
-	m := set.TelemetrySettings.MeterProvider.Meter(metadata.ScopeName)
-	var errs []error
-	counter := func(name, desc string) metric.Int64Counter {
-		c, err := m.Int64Counter("otelcol_"+name, metric.WithDescription(desc), metric.WithUnit("{documents}"))
-		errs = append(errs, err)
-		return c
-	}
-	var t telemetry
-	t.indexed = counter("exporter_audit_es_docs_indexed", "Documents Elasticsearch stored (201), by kind (audit, quarantine, deadletter).")
-	t.duplicate = counter("exporter_audit_es_docs_duplicate", "Documents already stored (409 on create), counted as success.")
-	t.retried = counter("exporter_audit_es_docs_retried", "Item retries, by reason: throttled (429), unavailable (5xx), unauthorized (401, 403), index_missing (404), index_refused (shard limit, closed index).")
-	t.deadLettered = counter("exporter_audit_es_docs_dead_lettered", "Documents Elasticsearch rejected (4xx) that the dead-letter stream stored.")
-	t.failed = counter("exporter_audit_es_docs_failed", "Documents that could not be stored or dead-lettered (permanent error, logged).")
-	t.misrouted = counter("exporter_audit_es_docs_misrouted", "Documents Elasticsearch stored in another index than the one named (a missing index template); logged.")
-	t.pastRetention = counter("exporter_audit_es_docs_past_retention", "Documents stored in an index already due for deletion (event time older than the tier's retention plus one period); ILM deletes them at its next run.")
-	t.futureTime = counter("exporter_audit_es_docs_future_time", "Documents whose event time is more than 10 minutes ahead: indexed by the export time instead.")
-	var err error
-	t.latency, err = m.Float64Histogram("otelcol_exporter_audit_es_bulk_latency", metric.WithDescription("Duration of one _bulk request."), metric.WithUnit("s"))
-	errs = append(errs, err)
-	t.kindAudit = metric.WithAttributeSet(attribute.NewSet(attribute.String("kind", "audit")))
-	t.kindQuarantine = metric.WithAttributeSet(attribute.NewSet(attribute.String("kind", "quarantine")))
-	t.kindDeadLetter = metric.WithAttributeSet(attribute.NewSet(attribute.String("kind", "deadletter")))
-	t.retryReasons = map[string]metric.MeasurementOption{}
-	for _, r := range []string{reasonThrottled, reasonUnavailable, reasonUnauthorized, reasonIndexMissing, reasonIndexRefused} {
-		t.retryReasons[r] = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", r)))
-	}
-	return t, errors.Join(errs...)
-}
-
 func newExporter(set exporter.Settings, cfg *Config) (*auditExporter, error) {
 	e := &auditExporter{cfg: cfg, set: set, logger: set.Logger, router: newRouter(cfg), period: cfg.Retention.Period, now: timeNow}
 	e.encoders.New = func() any { return &esdoc.Encoder{} }
 	e.bodies.New = func() any { return new([]byte) }
 	var err error
-	e.tel, err = newTelemetry(set)
+	e.tel, err = newTelemetry(set.TelemetrySettings)
 	return e, err
 }
 
@@ -122,6 +72,7 @@ func (e *auditExporter) shutdown(context.Context) error {
 		e.stop()
 	}
 	e.wg.Wait()
+	e.tel.Shutdown()
 	return nil
 }
 
@@ -182,10 +133,10 @@ func (e *auditExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 		return err
 	}
 	if past > 0 {
-		e.tel.pastRetention.Add(ctx, past)
+		e.tel.ExporterAuditEsDocsPastRetention.Add(ctx, past)
 	}
 	if future > 0 {
-		e.tel.futureTime.Add(ctx, future)
+		e.tel.ExporterAuditEsDocsFutureTime.Add(ctx, future)
 	}
 	if len(dead) > 0 {
 		dlBuf, dlDocs := e.deadLetters(dead)
@@ -199,7 +150,7 @@ func (e *auditExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 		}
 	}
 	if len(perm) > 0 {
-		e.tel.failed.Add(ctx, int64(len(perm)))
+		e.tel.ExporterAuditEsDocsFailed.Add(ctx, int64(len(perm)))
 		for _, p := range perm {
 			e.logger.Error("Audit event could not be stored nor dead-lettered", zap.String("event.id", p.id), zap.String("index", p.index(e.period)))
 		}
@@ -259,16 +210,6 @@ func errOr(err error, msg string) error {
 		return err
 	}
 	return errors.New(msg)
-}
-
-func (e *auditExporter) kind(d pending) metric.MeasurementOption {
-	switch {
-	case d.dead:
-		return e.tel.kindDeadLetter
-	case d.target.Dataset == e.router.quarantine:
-		return e.tel.kindQuarantine
-	}
-	return e.tel.kindAudit
 }
 
 // subset copies the records of docs, with their resource and scope. A
