@@ -2,7 +2,6 @@ package auditelasticsearchexporter
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -97,31 +96,7 @@ func (e *auditExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	if need := 1024 * ld.LogRecordCount(); cap(buf) < need {
 		buf = make([]byte, 0, need)
 	}
-	docs := make([]pending, 0, ld.LogRecordCount())
-	now := pcommon.NewTimestampFromTime(e.now())
-	var past, future int64
-	rls := ld.ResourceLogs()
-	for i := 0; i < rls.Len(); i++ {
-		rl := rls.At(i)
-		sls := rl.ScopeLogs()
-		for j := 0; j < sls.Len(); j++ {
-			recs := sls.At(j).LogRecords()
-			for k := 0; k < recs.Len(); k++ {
-				lr := recs.At(k)
-				t := e.router.target(lr)
-				id := enc.ID(lr)
-				ts := enc.Timestamp(lr)
-				its := e.indexTime(t, ts, now, &past, &future)
-				p := pending{start: len(buf), id: id, target: t, ts: its, rl: i, sl: j, lr: k}
-				buf = enc.AppendCreate(buf, t, e.period, its, id)
-				p.docStart = len(buf)
-				buf = enc.AppendDocument(buf, rl.Resource(), lr, t, id, ts)
-				buf = append(buf, '\n')
-				p.end = len(buf)
-				docs = append(docs, p)
-			}
-		}
-	}
+	buf, docs, past, future := e.encode(enc, ld, buf)
 
 	retry, dead, perm, err := e.send(ctx, buf, docs)
 	if err == nil && len(retry) == 0 && cap(buf) <= maxPooledBody {
@@ -168,81 +143,32 @@ func (e *auditExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	return nil
 }
 
-// timeNow is the exporter's clock (tests set it).
-var timeNow = time.Now
-
-// maxFutureSkew is how far ahead of the exporter's clock an event's time
-// may be and still pick its index: past it, a sender's wrong clock would
-// open indices that live until their date plus the retention.
-const maxFutureSkew = 10 * time.Minute
-
-// indexTime is the time that picks an event's index: its own, kept within
-// what the indices can hold. A time more than maxFutureSkew ahead picks
-// now's period (counted in future). A time so old that its index is due
-// for deletion picks the oldest period still kept (counted in past), so
-// old events make one index per tier and tenant, not one per date; ILM
-// deletes it at its next run.
-func (e *auditExporter) indexTime(t esdoc.Target, ts, now pcommon.Timestamp, past, future *int64) pcommon.Timestamp {
-	if ts > now {
-		if time.Duration(ts-now) > maxFutureSkew {
-			*future++
-			return now
-		}
-		return ts
-	}
-	if time.Duration(now-ts) <= e.router.minRetention {
-		return ts
-	}
-	keep := e.router.retention[t.Dataset] + e.period.MaxLength()
-	oldest := now - pcommon.Timestamp(keep)
-	if time.Duration(now-ts) > keep {
-		*past++
-		return oldest
-	}
-	if e.period.Start(ts.AsTime()).Before(oldest.AsTime()) {
-		*past++ // its period's index is due for deletion
-	}
-	return ts
-}
-
-func errOr(err error, msg string) error {
-	if err != nil {
-		return err
-	}
-	return errors.New(msg)
-}
-
-// subset copies the records of docs, with their resource and scope. A
-// record without a time gets the time its index was picked by, so its
-// retry goes to the same index (the processor stamps records before the
-// queue; this covers pipelines without it).
-func subset(ld plog.Logs, docs []pending) plog.Logs {
-	out := plog.NewLogs()
-	type key struct{ rl, sl int }
-	scopes := map[key]plog.ScopeLogs{}
-	resources := map[int]plog.ResourceLogs{}
-	for _, d := range docs {
-		src := ld.ResourceLogs().At(d.rl)
-		rl, ok := resources[d.rl]
-		if !ok {
-			rl = out.ResourceLogs().AppendEmpty()
-			src.Resource().CopyTo(rl.Resource())
-			rl.SetSchemaUrl(src.SchemaUrl())
-			resources[d.rl] = rl
-		}
-		sl, ok := scopes[key{d.rl, d.sl}]
-		if !ok {
-			ssrc := src.ScopeLogs().At(d.sl)
-			sl = rl.ScopeLogs().AppendEmpty()
-			ssrc.Scope().CopyTo(sl.Scope())
-			sl.SetSchemaUrl(ssrc.SchemaUrl())
-			scopes[key{d.rl, d.sl}] = sl
-		}
-		lr := sl.LogRecords().AppendEmpty()
-		src.ScopeLogs().At(d.sl).LogRecords().At(d.lr).CopyTo(lr)
-		if lr.Timestamp() == 0 && lr.ObservedTimestamp() == 0 {
-			lr.SetObservedTimestamp(d.ts)
+// encode appends a create line and a document per record of ld to buf,
+// and counts the event times the index choice moved (see indexTime).
+func (e *auditExporter) encode(enc *esdoc.Encoder, ld plog.Logs, buf []byte) (_ []byte, docs []pending, past, future int64) {
+	docs = make([]pending, 0, ld.LogRecordCount())
+	now := pcommon.NewTimestampFromTime(e.now())
+	rls := ld.ResourceLogs()
+	for i := 0; i < rls.Len(); i++ {
+		rl := rls.At(i)
+		sls := rl.ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			recs := sls.At(j).LogRecords()
+			for k := 0; k < recs.Len(); k++ {
+				lr := recs.At(k)
+				t := e.router.target(lr)
+				id := enc.ID(lr)
+				ts := enc.Timestamp(lr)
+				its := e.indexTime(t, ts, now, &past, &future)
+				p := pending{start: len(buf), id: id, target: t, ts: its, rl: i, sl: j, lr: k}
+				buf = enc.AppendCreate(buf, t, e.period, its, id)
+				p.docStart = len(buf)
+				buf = enc.AppendDocument(buf, rl.Resource(), lr, t, id, ts)
+				buf = append(buf, '\n')
+				p.end = len(buf)
+				docs = append(docs, p)
+			}
 		}
 	}
-	return out
+	return buf, docs, past, future
 }
