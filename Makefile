@@ -70,6 +70,7 @@ fuzz: ## Run every fuzz test for FUZZTIME each
 	$(GO) test ./internal/auditquery -run '^$$' -fuzz '^FuzzValidateIP$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/esdoc -run '^$$' -fuzz FuzzAppendString -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/esdoc -run '^$$' -fuzz FuzzIsIPv4 -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/esdoc -run '^$$' -fuzz '^FuzzAppendDocument$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/estest -run '^$$' -fuzz FuzzScanner -fuzztime $(FUZZTIME)
 	$(GO) test ./extension/jsonlimitextension -run '^$$' -fuzz FuzzDepthReader -fuzztime $(FUZZTIME)
 

@@ -586,9 +586,11 @@ func (e *Encoder) appendTime(b []byte, ts pcommon.Timestamp) []byte {
 	ns := int64(ts)
 	secs, nanos := ns/1e9, ns%1e9
 	days, rem := secs/86400, secs%86400
-	if days != e.day || e.date[0] == 0 {
+	if days != e.day || e.date[0] == 0 || ns < 0 {
 		y, m, d := civil(days)
-		if y < 0 || y > 9999 {
+		// Past math.MaxInt64 a timestamp reads as before 1970 (pdata's
+		// AsTime), where the digits below would go negative.
+		if ns < 0 || y < 0 || y > 9999 {
 			b = append(b, '"')
 			b = ts.AsTime().UTC().AppendFormat(b, "2006-01-02T15:04:05.000000000Z")
 			return append(b, '"')

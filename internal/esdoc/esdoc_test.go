@@ -324,8 +324,14 @@ func TestAppendTimeMatchesTimeFormat(t *testing.T) {
 	for i := int64(0); i < 5000; i++ {
 		sorted = append(sorted, 1_700_000_000_000_000_000+i*37_000_000_000_000)
 	}
+	// Past math.MaxInt64 a uint64 timestamp reads as before 1970, as
+	// pdata's AsTime has it.
+	over := []pcommon.Timestamp{math.MaxUint64, math.MaxInt64 + 1, math.MaxUint64 - 1e9 + 1}
 	for _, ns := range append(cases, sorted...) {
-		ts := pcommon.Timestamp(ns)
+		over = append(over, pcommon.Timestamp(ns))
+	}
+	for _, ts := range over {
+		ns := int64(ts)
 		want := `"` + ts.AsTime().UTC().Format("2006-01-02T15:04:05.000000000Z") + `"`
 		if got := string(appendTime(nil, ts)); got != want {
 			t.Fatalf("%d: got %s, want %s", ns, got, want)
