@@ -24,14 +24,14 @@ import (
 // docInput is what FuzzAppendDocument builds a record from.
 type docInput struct {
 	action, id, user, client, resource, category, service string
-	propKey, propStr                                       string
-	propInt                                                int64
-	propFloat                                              float64
-	raw                                                    []byte
-	body                                                   string
-	bodyKind                                               uint8 // 0 none, 1 string, 2 map, 3 slice
-	ts, observed                                           uint64
-	trace                                                  []byte
+	propKey, propStr                                      string
+	propInt                                               int64
+	propFloat                                             float64
+	raw                                                   []byte
+	body                                                  string
+	bodyKind                                              uint8 // 0 none, 1 string, 2 map, 3 slice
+	ts, observed                                          uint64
+	trace                                                 []byte
 }
 
 func (in docInput) record() (pcommon.Resource, plog.LogRecord) {
