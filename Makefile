@@ -71,6 +71,8 @@ fuzz: ## Run every fuzz test for FUZZTIME each
 	$(GO) test ./internal/esdoc -run '^$$' -fuzz FuzzAppendString -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/esdoc -run '^$$' -fuzz FuzzIsIPv4 -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/esdoc -run '^$$' -fuzz '^FuzzAppendDocument$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/jsonobj -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./exporter/auditelasticsearchexporter -run '^$$' -fuzz '^FuzzParseBulk$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/estest -run '^$$' -fuzz FuzzScanner -fuzztime $(FUZZTIME)
 	$(GO) test ./extension/jsonlimitextension -run '^$$' -fuzz FuzzDepthReader -fuzztime $(FUZZTIME)
 
