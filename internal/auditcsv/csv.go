@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -69,7 +70,7 @@ func NewReaderSized(r io.Reader, limits auditevent.Limits, sizes Sizes) (*Reader
 	rd := &Reader{r: cr, col: map[string]int{}, line: 1, limits: limits}
 	for i, h := range header {
 		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
-		if !contains(ExportColumns, h) {
+		if !slices.Contains(ExportColumns, h) {
 			return nil, fmt.Errorf("line 1: unknown column %q; known columns are %s", h, strings.Join(ExportColumns, ", "))
 		}
 		if _, dup := rd.col[h]; dup {
@@ -85,15 +86,6 @@ func NewReaderSized(r io.Reader, limits auditevent.Limits, sizes Sizes) (*Reader
 	}
 	_, rd.export = rd.col["Event ID"]
 	return rd, nil
-}
-
-func contains(xs []string, s string) bool {
-	for _, x := range xs {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Line is the line number of the row last read.
