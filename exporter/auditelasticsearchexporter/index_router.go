@@ -93,7 +93,7 @@ func (r *router) sanitize(s string) string {
 	if v, ok := r.nsCache.Load(s); ok {
 		return v.(string)
 	}
-	out := SanitizeNamespace(s, r.namespace)
+	out := sanitizeNamespace(s, r.namespace)
 	if r.nsCached.Load() < maxCachedNamespaces {
 		r.nsCache.Store(s, out)
 		r.nsCached.Add(1)

@@ -77,7 +77,7 @@ func (e *Encoder) appendAudit(b []byte, c *core, id string) []byte {
 	}
 	b, n = field(b, n, `"route":`, c[sRoute])
 	b, n = field(b, n, `"invalid_reason":`, c[sReason])
-	if v := c[sID]; ok(v) && v.Str() != id && len(v.Str()) > MaxIDBytes {
+	if v := c[sID]; ok(v) && v.Str() != id && len(v.Str()) > maxIDBytes {
 		b, n = field(b, n, `"original_id":`, v)
 	}
 	if len(e.props) > 0 {

@@ -140,7 +140,7 @@ func checkDocument(t *testing.T, doc []byte, in docInput, lr plog.LogRecord, doc
 	if in.ts != 0 && uint64(evTime) != in.ts || in.ts == 0 && in.observed != 0 && uint64(evTime) != in.observed {
 		t.Fatalf("event time %d, want the record's time %d, else its observed time %d", evTime, in.ts, in.observed)
 	}
-	if in.id != "" && len(in.id) <= MaxIDBytes && docID != in.id {
+	if in.id != "" && len(in.id) <= maxIDBytes && docID != in.id {
 		t.Fatalf("_id %q, want event.id %q", docID, in.id)
 	}
 	at, err := time.Parse(time.RFC3339Nano, fmt.Sprint(get("@timestamp")))

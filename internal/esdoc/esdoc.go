@@ -94,13 +94,13 @@ func (e *Encoder) targetJSON(t Target) *targetJSON {
 	return &e.targets[e.next]
 }
 
-// MaxIDBytes is the longest _id Elasticsearch takes: one longer refuses
+// maxIDBytes is the longest _id Elasticsearch takes: one longer refuses
 // the whole bulk request (DocWriteRequest.validateDocIdLength).
-const MaxIDBytes = 512
+const maxIDBytes = 512
 
 // ID returns the record's event id: event.id, else log.record.uid, else
 // one derived from the content (the same derivation as the processor's).
-// An id over MaxIDBytes becomes "sha256-" and its SHA-256 in hex: the same
+// An id over maxIDBytes becomes "sha256-" and its SHA-256 in hex: the same
 // long id always gives the same _id, and a sender cannot make two long ids
 // collide. The document keeps the original in audit.original_id.
 func (e *Encoder) ID(lr plog.LogRecord) string {
@@ -115,9 +115,9 @@ func (e *Encoder) ID(lr plog.LogRecord) string {
 	return ShortID(id)
 }
 
-// ShortID keeps an id within MaxIDBytes (see ID).
+// ShortID keeps an id within maxIDBytes (see ID).
 func ShortID(id string) string {
-	if len(id) <= MaxIDBytes {
+	if len(id) <= maxIDBytes {
 		return id
 	}
 	sum := sha256.Sum256([]byte(id))

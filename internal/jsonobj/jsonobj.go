@@ -10,8 +10,8 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 )
 
-// ErrNotObject is returned when the next value is not an object.
-var ErrNotObject = errors.New("expected a JSON object")
+// errNotObject is returned when the next value is not an object.
+var errNotObject = errors.New("expected a JSON object")
 
 // Read reads the next value, which must be an object, calling member with
 // each name; member must read (or skip) that member's value. A syntax error
@@ -23,7 +23,7 @@ func Read(dec *jsontext.Decoder, member func(name string) error) error {
 		return err
 	}
 	if tok.Kind() != '{' {
-		return ErrNotObject
+		return errNotObject
 	}
 	for dec.PeekKind() != '}' {
 		tok, err := dec.ReadToken()
