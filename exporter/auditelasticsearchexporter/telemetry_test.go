@@ -2,7 +2,6 @@ package auditelasticsearchexporter
 
 import (
 	"bytes"
-	"context"
 	"maps"
 	"os"
 	"path/filepath"
@@ -28,13 +27,13 @@ func TestTelemetryMatchesMetadata(t *testing.T) {
 	v := newEnv(t)
 	exp := v.start(t, v.config(nil))
 	v.es.SetFaults(estest.Faults{RejectIDSuffix: "-bad"})
-	require.NoError(t, exp.ConsumeLogs(context.Background(), logs(
+	require.NoError(t, consume(exp, logs(
 		rec{id: "a-1", action: "notebook.open"},
 		rec{id: "a-2", action: "notebook.open"},
 		rec{id: "q-1", action: "nope", route: "quarantine"},
 		rec{id: "x-bad", action: "notebook.open"},
-	)))
-	require.NoError(t, exp.ConsumeLogs(context.Background(), logs(rec{id: "a-1", action: "notebook.open"})))
+	)), retried400)
+	require.NoError(t, consume(exp, logs(rec{id: "a-1", action: "notebook.open"})), retried409)
 
 	kind := func(k string) attribute.Set { return attribute.NewSet(attribute.String("kind", k)) }
 	opts := []metricdatatest.Option{metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars()}
