@@ -48,7 +48,8 @@ check-generated: $(MDATAGEN) ## Fail when generated code is stale: cmd/otelcol-a
 	  out=$$(git diff --stat -- $(METADATA); git ls-files --others --exclude-standard -- $(METADATA)); \
 	  if [ -n "$$out" ]; then echo "generated metadata is out of date: run 'make generate' and commit" >&2; echo "$$out" >&2; exit 1; fi
 
-lint: ## go vet and gofmt
+lint: ## go vet, gofmt, and no tracked binary or file over 1 MB
+	scripts/check-tracked.sh
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:" >&2; echo "$$out" >&2; exit 1; fi
