@@ -125,13 +125,18 @@ func installAssets(t *testing.T, v *env, cfg *Config) {
 
 func dataStreams(es *estest.Server) []string { return es.DataStreams() }
 
+// metricWith and metric read a counter by its metadata.yaml name. A name
+// metadata.yaml does not declare fails the test: a counter never recorded
+// reads 0, so a misspelt or renamed one would pass every zero assertion.
 func (v *env) metricWith(t *testing.T, name, key, value string) int64 {
 	t.Helper()
+	requireDeclared(t, name)
 	return comptest.SumWhere(t, v.tel, "otelcol_"+name, key, value)
 }
 
 func (v *env) metric(t *testing.T, name string) int64 {
 	t.Helper()
+	requireDeclared(t, name)
 	return comptest.Sum(t, v.tel, "otelcol_"+name)
 }
 

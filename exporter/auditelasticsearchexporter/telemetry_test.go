@@ -55,13 +55,9 @@ func TestTelemetryMatchesMetadata(t *testing.T) {
 // `…_suffix` after the first), so a metric added or renamed there is
 // documented.
 func TestReadmeNamesEveryMetric(t *testing.T) {
-	cm, err := confmaptest.LoadConf("metadata.yaml")
-	require.NoError(t, err)
-	metrics, err := cm.Sub("telemetry::metrics")
-	require.NoError(t, err)
 	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
 	require.NoError(t, err)
-	names := slices.Sorted(maps.Keys(metrics.ToStringMap()))
+	names := declaredMetrics(t)
 	require.Len(t, names, 9)
 	for _, name := range names {
 		short := "`…_" + strings.TrimPrefix(name, "exporter_audit_es_")
@@ -72,4 +68,19 @@ func TestReadmeNamesEveryMetric(t *testing.T) {
 		assert.True(t, named,
 			"README.md does not name %s: add it to the exporter's Telemetry paragraph", name)
 	}
+}
+
+// declaredMetrics are the metric names metadata.yaml declares, sorted.
+func declaredMetrics(t *testing.T) []string {
+	t.Helper()
+	cm, err := confmaptest.LoadConf("metadata.yaml")
+	require.NoError(t, err)
+	metrics, err := cm.Sub("telemetry::metrics")
+	require.NoError(t, err)
+	return slices.Sorted(maps.Keys(metrics.ToStringMap()))
+}
+
+func requireDeclared(t *testing.T, name string) {
+	t.Helper()
+	require.Contains(t, declaredMetrics(t), name, "metadata.yaml declares no metric %s", name)
 }
