@@ -6,7 +6,7 @@ GOFLAGS_BUILD := -trimpath
 FUZZTIME ?= 30s
 MDATAGEN := $(BIN)/mdatagen
 # Components whose internal/metadata mdatagen generates from metadata.yaml.
-METADATA := extension/jsonlimitextension
+METADATA := extension/jsonlimitextension exporter/auditelasticsearchexporter
 
 .PHONY: help build run test test-unit test-integration generate check-generated lint fuzz bench bench-e2e bench-export clean
 
@@ -49,7 +49,8 @@ check-generated: $(MDATAGEN) ## Fail when generated code is stale: cmd/otelcol-a
 	  out=$$(git diff --stat -- $(METADATA); git ls-files --others --exclude-standard -- $(METADATA)); \
 	  if [ -n "$$out" ]; then echo "generated metadata is out of date: run 'make generate' and commit" >&2; echo "$$out" >&2; exit 1; fi
 
-lint: ## go vet and gofmt
+lint: ## go vet, gofmt, and no tracked binary or file over 1 MB
+	scripts/check-tracked.sh
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:" >&2; echo "$$out" >&2; exit 1; fi
@@ -76,6 +77,9 @@ fuzz: ## Run every fuzz test for FUZZTIME each
 	$(GO) test ./internal/esdoc -run '^$$' -fuzz '^FuzzIsIPv4$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/estest -run '^$$' -fuzz '^FuzzScanner$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./extension/jsonlimitextension -run '^$$' -fuzz '^FuzzDepthReader$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/esdoc -run '^$$' -fuzz '^FuzzAppendDocument$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/jsonobj -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./exporter/auditelasticsearchexporter -run '^$$' -fuzz '^FuzzParseBulk$$' -fuzztime $(FUZZTIME)
 
 bench: ## Micro-benchmarks (processor, masker, encoder) and the stock side-by-side
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./processor/... ./internal/...

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8/esapi"
@@ -106,18 +105,18 @@ func (e *auditExporter) send(ctx context.Context, buf []byte, docs []pending) (r
 				d := todo[i]
 				switch reason := retryReason(r.status, r.errType); {
 				case r.status == 201:
-					e.tel.indexed.Add(ctx, 1, e.kind(d))
+					e.tel.ExporterAuditEsDocsIndexed.Add(ctx, 1, e.kind(d))
 					if d.dead {
-						e.tel.deadLettered.Add(ctx, 1)
+						e.tel.ExporterAuditEsDocsDeadLettered.Add(ctx, 1)
 					}
 				case r.status == 409:
-					e.tel.duplicate.Add(ctx, 1, e.kind(d))
+					e.tel.ExporterAuditEsDocsDuplicate.Add(ctx, 1, e.kind(d))
 					if d.dead {
-						e.tel.deadLettered.Add(ctx, 1)
+						e.tel.ExporterAuditEsDocsDeadLettered.Add(ctx, 1)
 					}
 				case reason != "":
 					next = append(next, d)
-					e.tel.retried.Add(ctx, 1, e.tel.retryReasons[reason])
+					e.tel.ExporterAuditEsDocsRetried.Add(ctx, 1, e.tel.retryReasons[reason])
 					if reason == reasonUnauthorized || reason == reasonIndexMissing || reason == reasonIndexRefused {
 						e.logRefused(r.status, r.errType, r.reason, d.index(e.period), 1)
 					}
@@ -245,7 +244,7 @@ func (e *auditExporter) bulk(ctx context.Context, body []byte, docs []pending) (
 	}
 	start := time.Now()
 	resp, err := esapi.BulkRequest{Body: bytes.NewReader(body), FilterPath: filter}.Do(rctx, e.client)
-	e.tel.latency.Record(ctx, time.Since(start).Seconds())
+	e.tel.ExporterAuditEsBulkLatency.Record(ctx, time.Since(start).Seconds())
 	if err != nil {
 		return nil, fmt.Errorf("bulk request to Elasticsearch failed: %w", err)
 	}
@@ -263,88 +262,4 @@ func (e *auditExporter) bulk(ctx context.Context, body []byte, docs []pending) (
 		return nil, fmt.Errorf("unexpected bulk answer from Elasticsearch: %w", err)
 	}
 	return results, nil
-}
-
-// checkIndices compares where Elasticsearch says documents landed with the
-// index they named. An events index is a plain index made by our
-// template; if the template is missing, Elasticsearch's built-in logs-*-*
-// template makes a data stream of that name instead, with another
-// retention. That is logged and counted, not silent.
-func (e *auditExporter) checkIndices(body []byte, docs []pending, results []itemResult) {
-	for i, r := range results {
-		d := docs[i]
-		if r.index == "" || d.dead || r.status != 201 && r.status != 409 {
-			continue // an index Elasticsearch echoes on a refusal may not exist
-		}
-		want := d.indexBytes(body)
-		if string(want) == r.index {
-			e.verified.add(r.index)
-			continue
-		}
-		e.tel.misrouted.Add(context.Background(), 1)
-		if ok, n := e.misroutedLog.allow(time.Now(), 1); ok {
-			e.logger.Error("An audit event landed in another index than the one named: the index template for it is missing, so its retention is not ours; run `auditctl setup` (or enable bootstrap) and check `GET _index_template/audit-*`",
-				zap.String("index", string(want)), zap.String("stored_in", r.index), zap.String("event.id", d.id), zap.Int64("misrouted_since_last_log", n))
-		}
-	}
-}
-
-// verifiedIndices are the events indices seen to be plain indices (see
-// checkIndices). Consecutive documents mostly share an index, so a bulk
-// body costs a lookup per change of index, not per document.
-type verifiedIndices struct {
-	mu    sync.RWMutex
-	names map[string]bool
-}
-
-const maxVerified = 10_000
-
-func (v *verifiedIndices) needed(body []byte, docs []pending) bool {
-	v.mu.RLock()
-	defer v.mu.RUnlock()
-	var last []byte
-	for _, d := range docs {
-		if d.dead {
-			continue
-		}
-		name := d.indexBytes(body)
-		if bytes.Equal(name, last) {
-			continue
-		}
-		if !v.names[string(name)] {
-			return true
-		}
-		last = name
-	}
-	return false
-}
-
-func (v *verifiedIndices) add(name string) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.names == nil || len(v.names) >= maxVerified {
-		v.names = map[string]bool{}
-	}
-	v.names[name] = true
-}
-
-// rateLog lets a log line through at most every 10 seconds and counts what
-// it held back.
-type rateLog struct {
-	mu         sync.Mutex
-	last       time.Time
-	suppressed int64
-}
-
-func (r *rateLog) allow(now time.Time, n int) (bool, int64) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if now.Sub(r.last) < 10*time.Second {
-		r.suppressed += int64(n)
-		return false, 0
-	}
-	r.last = now
-	s := r.suppressed
-	r.suppressed = 0
-	return true, s
 }

@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/otelcol-audit/otelcol-audit/internal/jsonobj"
 )
 
 var statusKey, indexKey = []byte(`"status":`), []byte(`"_index":`)
@@ -67,7 +68,7 @@ func readItems(dec *jsontext.Decoder, out []itemResult) ([]itemResult, error) {
 				return nil, err
 			}
 			var r itemResult
-			if err := readObject(dec, func(key string) error {
+			if err := jsonobj.Read(dec, func(key string) error {
 				switch key {
 				case "_index":
 					tok, err := dec.ReadToken()
@@ -80,10 +81,13 @@ func readItems(dec *jsontext.Decoder, out []itemResult) ([]itemResult, error) {
 					if err != nil {
 						return err
 					}
-					v, _ := tok.Int()
+					if tok.Kind() != '0' {
+						return errors.New("status is not a number")
+					}
+					v, _ := tok.Int() // saturates: an unknown status is dead-lettered
 					r.status = int(v)
 				case "error":
-					return readObject(dec, func(k string) error {
+					return jsonobj.Read(dec, func(k string) error {
 						switch k {
 						case "type", "reason":
 							tok, err := dec.ReadToken()
@@ -112,36 +116,10 @@ func readItems(dec *jsontext.Decoder, out []itemResult) ([]itemResult, error) {
 			return nil, err
 		}
 	}
-	if _, err := dec.ReadToken(); err != nil { // ]
+	if tok, err := dec.ReadToken(); err != nil {
 		return nil, err
+	} else if tok.Kind() != ']' {
+		return nil, errors.New("items is not an array of objects")
 	}
 	return out, nil
-}
-
-func readObject(dec *jsontext.Decoder, field func(string) error) error {
-	tok, err := dec.ReadToken()
-	if err != nil {
-		return err
-	}
-	if tok.Kind() != '{' {
-		return errors.New("expected an object")
-	}
-	for dec.PeekKind() != '}' {
-		if dec.PeekKind() == 0 {
-			_, err := dec.ReadToken()
-			if err == nil {
-				err = io.ErrUnexpectedEOF
-			}
-			return err
-		}
-		name, err := dec.ReadToken()
-		if err != nil {
-			return err
-		}
-		if err := field(name.String()); err != nil {
-			return err
-		}
-	}
-	_, err = dec.ReadToken()
-	return err
 }

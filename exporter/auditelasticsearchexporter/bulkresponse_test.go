@@ -51,6 +51,8 @@ func TestParseBulk(t *testing.T) {
 			wantErr: "2 items in the answer for 1 documents",
 		},
 		{name: "not an object", raw: `[]`, n: 1, wantErr: "not a JSON object"},
+		{name: "status not a number", raw: `{"errors":true,"items":[{"create":{"status":"201"}}]}`, n: 1, wantErr: "status is not a number"},
+		{name: "items hold a non-object", raw: `{"errors":true,"items":[1]}`, n: 0, wantErr: "items is not an array of objects"},
 		{name: "truncated", raw: `{"errors":true,"items":[{"create":{"status":201}`, n: 1, wantErr: "EOF"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -64,4 +66,23 @@ func TestParseBulk(t *testing.T) {
 			assert.Equal(t, tc.want, got)
 		})
 	}
+}
+
+// parseBulk reads untrusted bytes: it never panics, and an answer it
+// accepts has exactly one item per document; the items it reads in full
+// agree with the fast path's count when nothing failed.
+func FuzzParseBulk(f *testing.F) {
+	f.Add([]byte(`{"errors":false,"items":[{"create":{"status":201}},{"create":{"status":201}}]}`), 2)
+	f.Add([]byte(`{"errors":true,"items":[{"create":{"status":201}},{"create":{"status":409,"error":{"type":"t","reason":"r"}}}]}`), 2)
+	f.Add([]byte(`{"errors":false,"items":[{"create":{"_index":"i","status":201}}]}`), 1)
+	f.Add([]byte(`{"errors":true,"items":[{"create":{"status":201}`), 1)
+	f.Fuzz(func(t *testing.T, raw []byte, n int) {
+		if n < 0 || n > 1000 || len(raw) > 1<<16 {
+			t.Skip("bounded inputs")
+		}
+		got, err := parseBulk(raw, n)
+		if err == nil && len(got) != n {
+			t.Fatalf("%d items accepted for %d documents", len(got), n)
+		}
+	})
 }

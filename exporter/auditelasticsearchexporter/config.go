@@ -163,7 +163,7 @@ func (c *Config) Validate() error {
 	if len(c.DataStream.Dataset)+len(".deadletter") > maxDatasetBytes {
 		add("data_stream.dataset: %q is too long for index names: at most %d bytes", c.DataStream.Dataset, maxDatasetBytes-len(".deadletter"))
 	}
-	if ns := c.DataStream.Namespace; ns == "" || SanitizeNamespace(ns, "") != ns {
+	if ns := c.DataStream.Namespace; ns == "" || sanitizeNamespace(ns, "") != ns {
 		add("data_stream.namespace: %q must be lower case, without '-', spaces or any of \\/*?\"<>|,#: (at most 100 bytes)", ns)
 	}
 	for _, f := range []struct{ name, v string }{{"retention.default", c.Retention.Default}, {"retention.quarantine", c.Retention.Quarantine}, {"retention.dead_letter", c.Retention.DeadLetter}, {"retention.rollover.max_age", c.Retention.Rollover.MaxAge}} {
@@ -241,9 +241,9 @@ func (c *Config) Tiers() []assets.Tier {
 	return out
 }
 
-// SanitizeNamespace makes s a valid namespace in an index name: lower case, and
+// sanitizeNamespace makes s a valid namespace in an index name: lower case, and
 // '_' for '-', spaces and \/*?"<>|,#:. It returns def when nothing is left.
-func SanitizeNamespace(s, def string) string {
+func sanitizeNamespace(s, def string) string {
 	var b strings.Builder
 	for _, r := range strings.ToLower(s) {
 		switch {

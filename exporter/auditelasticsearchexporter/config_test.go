@@ -119,9 +119,9 @@ func TestSanitizeNamespace(t *testing.T) {
 	for in, want := range map[string]string{
 		"org-7": "org_7", "Org 7/East": "org_7_east", "ACME": "acme", "-lead": "lead", "___": "default", "": "default", "a:b,c#d": "a_b_c_d",
 	} {
-		assert.Equal(t, want, SanitizeNamespace(in, "default"), in)
+		assert.Equal(t, want, sanitizeNamespace(in, "default"), in)
 	}
-	long := SanitizeNamespace(string(make([]byte, 0))+"ü"+string(make([]rune, 0))+stringsRepeat("é", 80), "d")
+	long := sanitizeNamespace(string(make([]byte, 0))+"ü"+string(make([]rune, 0))+stringsRepeat("é", 80), "d")
 	assert.LessOrEqual(t, len(long), 100)
 }
 

@@ -2,7 +2,6 @@ package auditelasticsearchexporter
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -14,12 +13,9 @@ import (
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
 	assets "github.com/otelcol-audit/otelcol-audit/config/elasticsearch"
-	"github.com/otelcol-audit/otelcol-audit/exporter/auditelasticsearchexporter/internal/metadata"
 	"github.com/otelcol-audit/otelcol-audit/internal/esdoc"
 )
 
@@ -45,59 +41,12 @@ type auditExporter struct {
 	now func() time.Time
 }
 
-// telemetry is the exporter's own metrics, as metadata.yaml describes them.
-type telemetry struct {
-	indexed, duplicate, retried, deadLettered, failed, misrouted, pastRetention, futureTime metric.Int64Counter
-	latency                                                                                 metric.Float64Histogram
-	kindAudit, kindQuarantine, kindDeadLetter                                               metric.MeasurementOption
-	retryReasons                                                                            map[string]metric.MeasurementOption
-}
-
-// Retry reasons: why Elasticsearch refused an item that is tried again.
-const (
-	reasonThrottled    = "throttled"     // 429
-	reasonUnavailable  = "unavailable"   // 5xx
-	reasonUnauthorized = "unauthorized"  // 401, 403
-	reasonIndexMissing = "index_missing" // 404: auto-creation refused
-	reasonIndexRefused = "index_refused" // the index cannot take documents now
-)
-
-func newTelemetry(set exporter.Settings) (telemetry, error) {
-	m := set.TelemetrySettings.MeterProvider.Meter(metadata.ScopeName)
-	var errs []error
-	counter := func(name, desc string) metric.Int64Counter {
-		c, err := m.Int64Counter("otelcol_"+name, metric.WithDescription(desc), metric.WithUnit("{documents}"))
-		errs = append(errs, err)
-		return c
-	}
-	var t telemetry
-	t.indexed = counter("exporter_audit_es_docs_indexed", "Documents Elasticsearch stored (201), by kind (audit, quarantine, deadletter).")
-	t.duplicate = counter("exporter_audit_es_docs_duplicate", "Documents already stored (409 on create), counted as success.")
-	t.retried = counter("exporter_audit_es_docs_retried", "Item retries, by reason: throttled (429), unavailable (5xx), unauthorized (401, 403), index_missing (404), index_refused (shard limit, closed index).")
-	t.deadLettered = counter("exporter_audit_es_docs_dead_lettered", "Documents Elasticsearch rejected (4xx) that the dead-letter stream stored.")
-	t.failed = counter("exporter_audit_es_docs_failed", "Documents that could not be stored or dead-lettered (permanent error, logged).")
-	t.misrouted = counter("exporter_audit_es_docs_misrouted", "Documents Elasticsearch stored in another index than the one named (a missing index template); logged.")
-	t.pastRetention = counter("exporter_audit_es_docs_past_retention", "Documents stored in an index already due for deletion (event time older than the tier's retention plus one period); ILM deletes them at its next run.")
-	t.futureTime = counter("exporter_audit_es_docs_future_time", "Documents whose event time is more than 10 minutes ahead: indexed by the export time instead.")
-	var err error
-	t.latency, err = m.Float64Histogram("otelcol_exporter_audit_es_bulk_latency", metric.WithDescription("Duration of one _bulk request."), metric.WithUnit("s"))
-	errs = append(errs, err)
-	t.kindAudit = metric.WithAttributeSet(attribute.NewSet(attribute.String("kind", "audit")))
-	t.kindQuarantine = metric.WithAttributeSet(attribute.NewSet(attribute.String("kind", "quarantine")))
-	t.kindDeadLetter = metric.WithAttributeSet(attribute.NewSet(attribute.String("kind", "deadletter")))
-	t.retryReasons = map[string]metric.MeasurementOption{}
-	for _, r := range []string{reasonThrottled, reasonUnavailable, reasonUnauthorized, reasonIndexMissing, reasonIndexRefused} {
-		t.retryReasons[r] = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", r)))
-	}
-	return t, errors.Join(errs...)
-}
-
 func newExporter(set exporter.Settings, cfg *Config) (*auditExporter, error) {
 	e := &auditExporter{cfg: cfg, set: set, logger: set.Logger, router: newRouter(cfg), period: cfg.Retention.Period, now: timeNow}
 	e.encoders.New = func() any { return &esdoc.Encoder{} }
 	e.bodies.New = func() any { return new([]byte) }
 	var err error
-	e.tel, err = newTelemetry(set)
+	e.tel, err = newTelemetry(set.TelemetrySettings)
 	return e, err
 }
 
@@ -122,6 +71,7 @@ func (e *auditExporter) shutdown(context.Context) error {
 		e.stop()
 	}
 	e.wg.Wait()
+	e.tel.Shutdown()
 	return nil
 }
 
@@ -146,9 +96,58 @@ func (e *auditExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	if need := 1024 * ld.LogRecordCount(); cap(buf) < need {
 		buf = make([]byte, 0, need)
 	}
-	docs := make([]pending, 0, ld.LogRecordCount())
+	buf, docs, past, future := e.encode(enc, ld, buf)
+
+	retry, dead, perm, err := e.send(ctx, buf, docs)
+	if err == nil && len(retry) == 0 && cap(buf) <= maxPooledBody {
+		// Every request over buf was answered, so nothing reads it any more
+		// (the rare failure paths leave it to the GC instead).
+		defer func() { *bp = buf[:0]; e.bodies.Put(bp) }()
+	}
+	if err != nil && len(retry) == 0 {
+		return err
+	}
+	if past > 0 {
+		e.tel.ExporterAuditEsDocsPastRetention.Add(ctx, past)
+	}
+	if future > 0 {
+		e.tel.ExporterAuditEsDocsFutureTime.Add(ctx, future)
+	}
+	if len(dead) > 0 {
+		dlBuf, dlDocs := e.deadLetters(dead)
+		r2, _, perm2, err2 := e.send(ctx, dlBuf, dlDocs)
+		perm = append(perm, perm2...)
+		// A dead-letter write that must be retried keeps its original
+		// record in the retry set: the whole event is tried again.
+		retry = append(retry, r2...)
+		if err2 != nil && err == nil {
+			err = err2
+		}
+	}
+	if len(perm) > 0 {
+		e.tel.ExporterAuditEsDocsFailed.Add(ctx, int64(len(perm)))
+		for _, p := range perm {
+			e.logger.Error("Audit event could not be stored nor dead-lettered", zap.String("event.id", p.id), zap.String("index", p.index(e.period)))
+		}
+	}
+	if len(retry) > 0 {
+		failed := subset(ld, retry)
+		return consumererror.NewLogs(fmt.Errorf("%d of %d audit events not yet stored: %w", failed.LogRecordCount(), len(docs), errOr(err, "Elasticsearch asked to retry")), failed)
+	}
+	// The exporter helper counts every record of a request it gets an error
+	// for as failed; only a request lost whole may say so. A partial loss is
+	// counted exactly in docs_failed and logged per event above.
+	if len(perm) == len(docs) {
+		return consumererror.NewPermanent(fmt.Errorf("%d audit events could be neither stored nor dead-lettered (counted in otelcol_exporter_audit_es_docs_failed and logged)", len(perm)))
+	}
+	return nil
+}
+
+// encode appends a create line and a document per record of ld to buf,
+// and counts the event times the index choice moved (see indexTime).
+func (e *auditExporter) encode(enc *esdoc.Encoder, ld plog.Logs, buf []byte) (_ []byte, docs []pending, past, future int64) {
+	docs = make([]pending, 0, ld.LogRecordCount())
 	now := pcommon.NewTimestampFromTime(e.now())
-	var past, future int64
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
@@ -171,137 +170,5 @@ func (e *auditExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 			}
 		}
 	}
-
-	retry, dead, perm, err := e.send(ctx, buf, docs)
-	if err == nil && len(retry) == 0 && cap(buf) <= maxPooledBody {
-		// Every request over buf was answered, so nothing reads it any more
-		// (the rare failure paths leave it to the GC instead).
-		defer func() { *bp = buf[:0]; e.bodies.Put(bp) }()
-	}
-	if err != nil && len(retry) == 0 {
-		return err
-	}
-	if past > 0 {
-		e.tel.pastRetention.Add(ctx, past)
-	}
-	if future > 0 {
-		e.tel.futureTime.Add(ctx, future)
-	}
-	if len(dead) > 0 {
-		dlBuf, dlDocs := e.deadLetters(dead)
-		r2, _, perm2, err2 := e.send(ctx, dlBuf, dlDocs)
-		perm = append(perm, perm2...)
-		// A dead-letter write that must be retried keeps its original
-		// record in the retry set: the whole event is tried again.
-		retry = append(retry, r2...)
-		if err2 != nil && err == nil {
-			err = err2
-		}
-	}
-	if len(perm) > 0 {
-		e.tel.failed.Add(ctx, int64(len(perm)))
-		for _, p := range perm {
-			e.logger.Error("Audit event could not be stored nor dead-lettered", zap.String("event.id", p.id), zap.String("index", p.index(e.period)))
-		}
-	}
-	if len(retry) > 0 {
-		failed := subset(ld, retry)
-		return consumererror.NewLogs(fmt.Errorf("%d of %d audit events not yet stored: %w", failed.LogRecordCount(), len(docs), errOr(err, "Elasticsearch asked to retry")), failed)
-	}
-	// The exporter helper counts every record of a request it gets an error
-	// for as failed; only a request lost whole may say so. A partial loss is
-	// counted exactly in docs_failed and logged per event above.
-	if len(perm) == len(docs) {
-		return consumererror.NewPermanent(fmt.Errorf("%d audit events could be neither stored nor dead-lettered (counted in otelcol_exporter_audit_es_docs_failed and logged)", len(perm)))
-	}
-	return nil
-}
-
-// timeNow is the exporter's clock (tests set it).
-var timeNow = time.Now
-
-// maxFutureSkew is how far ahead of the exporter's clock an event's time
-// may be and still pick its index: past it, a sender's wrong clock would
-// open indices that live until their date plus the retention.
-const maxFutureSkew = 10 * time.Minute
-
-// indexTime is the time that picks an event's index: its own, kept within
-// what the indices can hold. A time more than maxFutureSkew ahead picks
-// now's period (counted in future). A time so old that its index is due
-// for deletion picks the oldest period still kept (counted in past), so
-// old events make one index per tier and tenant, not one per date; ILM
-// deletes it at its next run.
-func (e *auditExporter) indexTime(t esdoc.Target, ts, now pcommon.Timestamp, past, future *int64) pcommon.Timestamp {
-	if ts > now {
-		if time.Duration(ts-now) > maxFutureSkew {
-			*future++
-			return now
-		}
-		return ts
-	}
-	if time.Duration(now-ts) <= e.router.minRetention {
-		return ts
-	}
-	keep := e.router.retention[t.Dataset] + e.period.MaxLength()
-	oldest := now - pcommon.Timestamp(keep)
-	if time.Duration(now-ts) > keep {
-		*past++
-		return oldest
-	}
-	if e.period.Start(ts.AsTime()).Before(oldest.AsTime()) {
-		*past++ // its period's index is due for deletion
-	}
-	return ts
-}
-
-func errOr(err error, msg string) error {
-	if err != nil {
-		return err
-	}
-	return errors.New(msg)
-}
-
-func (e *auditExporter) kind(d pending) metric.MeasurementOption {
-	switch {
-	case d.dead:
-		return e.tel.kindDeadLetter
-	case d.target.Dataset == e.router.quarantine:
-		return e.tel.kindQuarantine
-	}
-	return e.tel.kindAudit
-}
-
-// subset copies the records of docs, with their resource and scope. A
-// record without a time gets the time its index was picked by, so its
-// retry goes to the same index (the processor stamps records before the
-// queue; this covers pipelines without it).
-func subset(ld plog.Logs, docs []pending) plog.Logs {
-	out := plog.NewLogs()
-	type key struct{ rl, sl int }
-	scopes := map[key]plog.ScopeLogs{}
-	resources := map[int]plog.ResourceLogs{}
-	for _, d := range docs {
-		src := ld.ResourceLogs().At(d.rl)
-		rl, ok := resources[d.rl]
-		if !ok {
-			rl = out.ResourceLogs().AppendEmpty()
-			src.Resource().CopyTo(rl.Resource())
-			rl.SetSchemaUrl(src.SchemaUrl())
-			resources[d.rl] = rl
-		}
-		sl, ok := scopes[key{d.rl, d.sl}]
-		if !ok {
-			ssrc := src.ScopeLogs().At(d.sl)
-			sl = rl.ScopeLogs().AppendEmpty()
-			ssrc.Scope().CopyTo(sl.Scope())
-			sl.SetSchemaUrl(ssrc.SchemaUrl())
-			scopes[key{d.rl, d.sl}] = sl
-		}
-		lr := sl.LogRecords().AppendEmpty()
-		src.ScopeLogs().At(d.sl).LogRecords().At(d.lr).CopyTo(lr)
-		if lr.Timestamp() == 0 && lr.ObservedTimestamp() == 0 {
-			lr.SetObservedTimestamp(d.ts)
-		}
-	}
-	return out
+	return buf, docs, past, future
 }

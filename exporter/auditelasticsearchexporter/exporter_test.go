@@ -92,6 +92,27 @@ func (v *env) startWith(t *testing.T, cfg *Config, logger *zap.Logger) exporter.
 	return exp
 }
 
+// consumeDeadline bounds one ConsumeLogs. The tests' exports take
+// milliseconds; exporterhelper retries a retryable error for ever
+// (max_elapsed_time 0), so an item retried that should not be would
+// otherwise hang the test until go test's own timeout, unnamed.
+const consumeDeadline = 20 * time.Second
+
+// consume exports ld within consumeDeadline; past it, the error is the
+// retry's cancellation, wrapping the last export error.
+func consume(exp exporter.Logs, ld plog.Logs) error {
+	ctx, cancel := context.WithTimeout(context.Background(), consumeDeadline)
+	defer cancel()
+	return exp.ConsumeLogs(ctx, ld)
+}
+
+// Failure messages of the mutants that used to be caught only by the
+// timeout.
+const (
+	retried409 = "a 409 item (already stored) was retried instead of counted as a duplicate"
+	retried400 = "a 400 item (refused for its content) was retried instead of dead-lettered"
+)
+
 // installAssets installs what bootstrap would, as `auditctl setup` does.
 func installAssets(t *testing.T, v *env, cfg *Config) {
 	t.Helper()
@@ -104,13 +125,18 @@ func installAssets(t *testing.T, v *env, cfg *Config) {
 
 func dataStreams(es *estest.Server) []string { return es.DataStreams() }
 
+// metricWith and metric read a counter by its metadata.yaml name. A name
+// metadata.yaml does not declare fails the test: a counter never recorded
+// reads 0, so a misspelt or renamed one would pass every zero assertion.
 func (v *env) metricWith(t *testing.T, name, key, value string) int64 {
 	t.Helper()
+	requireDeclared(t, name)
 	return comptest.SumWhere(t, v.tel, "otelcol_"+name, key, value)
 }
 
 func (v *env) metric(t *testing.T, name string) int64 {
 	t.Helper()
+	requireDeclared(t, name)
 	return comptest.Sum(t, v.tel, "otelcol_"+name)
 }
 
@@ -229,7 +255,7 @@ func TestBootstrapInstallsEverythingAndIsIdempotent(t *testing.T) {
 func TestRouting(t *testing.T) {
 	v := newEnv(t)
 	exp := v.start(t, v.config(func(c *Config) { c.DataStream.NamespaceAttribute = "organization.id" }))
-	require.NoError(t, exp.ConsumeLogs(context.Background(), logs(
+	require.NoError(t, consume(exp, logs(
 		rec{id: "plain", action: "workspace.create", categories: []string{"workspace_management"}},
 		rec{id: "view", action: "report.view", categories: []string{"view_data", "view_content"}},
 		rec{id: "acl", action: "group.create", categories: []string{"access_control"}},
@@ -250,8 +276,8 @@ func TestRouting(t *testing.T) {
 func TestDuplicateSentTwiceIsStoredOnce(t *testing.T) {
 	v := newEnv(t)
 	exp := v.start(t, v.config(nil))
-	require.NoError(t, exp.ConsumeLogs(context.Background(), many("dup", 10)))
-	require.NoError(t, exp.ConsumeLogs(context.Background(), many("dup", 10)))
+	require.NoError(t, consume(exp, many("dup", 10)))
+	require.NoError(t, consume(exp, many("dup", 10)), retried409)
 	assert.Len(t, v.es.IDs(events), 10)
 	assert.Equal(t, int64(10), v.es.Stats().Conflicts)
 	assert.Equal(t, int64(10), v.metric(t, "exporter_audit_es_docs_duplicate"))
@@ -262,7 +288,7 @@ func TestPartialBulkFailureRetriesOnlyFailedItems(t *testing.T) {
 	v := newEnv(t)
 	exp := v.start(t, v.config(nil))
 	v.es.SetFaults(estest.Faults{ItemThrottleFraction: 0.3, ItemErrorFraction: 0.1})
-	require.NoError(t, exp.ConsumeLogs(context.Background(), many("p", 200)))
+	require.NoError(t, consume(exp, many("p", 200)))
 	st := v.es.Stats()
 	assert.Len(t, v.es.IDs(events), 200, "every event stored")
 	assert.Zero(t, st.Conflicts, "only failed items were resent")
@@ -297,8 +323,8 @@ func TestMappingRejectionGoesToDeadLetter(t *testing.T) {
 	v := newEnv(t)
 	exp := v.start(t, v.config(nil))
 	v.es.SetFaults(estest.Faults{RejectIDSuffix: "-bad"})
-	require.NoError(t, exp.ConsumeLogs(context.Background(), logs(
-		rec{id: "ok-1", action: "notebook.open"}, rec{id: "x-bad", action: "notebook.open", clientIP: "203.0.113.1"})))
+	require.NoError(t, consume(exp, logs(
+		rec{id: "ok-1", action: "notebook.open"}, rec{id: "x-bad", action: "notebook.open", clientIP: "203.0.113.1"})), retried400)
 	assert.Equal(t, []string{"ok-1"}, v.es.IDs(events))
 	assert.Equal(t, []string{"logs-audit-default-2025.11.01/x-bad"}, v.es.IDs(deadLetters), "the intended index and the event id")
 	doc, ok := v.es.Doc(deadLetters, "logs-audit-default-2025.11.01/x-bad")
@@ -362,7 +388,7 @@ func TestOutageThenRecovery(t *testing.T) {
 	exp := v.start(t, cfg)
 	v.es.SetFaults(estest.Faults{Outage: "503"})
 	for i := 0; i < 5; i++ {
-		require.NoError(t, exp.ConsumeLogs(context.Background(), many(fmt.Sprintf("o%d", i), 20)), "the queue takes the events during the outage")
+		require.NoError(t, consume(exp, many(fmt.Sprintf("o%d", i), 20)), "the queue takes the events during the outage")
 	}
 	time.Sleep(100 * time.Millisecond)
 	assert.Empty(t, v.es.IDs(events))
@@ -398,7 +424,7 @@ func TestIndexedThenAnswerLostStoresOnce(t *testing.T) {
 	exp := v.start(t, v.config(nil))
 	v.es.SetFaults(estest.Faults{IndexThenDropFraction: 0.5})
 	for i := 0; i < 10; i++ {
-		require.NoError(t, exp.ConsumeLogs(context.Background(), many(fmt.Sprintf("d%d", i), 10)))
+		require.NoError(t, consume(exp, many(fmt.Sprintf("d%d", i), 10)), retried409)
 	}
 	assert.Len(t, v.es.IDs(events), 100)
 	st := v.es.Stats()
@@ -410,7 +436,7 @@ func TestIndexedThenAnswerLostStoresOnce(t *testing.T) {
 func TestGzipAndAuthHeaders(t *testing.T) {
 	v := newEnv(t)
 	exp := v.start(t, v.config(func(c *Config) { c.Compression = "gzip"; c.APIKey = "aWQ6a2V5" }))
-	require.NoError(t, exp.ConsumeLogs(context.Background(), many("gz", 5)))
+	require.NoError(t, consume(exp, many("gz", 5)))
 	assert.Len(t, v.es.IDs(events), 5)
 	st := v.es.Stats()
 	assert.Positive(t, st.GzipRequests)
@@ -426,7 +452,7 @@ func TestBootstrapDisabledWritesOnly(t *testing.T) {
 	installAssets(t, v, v.config(nil))
 	before := len(v.es.Requests())
 	exp := v.start(t, v.config(func(c *Config) { c.Bootstrap.Enabled = false }))
-	require.NoError(t, exp.ConsumeLogs(context.Background(), many("nb", 2)))
+	require.NoError(t, consume(exp, many("nb", 2)))
 	for _, r := range v.es.Requests()[before:] {
 		assert.Equal(t, "POST /_bulk", r)
 	}
@@ -441,12 +467,12 @@ func TestMissingTemplateIsReportedNotSilent(t *testing.T) {
 	v := newEnv(t)
 	core, logs := observer.New(zap.ErrorLevel)
 	exp := v.startWith(t, v.config(func(c *Config) { c.Bootstrap.Enabled = false }), zap.New(core))
-	require.NoError(t, exp.ConsumeLogs(context.Background(), many("mr", 3)))
+	require.NoError(t, consume(exp, many("mr", 3)))
 	assert.Len(t, v.es.IDs(events), 3, "stored, not lost")
 	assert.Equal(t, []string{"logs-audit-default-2025.11.01"}, dataStreams(v.es), "the built-in template made a data stream")
 	assert.Equal(t, int64(3), v.metric(t, "exporter_audit_es_docs_misrouted"))
 	require.Equal(t, 1, logs.FilterMessageSnippet("the index template for it is missing").Len(), "logged once (rate-limited), at error level")
-	require.NoError(t, exp.ConsumeLogs(context.Background(), many("mr2", 3)))
+	require.NoError(t, consume(exp, many("mr2", 3)))
 	assert.Equal(t, int64(6), v.metric(t, "exporter_audit_es_docs_misrouted"), "checked again while it stays wrong")
 }
 
@@ -456,7 +482,7 @@ func TestTooLargeRequestIsSplit(t *testing.T) {
 	v := newEnv(t)
 	exp := v.start(t, v.config(nil))
 	v.es.SetFaults(estest.Faults{MaxBodyBytes: 4000})
-	require.NoError(t, exp.ConsumeLogs(context.Background(), many("big", 60)))
+	require.NoError(t, consume(exp, many("big", 60)))
 	assert.Len(t, v.es.IDs(events), 60)
 	assert.Empty(t, v.es.IDs(deadLetters))
 }
@@ -477,7 +503,7 @@ func TestPoisonDocumentIsIsolated(t *testing.T) {
 		}
 		recs = append(recs, r)
 	}
-	require.NoError(t, exp.ConsumeLogs(context.Background(), logs(recs...)))
+	require.NoError(t, consume(exp, logs(recs...)), retried400)
 	assert.Len(t, v.es.IDs(events), 39)
 	assert.Equal(t, []string{"logs-audit-default-2025.11.01/p-13"}, v.es.IDs(deadLetters))
 	doc, ok := v.es.Doc(deadLetters, "logs-audit-default-2025.11.01/p-13")

@@ -93,10 +93,47 @@ func (r *router) sanitize(s string) string {
 	if v, ok := r.nsCache.Load(s); ok {
 		return v.(string)
 	}
-	out := SanitizeNamespace(s, r.namespace)
+	out := sanitizeNamespace(s, r.namespace)
 	if r.nsCached.Load() < maxCachedNamespaces {
 		r.nsCache.Store(s, out)
 		r.nsCached.Add(1)
 	}
 	return out
+}
+
+// timeNow is the exporter's clock (tests set it).
+var timeNow = time.Now
+
+// maxFutureSkew is how far ahead of the exporter's clock an event's time
+// may be and still pick its index: past it, a sender's wrong clock would
+// open indices that live until their date plus the retention.
+const maxFutureSkew = 10 * time.Minute
+
+// indexTime is the time that picks an event's index: its own, kept within
+// what the indices can hold. A time more than maxFutureSkew ahead picks
+// now's period (counted in future). A time so old that its index is due
+// for deletion picks the oldest period still kept (counted in past), so
+// old events make one index per tier and tenant, not one per date; ILM
+// deletes it at its next run.
+func (e *auditExporter) indexTime(t esdoc.Target, ts, now pcommon.Timestamp, past, future *int64) pcommon.Timestamp {
+	if ts > now {
+		if time.Duration(ts-now) > maxFutureSkew {
+			*future++
+			return now
+		}
+		return ts
+	}
+	if time.Duration(now-ts) <= e.router.minRetention {
+		return ts
+	}
+	keep := e.router.retention[t.Dataset] + e.period.MaxLength()
+	oldest := now - pcommon.Timestamp(keep)
+	if time.Duration(now-ts) > keep {
+		*past++
+		return oldest
+	}
+	if e.period.Start(ts.AsTime()).Before(oldest.AsTime()) {
+		*past++ // its period's index is due for deletion
+	}
+	return ts
 }

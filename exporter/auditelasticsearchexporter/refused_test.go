@@ -183,14 +183,14 @@ func TestLongIDIsStoredAsDigest(t *testing.T) {
 	v := newEnv(t)
 	exp := v.start(t, v.config(nil))
 	long := strings.Repeat("id", 300)
-	require.NoError(t, exp.ConsumeLogs(context.Background(), logs(rec{id: long, action: "notebook.open"}, rec{id: "short", action: "notebook.open"})))
+	require.NoError(t, consume(exp, logs(rec{id: long, action: "notebook.open"}, rec{id: "short", action: "notebook.open"})))
 	ids := v.es.IDs(events)
 	require.Len(t, ids, 2)
 	assert.Regexp(t, `^sha256-[0-9a-f]{64}$`, ids[0])
 	doc, ok := v.es.Doc(events, ids[0])
 	require.True(t, ok)
 	assert.Contains(t, string(doc), `"original_id":"`+long+`"`)
-	require.NoError(t, exp.ConsumeLogs(context.Background(), logs(rec{id: long, action: "notebook.open"})))
+	require.NoError(t, consume(exp, logs(rec{id: long, action: "notebook.open"})), retried409)
 	assert.Len(t, v.es.IDs(events), 2, "the same long id is the same digest: stored once")
 }
 
@@ -302,8 +302,8 @@ func TestDeadLettersOfTwoTenantsWithOneID(t *testing.T) {
 	v := newEnv(t)
 	exp := v.start(t, v.config(func(c *Config) { c.DataStream.NamespaceAttribute = "organization.id" }))
 	v.es.SetFaults(estest.Faults{RejectIDSuffix: "-bad"})
-	require.NoError(t, exp.ConsumeLogs(context.Background(), logs(
-		rec{id: "e-bad", action: "notebook.open", org: "a"}, rec{id: "e-bad", action: "notebook.open", org: "b"})))
+	require.NoError(t, consume(exp, logs(
+		rec{id: "e-bad", action: "notebook.open", org: "a"}, rec{id: "e-bad", action: "notebook.open", org: "b"})), retried400)
 	ids := v.es.IDs(deadLetters)
 	require.Len(t, ids, 2)
 	assert.NotEqual(t, ids[0], ids[1])
@@ -315,7 +315,7 @@ func TestDeadLettersOfTwoTenantsWithOneID(t *testing.T) {
 	assert.Equal(t, int64(2), v.metric(t, "exporter_audit_es_docs_dead_lettered"))
 	v.es.SetFaults(estest.Faults{})
 	v.es.SetFaults(estest.Faults{RejectIDSuffix: "-bad"})
-	require.NoError(t, exp.ConsumeLogs(context.Background(), logs(rec{id: "e-bad", action: "notebook.open", org: "a"})))
+	require.NoError(t, consume(exp, logs(rec{id: "e-bad", action: "notebook.open", org: "a"})), retried409)
 	assert.Len(t, v.es.IDs(deadLetters), 2, "the same dead letter again is a duplicate")
 }
 

@@ -6,6 +6,7 @@ package auditevent
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -84,7 +85,7 @@ func (e *Event) Validate(l Limits, add func(field, reason string)) {
 	if len(e.ID) > 256 {
 		add("id", "longer than 256 characters")
 	}
-	if e.ActorType != "" && !oneOf(e.ActorType, ActorTypes) {
+	if e.ActorType != "" && !slices.Contains(ActorTypes, e.ActorType) {
 		add("actor.type", fmt.Sprintf("%q is not one of %s", e.ActorType, strings.Join(ActorTypes, ", ")))
 	}
 	if e.ClientIP != "" {
@@ -100,15 +101,6 @@ func (e *Event) Validate(l Limits, add func(field, reason string)) {
 			add(f.name, fmt.Sprintf("longer than %d bytes", maxString))
 		}
 	}
-}
-
-func oneOf(s string, options []string) bool {
-	for _, o := range options {
-		if s == o {
-			return true
-		}
-	}
-	return false
 }
 
 // Fill writes e onto lr using the shared field table (internal/fields),

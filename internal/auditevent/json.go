@@ -10,6 +10,8 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/otelcol-audit/otelcol-audit/internal/jsonobj"
 )
 
 // ErrTooManyEvents is returned when a request holds more than MaxEvents.
@@ -185,7 +187,7 @@ func stopped(err error) error {
 }
 
 func (d *Decoder) readEvent(dec *jsontext.Decoder, e *Event, attrs pcommon.Map, add func(field, reason string)) error {
-	return readObject(dec, func(name string) error {
+	return jsonobj.Read(dec, func(name string) error {
 		switch name {
 		case "time":
 			return readTime(dec, e, add)
@@ -229,28 +231,6 @@ func (d *Decoder) readEvent(dec *jsontext.Decoder, e *Event, attrs pcommon.Map, 
 			return dec.SkipValue()
 		}
 	})
-}
-
-func readObject(dec *jsontext.Decoder, field func(name string) error) error {
-	if _, err := dec.ReadToken(); err != nil { // '{'
-		return err
-	}
-	for dec.PeekKind() != '}' {
-		tok, err := dec.ReadToken()
-		if err != nil {
-			return err
-		}
-		name := tok.String()
-		// Report a syntax error as such, not as a wrongly typed field.
-		if dec.PeekKind() == 0 {
-			return readErr(dec)
-		}
-		if err := field(name); err != nil {
-			return err
-		}
-	}
-	_, err := dec.ReadToken()
-	return err
 }
 
 func readErr(dec *jsontext.Decoder) error {
@@ -331,7 +311,7 @@ func readSub(dec *jsontext.Decoder, parent string, add func(field, reason string
 		add(parent, "must be an object")
 		return dec.SkipValue()
 	}
-	return readObject(dec, func(name string) error {
+	return jsonobj.Read(dec, func(name string) error {
 		p, ok := dst[name]
 		if !ok {
 			add(parent+"."+name, "unknown field")

@@ -132,7 +132,7 @@ func TestDocumentFieldsAreMapped(t *testing.T) {
 	e := &Encoder{}
 	long := plog.NewLogRecord()
 	lr.CopyTo(long)
-	long.Attributes().PutStr("event.id", strings.Repeat("x", MaxIDBytes+1))
+	long.Attributes().PutStr("event.id", strings.Repeat("x", maxIDBytes+1))
 	docs := [][]byte{e.AppendDocument(nil, res, lr, Target{"audit", "default"}, "x", lr.Timestamp()),
 		e.AppendDocument(nil, res, long, Target{"audit", "default"}, e.ID(long), long.Timestamp()),
 		AppendDeadLetter(nil, []byte(`{"a":1}`), "x", "mapper_parsing_exception", "bad", Target{"audit.deadletter", "default"}, "logs-audit-default-2025.11.01", time.Now())}
@@ -228,14 +228,14 @@ func TestLongIDBecomesDigest(t *testing.T) {
 	lr := plog.NewLogRecord()
 	lr.SetTimestamp(ts)
 	lr.SetEventName("report.view")
-	ok := strings.Repeat("é", MaxIDBytes/2) // exactly 512 bytes
+	ok := strings.Repeat("é", maxIDBytes/2) // exactly 512 bytes
 	lr.Attributes().PutStr("event.id", ok)
 	assert.Equal(t, ok, e.ID(lr))
 	long := ok + "x"
 	lr.Attributes().PutStr("event.id", long)
 	id := e.ID(lr)
 	assert.Equal(t, "sha256-"+fmt.Sprintf("%x", sha256.Sum256([]byte(long))), id)
-	assert.LessOrEqual(t, len(id), MaxIDBytes)
+	assert.LessOrEqual(t, len(id), maxIDBytes)
 	var doc struct {
 		Event struct{ ID string } `json:"event"`
 		Audit struct {
@@ -324,8 +324,14 @@ func TestAppendTimeMatchesTimeFormat(t *testing.T) {
 	for i := int64(0); i < 5000; i++ {
 		sorted = append(sorted, 1_700_000_000_000_000_000+i*37_000_000_000_000)
 	}
+	// Past math.MaxInt64 a uint64 timestamp reads as before 1970, as
+	// pdata's AsTime has it.
+	over := []pcommon.Timestamp{math.MaxUint64, math.MaxInt64 + 1, math.MaxUint64 - 1e9 + 1}
 	for _, ns := range append(cases, sorted...) {
-		ts := pcommon.Timestamp(ns)
+		over = append(over, pcommon.Timestamp(ns))
+	}
+	for _, ts := range over {
+		ns := int64(ts)
 		want := `"` + ts.AsTime().UTC().Format("2006-01-02T15:04:05.000000000Z") + `"`
 		if got := string(appendTime(nil, ts)); got != want {
 			t.Fatalf("%d: got %s, want %s", ns, got, want)

@@ -42,25 +42,8 @@ type item struct {
 // TransportBulkAction (auto-creation, then per-item writes), and
 // docs/reference/elasticsearch/rest-apis/api-conventions (filter_path).
 func (s *Server) bulk(c *call) {
-	f := c.faults
-	s.mu.Lock()
-	s.stats.BulkRequests++
-	throttle := s.chance(f.RequestThrottleFraction)
-	drop := !throttle && s.chance(f.IndexThenDropFraction)
-	s.mu.Unlock()
-	if f.MaxBodyBytes > 0 && len(c.body) > f.MaxBodyBytes {
-		// http.max_content_length: Netty answers 413 with no body.
-		c.w.Header().Set("X-Elastic-Product", "Elasticsearch")
-		c.w.WriteHeader(http.StatusRequestEntityTooLarge)
-		return
-	}
-	if f.RejectRequestContaining != "" && bytes.Contains(c.body, []byte(f.RejectRequestContaining)) {
-		writeError(c.w, 400, "illegal_argument_exception", "Malformed action/metadata line [1], expected START_OBJECT but found [VALUE_STRING]")
-		return
-	}
-	if throttle {
-		s.count(func(st *Stats) { st.Throttled++ })
-		writeError(c.w, http.StatusTooManyRequests, "es_rejected_execution_exception", "rejected execution of coordinating operation [coordinating_and_primary_bytes=0, replica_bytes=0, all_bytes=0, coordinating_operation_bytes=1, max_coordinating_and_primary_bytes=0]")
+	drop, answered := s.bulkFault(c)
+	if answered {
 		return
 	}
 	requireDS := c.query("require_data_stream") == "true"
@@ -217,7 +200,6 @@ func parseAction(line []byte) (bulkOp, bool) {
 
 // write executes one item; s.mu is held.
 func (s *Server) write(c *call, o bulkOp) item {
-	f := c.faults
 	s.stats.Items++
 	it := item{action: o.action, index: o.index, id: o.id}
 	fail := func(status int, e esError) item {
@@ -232,26 +214,9 @@ func (s *Server) write(c *call, o bulkOp) item {
 	switch {
 	case o.hasID && o.id == "":
 		return fail(400, esError{Type: "illegal_argument_exception", Reason: "if _id is specified it must not be empty"})
-	case s.chance(f.ItemThrottleFraction):
-		s.stats.Throttled++
-		return fail(429, esError{Type: "es_rejected_execution_exception", Reason: "rejected execution of primary operation [shard_detail=[logs][0][P], shard_operation_bytes=1024] OR [node_write_bytes=0]"})
-	case s.chance(f.ItemErrorFraction):
-		s.stats.ItemErrors++
-		return fail(503, esError{Type: "unavailable_shards_exception", Reason: fmt.Sprintf("[%s][0] primary shard is not active Timeout: [1m]", o.index)})
-	case s.chance(f.ItemForbiddenFraction):
-		s.stats.Forbidden++
-		u := c.user
-		if u == nil {
-			u = &user{name: "writer", roles: []string{"otelcol_audit_writer"}}
-		}
-		return fail(403, indexDenied(u, "indices:data/write/bulk[s]", o.index))
-	case f.RejectDeadLetter && strings.Contains(o.index, "deadletter"):
-		s.stats.Rejected++
-		return fail(400, esError{Type: "document_parsing_exception", Reason: fmt.Sprintf("[1:1] failed to parse: dead-letter stream refuses document with id '%s'", o.id)})
-	case f.RejectIDSuffix != "" && strings.HasSuffix(o.id, f.RejectIDSuffix) && !strings.Contains(o.index, "deadletter"),
-		f.RejectField != "" && bytes.Contains(o.doc, []byte(f.RejectField)) && !strings.Contains(o.index, "deadletter"):
-		s.stats.Rejected++
-		return fail(400, esError{Type: "document_parsing_exception", Reason: fmt.Sprintf("[1:42] failed to parse field [client.ip] of type [ip] in document with id '%s'. Preview of field's value: 'not-an-ip'", o.id)})
+	}
+	if status, e, ok := s.itemFault(c, o); ok {
+		return fail(status, e)
 	}
 	ix, status, err := s.target(c, o)
 	if err == nil && !s.mayWrite(c, o) {
@@ -279,7 +244,7 @@ func (s *Server) write(c *call, o bulkOp) item {
 	}
 	s.store(ix, o)
 	it.seqNo = len(ix.order) - 1
-	if ds := s.streams[ix.stream]; ds != nil && f.RolloverEveryDocs > 0 && len(ix.docs) >= f.RolloverEveryDocs {
+	if ds := s.streams[ix.stream]; ds != nil && c.faults.RolloverEveryDocs > 0 && len(ix.docs) >= c.faults.RolloverEveryDocs {
 		s.rollover(ds)
 	}
 	return it

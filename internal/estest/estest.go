@@ -11,22 +11,20 @@
 // tests, or its Java source. The conformance suite (test/conformance) holds
 // the double and a real cluster to the same expectations.
 //
-// Files: estest.go (server, routing, answers), store.go (indices, data
-// streams, rollover, ILM), bulk.go (the bulk path), search.go (search,
-// count, points in time), templates.go, mappings.go, names.go, ilm.go,
-// security.go, faults.go.
+// Files: estest.go (server, options, routing), answers.go (bodies, answers,
+// errors); the document store: store.go (indices, data streams, rollover,
+// auto-creation), indexapi.go (the index and data stream APIs), cluster.go
+// (cluster settings), templates.go, mappings.go, names.go, ilm.go; the
+// bulk path: bulk.go; search: search.go (search, count, points in time);
+// faults: faults.go (what the double injects), stats.go (its counters);
+// inspect.go (the control endpoints and what tests read); security.go.
 package estest
 
 import (
-	"compress/gzip"
-	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -236,17 +234,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.control(w, r)
 		return
 	}
-	if f.Delay > 0 {
-		time.Sleep(f.Delay)
-	}
-	switch f.Outage {
-	case "503":
-		s.count(func(st *Stats) { st.OutageAnswers++ })
-		writeError(w, http.StatusServiceUnavailable, "cluster_block_exception", "blocked by: [SERVICE_UNAVAILABLE/1/state not recovered / initialized];")
-		return
-	case "close":
-		s.count(func(st *Stats) { st.OutageAnswers++ })
-		hijackClose(w)
+	if s.outage(w, f) {
 		return
 	}
 	body, err := readBody(r)
@@ -304,246 +292,3 @@ func (s *Server) count(fn func(*Stats)) {
 }
 
 func (s *Server) clock() time.Time { return s.now() }
-
-// control serves the double's own endpoints, for a double in its own
-// process (cmd/es-testdouble, the load harness).
-func (s *Server) control(w http.ResponseWriter, r *http.Request) {
-	switch r.URL.Path {
-	case "/_testdouble/stats":
-		writeJSON(w, 200, s.Stats())
-	case "/_testdouble/faults":
-		if r.Method == http.MethodGet {
-			s.mu.Lock()
-			f := s.faults
-			s.mu.Unlock()
-			writeJSON(w, 200, f)
-			return
-		}
-		var f Faults
-		if err := json.NewDecoder(r.Body).Decode(&f); err != nil {
-			writeError(w, 400, "parse_exception", err.Error())
-			return
-		}
-		s.SetFaults(f)
-		writeJSON(w, 200, map[string]any{"acknowledged": true})
-	case "/_testdouble/ids":
-		s.mu.Lock()
-		ids := make([]string, 0, len(s.ids))
-		for id := range s.ids {
-			ids = append(ids, id)
-		}
-		s.mu.Unlock()
-		sort.Strings(ids)
-		writeJSON(w, 200, ids)
-	default:
-		writeError(w, 404, "not_found", r.URL.Path)
-	}
-}
-
-// Stats returns a copy of the counters.
-func (s *Server) Stats() Stats {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st := s.stats
-	if s.latency != nil {
-		st.LatencyP50, st.LatencyP99 = s.latency.quantile(0.5), s.latency.quantile(0.99)
-	}
-	st.Streams = map[string]int64{}
-	for n, ix := range s.indices {
-		name := n
-		if ix.stream != "" {
-			name = ix.stream
-		}
-		st.Streams[name] += int64(len(ix.docs))
-	}
-	return st
-}
-
-// IDs returns the ids stored in the indices an expression names (an index,
-// a data stream, a pattern, or several separated by commas), in write
-// order.
-func (s *Server) IDs(expr string) []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var docs []*document
-	for _, ix := range s.resolveAll(expr) {
-		docs = append(docs, ix.order...)
-	}
-	slices.SortFunc(docs, func(a, b *document) int { return int(a.seq - b.seq) })
-	out := make([]string, len(docs))
-	for i, d := range docs {
-		out[i] = d.id
-	}
-	return out
-}
-
-// Doc returns a stored document's source (WithSource only) from the
-// indices expr names.
-func (s *Server) Doc(expr, id string) ([]byte, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, ix := range s.resolveAll(expr) {
-		if d, ok := ix.docs[id]; ok {
-			return d.src, true
-		}
-	}
-	return nil, false
-}
-
-// Indices lists the concrete indices an expression names, sorted.
-func (s *Server) Indices(expr string) []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []string
-	for _, ix := range s.resolveAll(expr) {
-		out = append(out, ix.name)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// DataStreams lists the data streams, sorted.
-func (s *Server) DataStreams() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := keys(s.streams)
-	return out
-}
-
-// Has reports whether an asset exists: kind is "ilm", "component",
-// "index_template", "data_stream", "index" or "role".
-func (s *Server) Has(kind, name string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch kind {
-	case "ilm":
-		_, ok := s.ilm[name]
-		return ok
-	case "component":
-		_, ok := s.components[name]
-		return ok
-	case "role":
-		if s.sec == nil {
-			return false
-		}
-		_, ok := s.sec.roles[name]
-		return ok
-	case "index_template":
-		_, ok := s.templates[name]
-		return ok
-	case "data_stream":
-		_, ok := s.streams[name]
-		return ok
-	case "index":
-		_, ok := s.indices[name]
-		return ok
-	}
-	return false
-}
-
-// Asset returns an installed asset's body as it was sent.
-func (s *Server) Asset(kind, name string) json.RawMessage {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch kind {
-	case "ilm":
-		if p := s.ilm[name]; p != nil {
-			return p.raw
-		}
-	case "component":
-		if c := s.components[name]; c != nil {
-			return c.raw
-		}
-	case "role":
-		if s.sec != nil {
-			if r := s.sec.roles[name]; r != nil {
-				return r.raw
-			}
-		}
-	case "index_template":
-		if t := s.templates[name]; t != nil {
-			return t.raw
-		}
-	}
-	return nil
-}
-
-// Requests lists "METHOD path" of every request, in order.
-func (s *Server) Requests() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.requests...)
-}
-
-// SetClusterSetting sets a persistent cluster setting, as PUT
-// _cluster/settings does.
-func (s *Server) SetClusterSetting(key, value string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.setClusterSetting(key, value)
-}
-
-func readBody(r *http.Request) ([]byte, error) {
-	var rd io.Reader = r.Body
-	if strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") {
-		gz, err := gzip.NewReader(r.Body)
-		if err != nil {
-			return nil, err
-		}
-		defer gz.Close()
-		rd = gz
-	}
-	return io.ReadAll(rd)
-}
-
-// writeJSON answers with v. Elasticsearch sends X-Elastic-Product on every
-// answer (since 7.14), which go-elasticsearch checks on the first 2xx one.
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Elastic-Product", "Elasticsearch")
-	w.WriteHeader(code)
-	if v != nil {
-		_ = json.NewEncoder(w).Encode(v)
-	}
-}
-
-// esError is Elasticsearch's error object: type, reason, and optionally a
-// cause and extra keys (index, resource.id).
-type esError struct {
-	Type   string
-	Reason string
-	Extra  map[string]any
-}
-
-func (e esError) object() map[string]any {
-	m := map[string]any{"type": e.Type, "reason": e.Reason}
-	for k, v := range e.Extra {
-		m[k] = v
-	}
-	return m
-}
-
-// writeError answers in Elasticsearch's error shape. Source:
-// specification/_types/Errors.ts (ErrorResponseBase: error, status).
-func writeError(w http.ResponseWriter, code int, typ, reason string) {
-	writeErr(w, code, esError{Type: typ, Reason: reason})
-}
-
-func writeErr(w http.ResponseWriter, code int, e esError) {
-	obj := e.object()
-	root := e.object()
-	obj["root_cause"] = []any{root}
-	writeJSON(w, code, map[string]any{"error": obj, "status": code})
-}
-
-func hijackClose(w http.ResponseWriter) {
-	if hj, ok := w.(http.Hijacker); ok {
-		if conn, _, err := hj.Hijack(); err == nil {
-			conn.Close()
-			return
-		}
-	}
-	panic(http.ErrAbortHandler)
-}
-
-func acknowledged(w http.ResponseWriter) { writeJSON(w, 200, map[string]any{"acknowledged": true}) }

@@ -1,6 +1,12 @@
 package estest
 
-import "time"
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
 
 // Faults are the failures the double injects on top of what it models.
 // The zero value injects none.
@@ -50,64 +56,76 @@ func (s *Server) SetFaults(f Faults) {
 
 func (s *Server) chance(f float64) bool { return f > 0 && s.rnd.Float64() < f }
 
-// Stats are the double's counters.
-type Stats struct {
-	Requests          int64  `json:"requests"`
-	BulkRequests      int64  `json:"bulk_requests"`
-	Items             int64  `json:"items"`
-	Created           int64  `json:"created"`
-	Conflicts         int64  `json:"conflicts"`
-	Rejected          int64  `json:"rejected"`
-	Forbidden         int64  `json:"forbidden"`
-	Throttled         int64  `json:"throttled"`
-	ItemErrors        int64  `json:"item_errors"`
-	OutageAnswers     int64  `json:"outage_answers"`
-	DroppedAnswers    int64  `json:"dropped_answers"`
-	Rollovers         int64  `json:"rollovers"`
-	UntemplatedWrites int64  `json:"untemplated_writes"`
-	GzipRequests      int64  `json:"gzip_requests"`
-	LastAuthorization string `json:"-"`
-	// LatencyP50/P99 are from an event's @timestamp to its storage, in
-	// seconds (WithLatency only; the load generator stamps send time).
-	LatencyP50 float64 `json:"latency_p50_s,omitempty"`
-	LatencyP99 float64 `json:"latency_p99_s,omitempty"`
-	// Duplicates counts ids stored in more than one index (backing indices
-	// of one data stream included): what "stored twice" means to a reader.
-	Duplicates int64 `json:"duplicates"`
-	// Streams counts documents per data stream, or per index for indices
-	// that are not backing indices.
-	Streams map[string]int64 `json:"streams"`
+// outage delays the answer and plays an outage; true when it answered.
+func (s *Server) outage(w http.ResponseWriter, f Faults) bool {
+	if f.Delay > 0 {
+		time.Sleep(f.Delay)
+	}
+	switch f.Outage {
+	case "503":
+		s.count(func(st *Stats) { st.OutageAnswers++ })
+		writeError(w, http.StatusServiceUnavailable, "cluster_block_exception", "blocked by: [SERVICE_UNAVAILABLE/1/state not recovered / initialized];")
+		return true
+	case "close":
+		s.count(func(st *Stats) { st.OutageAnswers++ })
+		hijackClose(w)
+		return true
+	}
+	return false
 }
 
-// histogram counts latencies in 1 ms buckets up to 10 minutes.
-type histogram struct {
-	buckets [600_001]int64
-	n       int64
+// bulkFault plays the faults of a whole _bulk request; answered when it
+// answered it, drop when the request is to be stored and its answer lost.
+func (s *Server) bulkFault(c *call) (drop, answered bool) {
+	f := c.faults
+	s.mu.Lock()
+	s.stats.BulkRequests++
+	throttle := s.chance(f.RequestThrottleFraction)
+	drop = !throttle && s.chance(f.IndexThenDropFraction)
+	s.mu.Unlock()
+	if f.MaxBodyBytes > 0 && len(c.body) > f.MaxBodyBytes {
+		// http.max_content_length: Netty answers 413 with no body.
+		c.w.Header().Set("X-Elastic-Product", "Elasticsearch")
+		c.w.WriteHeader(http.StatusRequestEntityTooLarge)
+		return false, true
+	}
+	if f.RejectRequestContaining != "" && bytes.Contains(c.body, []byte(f.RejectRequestContaining)) {
+		writeError(c.w, 400, "illegal_argument_exception", "Malformed action/metadata line [1], expected START_OBJECT but found [VALUE_STRING]")
+		return false, true
+	}
+	if throttle {
+		s.count(func(st *Stats) { st.Throttled++ })
+		writeError(c.w, http.StatusTooManyRequests, "es_rejected_execution_exception", "rejected execution of coordinating operation [coordinating_and_primary_bytes=0, replica_bytes=0, all_bytes=0, coordinating_operation_bytes=1, max_coordinating_and_primary_bytes=0]")
+		return false, true
+	}
+	return drop, false
 }
 
-func (h *histogram) add(d time.Duration) {
-	ms := d.Milliseconds()
-	if ms < 0 {
-		ms = 0
-	}
-	if ms >= int64(len(h.buckets)) {
-		ms = int64(len(h.buckets)) - 1
-	}
-	h.buckets[ms]++
-	h.n++
-}
-
-func (h *histogram) quantile(q float64) float64 {
-	if h.n == 0 {
-		return 0
-	}
-	target := int64(q * float64(h.n))
-	var seen int64
-	for ms, c := range h.buckets {
-		seen += c
-		if seen > target {
-			return float64(ms+1) / 1000
+// itemFault plays the faults of one bulk item; ok when it refused it.
+// s.mu is held.
+func (s *Server) itemFault(c *call, o bulkOp) (status int, e esError, ok bool) {
+	f := c.faults
+	switch {
+	case s.chance(f.ItemThrottleFraction):
+		s.stats.Throttled++
+		return 429, esError{Type: "es_rejected_execution_exception", Reason: "rejected execution of primary operation [shard_detail=[logs][0][P], shard_operation_bytes=1024] OR [node_write_bytes=0]"}, true
+	case s.chance(f.ItemErrorFraction):
+		s.stats.ItemErrors++
+		return 503, esError{Type: "unavailable_shards_exception", Reason: fmt.Sprintf("[%s][0] primary shard is not active Timeout: [1m]", o.index)}, true
+	case s.chance(f.ItemForbiddenFraction):
+		s.stats.Forbidden++
+		u := c.user
+		if u == nil {
+			u = &user{name: "writer", roles: []string{"otelcol_audit_writer"}}
 		}
+		return 403, indexDenied(u, "indices:data/write/bulk[s]", o.index), true
+	case f.RejectDeadLetter && strings.Contains(o.index, "deadletter"):
+		s.stats.Rejected++
+		return 400, esError{Type: "document_parsing_exception", Reason: fmt.Sprintf("[1:1] failed to parse: dead-letter stream refuses document with id '%s'", o.id)}, true
+	case f.RejectIDSuffix != "" && strings.HasSuffix(o.id, f.RejectIDSuffix) && !strings.Contains(o.index, "deadletter"),
+		f.RejectField != "" && bytes.Contains(o.doc, []byte(f.RejectField)) && !strings.Contains(o.index, "deadletter"):
+		s.stats.Rejected++
+		return 400, esError{Type: "document_parsing_exception", Reason: fmt.Sprintf("[1:42] failed to parse field [client.ip] of type [ip] in document with id '%s'. Preview of field's value: 'not-an-ip'", o.id)}, true
 	}
-	return float64(len(h.buckets)) / 1000
+	return 0, esError{}, false
 }

@@ -110,9 +110,9 @@ func (s *Server) closePIT(c *call) {
 	writeJSON(c.w, code, map[string]any{"succeeded": true, "num_freed": n})
 }
 
-// ExpirePITs drops every point in time, as their keep_alive running out
+// expirePITs drops every point in time, as their keep_alive running out
 // would.
-func (s *Server) ExpirePITs() {
+func (s *Server) expirePITs() {
 	s.mu.Lock()
 	clear(s.pits)
 	s.mu.Unlock()

@@ -3,6 +3,8 @@
 // this one table, so an event looks the same whichever way it came in.
 package fields
 
+import "slices"
+
 // Attributes a sender sets (OpenTelemetry semantic conventions where one
 // exists).
 const (
@@ -64,11 +66,4 @@ var Core = []string{
 }
 
 // IsCore reports whether key is one of Core.
-func IsCore(key string) bool {
-	for _, k := range Core {
-		if k == key {
-			return true
-		}
-	}
-	return false
-}
+func IsCore(key string) bool { return slices.Contains(Core, key) }
