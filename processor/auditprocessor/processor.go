@@ -85,8 +85,8 @@ type auditProcessor struct {
 	hmacPool  *sync.Pool
 	scratch   sync.Pool // *scratch
 
-	processed, unknown, masked, dropped, removed, rejected metric.Int64Counter
-	quarantineAttr, dropAttr, duplicateAttr, reservedAttr  metric.MeasurementOption
+	tel                                                   *metadata.TelemetryBuilder
+	quarantineAttr, dropAttr, duplicateAttr, reservedAttr metric.MeasurementOption
 }
 
 type scratch struct {
@@ -147,25 +147,14 @@ func newProcessor(set processor.Settings, cfg *Config) (*auditProcessor, error) 
 		p.hmacPool = &sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}
 	}
 
-	meter := set.TelemetrySettings.MeterProvider.Meter(metadata.ScopeName)
-	counter := func(name, desc, unit string) metric.Int64Counter {
-		c, cerr := meter.Int64Counter("otelcol_"+name, metric.WithDescription(desc), metric.WithUnit(unit))
-		if cerr != nil && err == nil {
-			err = cerr
-		}
-		return c
+	if p.tel, err = metadata.NewTelemetryBuilder(set.TelemetrySettings); err != nil {
+		return nil, err
 	}
-	p.processed = counter("processor_audit_records_processed", "Log records the audit processor handled.", "{records}")
-	p.unknown = counter("processor_audit_unknown_actions", "Records whose action is not in the catalog, by policy.", "{records}")
-	p.masked = counter("processor_audit_emails_masked", "Email addresses whose local part was masked.", "{addresses}")
-	p.dropped = counter("processor_audit_records_dropped", "Records dropped because the unknown-action policy is drop.", "{records}")
-	p.removed = counter("processor_audit_attributes_removed", "Attributes removed by the metadata-only lists.", "{attributes}")
-	p.rejected = counter("processor_audit_attributes_rejected", "Sender attributes removed: a later copy of a key, or a key only the processor sets.", "{attributes}")
 	p.quarantineAttr = metric.WithAttributeSet(attribute.NewSet(attribute.String("policy", PolicyQuarantine)))
 	p.dropAttr = metric.WithAttributeSet(attribute.NewSet(attribute.String("policy", PolicyDrop)))
 	p.duplicateAttr = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", "duplicate")))
 	p.reservedAttr = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", "reserved")))
-	return p, err
+	return p, nil
 }
 
 func newFilter(r AttributeRule) attrFilter {
@@ -206,25 +195,25 @@ func (p *auditProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Lo
 	}
 	rls.RemoveIf(func(rl plog.ResourceLogs) bool { return rl.ScopeLogs().Len() == 0 })
 
-	p.processed.Add(ctx, n.processed)
+	p.tel.ProcessorAuditRecordsProcessed.Add(ctx, n.processed)
 	if n.quarantined > 0 {
-		p.unknown.Add(ctx, n.quarantined, p.quarantineAttr)
+		p.tel.ProcessorAuditUnknownActions.Add(ctx, n.quarantined, p.quarantineAttr)
 	}
 	if n.dropped > 0 {
-		p.unknown.Add(ctx, n.dropped, p.dropAttr)
-		p.dropped.Add(ctx, n.dropped)
+		p.tel.ProcessorAuditUnknownActions.Add(ctx, n.dropped, p.dropAttr)
+		p.tel.ProcessorAuditRecordsDropped.Add(ctx, n.dropped)
 	}
 	if n.masked > 0 {
-		p.masked.Add(ctx, n.masked)
+		p.tel.ProcessorAuditEmailsMasked.Add(ctx, n.masked)
 	}
 	if n.removed > 0 {
-		p.removed.Add(ctx, n.removed)
+		p.tel.ProcessorAuditAttributesRemoved.Add(ctx, n.removed)
 	}
 	if n.duplicates > 0 {
-		p.rejected.Add(ctx, n.duplicates, p.duplicateAttr)
+		p.tel.ProcessorAuditAttributesRejected.Add(ctx, n.duplicates, p.duplicateAttr)
 	}
 	if n.reserved > 0 {
-		p.rejected.Add(ctx, n.reserved, p.reservedAttr)
+		p.tel.ProcessorAuditAttributesRejected.Add(ctx, n.reserved, p.reservedAttr)
 	}
 	if rls.Len() == 0 {
 		return ld, processorhelper.ErrSkipProcessingData
