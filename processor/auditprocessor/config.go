@@ -6,9 +6,11 @@ import (
 	"slices"
 
 	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/confmap"
 
 	"github.com/otelcol-audit/otelcol-audit/internal/catalog"
 	"github.com/otelcol-audit/otelcol-audit/internal/fields"
+	"github.com/otelcol-audit/otelcol-audit/internal/strictconfig"
 )
 
 // Policies for actions that are not in the catalog.
@@ -109,6 +111,31 @@ func (r AttributeRule) validate(path string) error {
 		}
 	}
 	return nil
+}
+
+// Unmarshal names, for a misspelt key at any level, the keys that section
+// takes, as the receiver and the exporter do (internal/strictconfig).
+func (c *Config) Unmarshal(conf *confmap.Conf) error {
+	errs := []error{strictconfig.CheckKeys(conf, c)}
+	section := func(key, path string, cfg any) {
+		// A section that is not a map is left to the decoder's type error.
+		if sub, err := conf.Sub(key); err == nil {
+			errs = append(errs, strictconfig.CheckKeysAt(sub, cfg, path))
+		}
+	}
+	section("pseudonym", "pseudonym", &PseudonymConfig{})
+	section("attributes", "attributes", &AttributesConfig{})
+	section("attributes::default", "attributes.default", &AttributeRule{})
+	if groups, err := conf.Sub("attributes::groups"); err == nil {
+		for _, g := range sortedKeys(groups.ToStringMap()) {
+			section("attributes::groups::"+g, "attributes.groups."+g, &AttributeRule{})
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	type plain Config // without this method
+	return conf.Unmarshal((*plain)(c))
 }
 
 func sortedKeys[V any](m map[string]V) []string {
