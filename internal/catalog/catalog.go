@@ -262,16 +262,6 @@ func (c *Catalog) Lookup(name string) (*Action, bool) {
 	return a, ok
 }
 
-// Suggest returns the catalog name that name is a case or separator variant
-// of, for error messages.
-func (c *Catalog) Suggest(name string) (string, bool) {
-	a, ok := c.normalized[Normalize(name)]
-	if !ok {
-		return "", false
-	}
-	return a.Name, true
-}
-
 // Actions returns every action in declaration order.
 func (c *Catalog) Actions() []*Action { return c.ordered }
 

@@ -113,3 +113,46 @@ func TestNormalize(t *testing.T) {
 		assert.Equal(t, want, Normalize(in), in)
 	}
 }
+
+// Did-you-mean answers case and separator variants, and typos by edit
+// distance (a transposition counts once), but not a different action.
+func TestSuggest(t *testing.T) {
+	c, err := Load("../../config/catalogs/codatum.yaml")
+	require.NoError(t, err)
+	tests := []struct {
+		in, want string // want "" for no suggestion
+	}{
+		{"ReportView", "report.view"},
+		{"report_view", "report.view"},
+		{"report.veiw", "report.view"},    // transposition
+		{"report.vew", "report.view"},     // deletion
+		{"reportt.view", "report.view"},   // insertion
+		{"report.viex", "report.view"},    // substitution
+		{"Report.Veiw", "report.view"},    // case and a typo
+		{"notebok.opne", "notebook.open"}, // two typos in a long name
+		{"report.vw", "report.view"},      // two deletions
+		{"rep.view", ""},                  // three: too far
+		{"report.hide", ""},
+		{"delete_everything", ""},
+		{"", ""},
+		{strings.Repeat("report.view", 100), ""}, // long input: no work, no answer
+	}
+	for _, tt := range tests {
+		got, ok := c.Suggest(tt.in)
+		assert.Equal(t, tt.want != "", ok, "%q", tt.in)
+		assert.Equal(t, tt.want, got, "%q", tt.in)
+	}
+}
+
+func TestEditDistance(t *testing.T) {
+	for _, tt := range []struct {
+		a, b string
+		want int
+	}{
+		{"", "", 0}, {"a", "", 1}, {"", "ab", 2}, {"view", "view", 0}, {"veiw", "view", 1},
+		{"vew", "view", 1}, {"viex", "view", 1}, {"abc", "ca", 3}, {"kitten", "sitting", 3},
+	} {
+		assert.Equal(t, tt.want, editDistance(tt.a, tt.b), "%q %q", tt.a, tt.b)
+		assert.Equal(t, tt.want, editDistance(tt.b, tt.a), "%q %q", tt.b, tt.a)
+	}
+}
