@@ -68,6 +68,8 @@ fuzz: ## Run every fuzz test for FUZZTIME each
 	$(GO) test ./internal/auditctl -run '^$$' -fuzz '^FuzzSalvage$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/auditquery -run '^$$' -fuzz '^FuzzParseResource$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/auditquery -run '^$$' -fuzz '^FuzzValidateIP$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/catalog -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/catalog -run '^$$' -fuzz '^FuzzSuggest$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/esdoc -run '^$$' -fuzz FuzzAppendString -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/esdoc -run '^$$' -fuzz FuzzIsIPv4 -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/estest -run '^$$' -fuzz FuzzScanner -fuzztime $(FUZZTIME)
