@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/processor/processorhelper"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
 
 	"github.com/otelcol-audit/otelcol-audit/internal/catalog"
 	"github.com/otelcol-audit/otelcol-audit/internal/eventid"
@@ -84,6 +85,9 @@ type auditProcessor struct {
 	masker    masking.Masker
 	hmacPool  *sync.Pool
 	scratch   sync.Pool // *scratch
+	now       func() time.Time
+	logger    *zap.Logger
+	warns     warnLimit
 
 	tel                                                   *metadata.TelemetryBuilder
 	quarantineAttr, dropAttr, duplicateAttr, reservedAttr metric.MeasurementOption
@@ -126,7 +130,7 @@ func newProcessor(set processor.Settings, cfg *Config) (*auditProcessor, error) 
 	if err != nil {
 		return nil, err
 	}
-	p := &auditProcessor{cfg: cfg, cat: cat, byName: make(map[string]*tags, cat.Len())}
+	p := &auditProcessor{cfg: cfg, cat: cat, byName: make(map[string]*tags, cat.Len()), now: time.Now, logger: set.Logger}
 	p.scratch.New = func() any { return &scratch{} }
 	p.defFilter = newFilter(cfg.Attributes.Default)
 	for _, a := range cat.Actions() {
@@ -170,7 +174,7 @@ func newFilter(r AttributeRule) attrFilter {
 func (p *auditProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
 	sc := p.scratch.Get().(*scratch)
 	defer p.scratch.Put(sc)
-	n := batchCounts{records: ld.LogRecordCount(), received: pcommon.NewTimestampFromTime(time.Now())}
+	n := batchCounts{records: ld.LogRecordCount(), received: pcommon.NewTimestampFromTime(p.now())}
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
@@ -495,10 +499,25 @@ func (p *auditProcessor) quarantine(lr plog.LogRecord, action string) int {
 			reason = fmt.Sprintf("unknown action %q: not in the catalog (%s)", action, strings.Join(p.cfg.Catalogs, ", "))
 		}
 	}
+	p.warnUnknown(action, reason)
 	attrs.PutStr(fields.AuditRoute, fields.RouteQuarantine)
 	attrs.PutStr(fields.AuditInvalidReason, reason)
 	attrs.PutStr(fields.EventKind, fields.KindPipelineError)
 	return masked
+}
+
+// warnUnknown logs a quarantined action (already masked) and why, within
+// warnLimit: the sender got a 202, so the log is where it shows.
+func (p *auditProcessor) warnUnknown(action, reason string) {
+	ok, suppressed := p.warns.allow(p.now())
+	if !ok {
+		return
+	}
+	fields := []zap.Field{zap.String("action", action), zap.String("reason", reason)}
+	if suppressed > 0 {
+		fields = append(fields, zap.Int64("not_logged_before", suppressed))
+	}
+	p.logger.Warn("Unknown action quarantined: add it to a catalog, or fix the sender", fields...)
 }
 
 // putStrings writes one value as a string and several as an array, as ECS
