@@ -3,6 +3,9 @@ package auditprocessor
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 
 	"go.opentelemetry.io/collector/config/configopaque"
@@ -85,7 +88,9 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.Attributes.Default.validate("attributes.default"))
 	var cat *catalog.Catalog
-	if len(c.Catalogs) > 0 {
+	if missing := missingRelative(c.Catalogs); len(missing) > 0 {
+		errs = append(errs, missing...)
+	} else if len(c.Catalogs) > 0 {
 		var err error
 		if cat, err = catalog.Load(c.Catalogs...); err != nil {
 			errs = append(errs, err)
@@ -99,6 +104,30 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// missingRelative explains each relative catalog path that does not exist.
+// The collector gives a component no way to know its config file (neither
+// processor.Settings nor confmap.Conf carries the origin), so a relative
+// path can only be read from the working directory.
+func missingRelative(paths []string) []error {
+	var errs []error
+	for _, p := range paths {
+		if filepath.IsAbs(p) {
+			continue
+		}
+		if _, err := os.Stat(p); !errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		wd, err := os.Getwd()
+		if err != nil {
+			wd = "(unknown: " + err.Error() + ")"
+		}
+		errs = append(errs, fmt.Errorf("catalogs: %q is not in the collector's working directory %s: a relative path is read from there, "+
+			"not from the config file's directory (a collector component cannot know it); use an absolute path, "+
+			"or start the collector from the directory the path is relative to", p, wd))
+	}
+	return errs
 }
 
 func (r AttributeRule) validate(path string) error {
