@@ -42,6 +42,7 @@ type harness struct {
 	url  string
 	tel  *componenttest.Telemetry
 	sink *consumertest.LogsSink
+	recv *auditReceiver
 }
 
 func start(t *testing.T, mut func(*Config), next consumer.Logs, host component.Host) *harness {
@@ -65,6 +66,7 @@ func start(t *testing.T, mut func(*Config), next consumer.Logs, host component.H
 		host = componenttest.NewNopHost()
 	}
 	require.NoError(t, r.Start(context.Background(), host))
+	h.recv = r.(*auditReceiver)
 	t.Cleanup(func() {
 		require.NoError(t, r.Shutdown(context.Background()))
 		require.NoError(t, h.tel.Shutdown(context.Background()))
