@@ -487,6 +487,10 @@ func Run(ctx context.Context, o Options, sc Scenario) (Report, error) {
 			rep.Lost++
 		}
 	})
+	if acked != res.Acked {
+		// Else no loss could ever be seen.
+		return rep, fmt.Errorf("the generator listed %d acknowledged ids but counted %d acknowledged events", acked, res.Acked)
+	}
 	for id := range stored {
 		if !strings.HasPrefix(id, "ev-") {
 			rep.Unexpected++
