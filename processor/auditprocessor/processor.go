@@ -513,11 +513,22 @@ func (p *auditProcessor) warnUnknown(action, reason string) {
 	if !ok {
 		return
 	}
-	fields := []zap.Field{zap.String("action", action), zap.String("reason", reason)}
+	// A sender chooses the action's length: the log gets a bounded copy.
+	fs := []zap.Field{zap.String("action", clip(action)), zap.String("reason", clip(reason))}
 	if suppressed > 0 {
-		fields = append(fields, zap.Int64("not_logged_before", suppressed))
+		fs = append(fs, zap.Int64("not_logged_before", suppressed))
 	}
-	p.logger.Warn("Unknown action quarantined: add it to a catalog, or fix the sender", fields...)
+	p.logger.Warn("Unknown action quarantined: add it to a catalog, or fix the sender", fs...)
+}
+
+// maxLogged bounds a sender's string in the collector's log.
+const maxLogged = 512
+
+func clip(s string) string {
+	if len(s) <= maxLogged {
+		return s
+	}
+	return strings.ToValidUTF8(s[:maxLogged], "") + "…"
 }
 
 // putStrings writes one value as a string and several as an array, as ECS

@@ -3,6 +3,7 @@ package auditprocessor
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,10 +59,13 @@ func TestUnknownActionWarning(t *testing.T) {
 	assert.NotContains(t, logs.All()[1].ContextMap()["reason"], "jane")
 
 	// The next window logs again, with the count of the lines not logged.
+	// A sender's long action is clipped in the log.
 	now = now.Add(warnWindow)
-	send("also.unknown")
+	long := "also.unknown." + strings.Repeat("x", 1000)
+	send(long)
 	require.Equal(t, warnBurst+1, logs.Len())
 	last := logs.All()[warnBurst].ContextMap()
-	assert.Equal(t, "also.unknown", last["action"])
+	assert.Equal(t, long[:maxLogged]+"…", last["action"])
+	assert.Len(t, last["reason"], maxLogged+len("…"))
 	assert.EqualValues(t, 6, last["not_logged_before"], "the flood past the burst")
 }
