@@ -293,8 +293,14 @@ func TestBackPressureRetryLosesNothing(t *testing.T) {
 	assert.Equal(t, 202, r.code)
 	assert.Equal(t, 3, attempts)
 	assert.Equal(t, 3, f.sink.LogRecordCount(), "every event stored exactly once")
-	assert.Equal(t, int64(6), comptest.SumWhere(t, h.tel, "otelcol_receiver_audit_events_refused", "reason", "pipeline"), "two refused attempts of 3 events")
-	assert.Equal(t, int64(3), sum(t, h.tel, "otelcol_receiver_audit_events_accepted"))
+	events := attribute.String("endpoint", pathEvents)
+	// Two refused attempts of 3 events, then 3 accepted.
+	metadatatest.AssertEqualReceiverAuditEventsRefused(t, h.tel, []metricdata.DataPoint[int64]{
+		{Value: 6, Attributes: attribute.NewSet(events, attribute.String("reason", "pipeline"))},
+	}, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
+	metadatatest.AssertEqualReceiverAuditEventsAccepted(t, h.tel, []metricdata.DataPoint[int64]{
+		{Value: 3, Attributes: attribute.NewSet(events)},
+	}, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
 }
 
 func TestImportBackPressureResendIsSafe(t *testing.T) {
