@@ -6,7 +6,7 @@ GOFLAGS_BUILD := -trimpath
 FUZZTIME ?= 30s
 MDATAGEN := $(BIN)/mdatagen
 # Components whose internal/metadata mdatagen generates from metadata.yaml.
-METADATA := extension/jsonlimitextension exporter/auditelasticsearchexporter
+METADATA := extension/jsonlimitextension exporter/auditelasticsearchexporter processor/auditprocessor receiver/auditreceiver
 
 .PHONY: help build run test test-unit test-integration generate check-generated lint fuzz bench bench-e2e bench-export clean
 
@@ -26,7 +26,7 @@ run: build ## Run the collector on config/local.yaml (no Elasticsearch needed)
 
 test: check-generated lint build ## Everything CI runs: generated code, vet, gofmt, all tests, the race detector on the concurrent packages
 	OTELCOL_AUDIT_BIN=$(CURDIR)/$(OTELCOL) AUDITCTL_BIN=$(CURDIR)/$(BIN)/auditctl $(GO) test -count=1 ./...
-	$(GO) test -race -count=1 -timeout 10m ./internal/estest/ ./internal/kibanatest/ ./exporter/...
+	$(GO) test -race -count=1 -timeout 15m ./processor/... ./receiver/... ./exporter/... ./internal/estest/ ./internal/kibanatest/ ./internal/loadharness/ ./internal/comptest/
 
 test-unit: ## Unit tests only (no end-to-end)
 	$(GO) test -count=1 -short ./...
@@ -80,6 +80,8 @@ fuzz: ## Run every fuzz test for FUZZTIME each
 	$(GO) test ./internal/esdoc -run '^$$' -fuzz '^FuzzAppendDocument$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/jsonobj -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./exporter/auditelasticsearchexporter -run '^$$' -fuzz '^FuzzParseBulk$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/catalog -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/catalog -run '^$$' -fuzz '^FuzzSuggest$$' -fuzztime $(FUZZTIME)
 
 bench: ## Micro-benchmarks (processor, masker, encoder) and the stock side-by-side
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./processor/... ./internal/...

@@ -1,9 +1,9 @@
 // Package catalog loads the YAML catalogs of auditable events and answers
 // whether an action name is one of them.
 //
-// Loading is strict: every problem stops the load with an error naming the
-// file and line, because a catalog that silently accepts a typo would let
-// unaudited actions through.
+// Loading is strict: any problem fails the load, with an error naming the
+// file and line of every problem, because a catalog that silently accepts a
+// typo would let unaudited actions through.
 package catalog
 
 import (
@@ -79,20 +79,24 @@ type eventDoc struct {
 }
 
 // Load reads and merges the catalog files. Names must be unique across all
-// files, including variants that differ only in case or separators.
+// files, including variants that differ only in case or separators. The
+// error lists every problem of every file, each with its file and line.
 func Load(paths ...string) (*Catalog, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("no catalog files given")
 	}
 	c := &Catalog{actions: map[string]*Action{}, normalized: map[string]*Action{}}
+	var errs []error
 	for _, p := range paths {
 		data, err := os.ReadFile(p)
 		if err != nil {
-			return nil, fmt.Errorf("catalog %s: %w", p, err)
+			errs = append(errs, fmt.Errorf("catalog %s: %w", p, err))
+			continue
 		}
-		if err := c.add(p, data); err != nil {
-			return nil, err
-		}
+		errs = append(errs, c.add(p, data)...)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return c, nil
 }
@@ -100,43 +104,50 @@ func Load(paths ...string) (*Catalog, error) {
 // Parse builds a catalog from one document; file is used in error messages.
 func Parse(file string, data []byte) (*Catalog, error) {
 	c := &Catalog{actions: map[string]*Action{}, normalized: map[string]*Action{}}
-	if err := c.add(file, data); err != nil {
-		return nil, err
+	if errs := c.add(file, data); len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return c, nil
 }
 
-func (c *Catalog) add(file string, data []byte) error {
-	at := func(line int, format string, args ...any) error {
-		return fmt.Errorf("catalog %s:%d: %s", file, line, fmt.Sprintf(format, args...))
+// add merges one file into c and returns every problem it has; the
+// events without problems are added, so that later files are checked
+// against them.
+func (c *Catalog) add(file string, data []byte) []error {
+	var errs []error
+	at := func(line int, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("catalog %s:%d: %s", file, line, fmt.Sprintf(format, args...)))
 	}
 	var doc fileDoc
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&doc); err != nil {
-		return yamlError(file, err)
+		return []error{yamlError(file, err)}
 	}
 	if doc.Catalog == "" {
-		return at(1, "missing top-level \"catalog\" name")
+		at(1, "missing top-level \"catalog\" name")
 	}
 	if len(doc.Categories) == 0 {
-		return at(1, "no categories declared; every event needs at least one")
+		at(1, "no categories declared; every event needs at least one")
 	}
 	if len(doc.Events) == 0 {
-		return at(1, "no events declared")
+		at(1, "no events declared")
 	}
 	declared := map[string]bool{}
 	for i := range doc.Categories {
 		n := &doc.Categories[i]
 		var cd categoryDoc
 		if err := decodeStrict(n, &cd); err != nil {
-			return at(n.Line, "category: %v", err)
+			at(n.Line, "category: %v", err)
+			continue
 		}
 		if !catPattern.MatchString(cd.Name) {
-			return at(n.Line, "category name %q must be lower snake_case", cd.Name)
+			at(n.Line, "category name %q must be lower snake_case", cd.Name)
+			continue
 		}
 		if declared[cd.Name] {
-			return at(n.Line, "category %q declared twice", cd.Name)
+			at(n.Line, "category %q declared twice", cd.Name)
+			continue
 		}
 		declared[cd.Name] = true
 		if !slices.ContainsFunc(c.categories, func(x Category) bool { return x.Name == cd.Name }) {
@@ -148,44 +159,57 @@ func (c *Catalog) add(file string, data []byte) error {
 		n := &doc.Events[i]
 		var ed eventDoc
 		if err := decodeStrict(n, &ed); err != nil {
-			return at(n.Line, "event: %v", err)
+			at(n.Line, "event: %v", err)
+			continue
 		}
+		before := len(errs)
 		switch {
 		case ed.Name == "":
-			return at(n.Line, "event has no name")
+			at(n.Line, "event has no name")
 		case !namePattern.MatchString(ed.Name):
-			return at(n.Line, "event name %q: use letters and digits, optionally separated by single '.', '_', ':' or '-'", ed.Name)
-		case ed.Group == "":
-			return at(n.Line, "event %q has no group", ed.Name)
-		case len(ed.Categories) == 0:
-			return at(n.Line, "event %q has no categories (declared: %s)", ed.Name, strings.Join(names, ", "))
-		case ed.Description == "":
-			return at(n.Line, "event %q has no description", ed.Name)
+			at(n.Line, "event name %q: use letters and digits, optionally separated by single '.', '_', ':' or '-'", ed.Name)
+		}
+		if ed.Group == "" {
+			at(n.Line, "event %q has no group", ed.Name)
+		}
+		if len(ed.Categories) == 0 {
+			at(n.Line, "event %q has no categories (declared: %s)", ed.Name, strings.Join(names, ", "))
+		}
+		if ed.Description == "" {
+			at(n.Line, "event %q has no description", ed.Name)
 		}
 		for _, cat := range ed.Categories {
 			if !declared[cat] {
-				return at(n.Line, "event %q: unknown category %q (declared: %s)", ed.Name, cat, strings.Join(names, ", "))
+				at(n.Line, "event %q: unknown category %q (declared: %s)", ed.Name, cat, strings.Join(names, ", "))
 			}
 		}
 		if d := firstDuplicate(ed.Categories); d != "" {
-			return at(n.Line, "event %q lists category %q twice", ed.Name, d)
+			at(n.Line, "event %q lists category %q twice", ed.Name, d)
 		}
 		for _, v := range ed.ECS.Category {
 			if !slices.Contains(ecsCategories, v) {
-				return at(n.Line, "event %q: %q is not an ECS event.category (allowed: %s)", ed.Name, v, strings.Join(ecsCategories, ", "))
+				at(n.Line, "event %q: %q is not an ECS event.category (allowed: %s)", ed.Name, v, strings.Join(ecsCategories, ", "))
 			}
 		}
 		for _, v := range ed.ECS.Type {
 			if !slices.Contains(ecsTypes, v) {
-				return at(n.Line, "event %q: %q is not an ECS event.type (allowed: %s)", ed.Name, v, strings.Join(ecsTypes, ", "))
+				at(n.Line, "event %q: %q is not an ECS event.type (allowed: %s)", ed.Name, v, strings.Join(ecsTypes, ", "))
 			}
 		}
+		if ed.Name == "" {
+			continue
+		}
 		if prev, ok := c.actions[ed.Name]; ok {
-			return at(n.Line, "duplicate event %q, first declared at %s:%d", ed.Name, prev.File, prev.Line)
+			at(n.Line, "duplicate event %q, first declared at %s:%d", ed.Name, prev.File, prev.Line)
+			continue
 		}
 		norm := Normalize(ed.Name)
 		if prev, ok := c.normalized[norm]; ok {
-			return at(n.Line, "event %q differs from %q (%s:%d) only in case or separators; such names are ambiguous", ed.Name, prev.Name, prev.File, prev.Line)
+			at(n.Line, "event %q differs from %q (%s:%d) only in case or separators; such names are ambiguous", ed.Name, prev.Name, prev.File, prev.Line)
+			continue
+		}
+		if len(errs) > before {
+			continue
 		}
 		a := &Action{
 			Name: ed.Name, Group: ed.Group, Categories: ed.Categories,
@@ -196,7 +220,7 @@ func (c *Catalog) add(file string, data []byte) error {
 		c.normalized[norm] = a
 		c.ordered = append(c.ordered, a)
 	}
-	return nil
+	return errs
 }
 
 func decodeStrict(n *yaml.Node, out any) error {
@@ -260,16 +284,6 @@ func mapsKeys(m map[string]bool) func(func(string) bool) {
 func (c *Catalog) Lookup(name string) (*Action, bool) {
 	a, ok := c.actions[name]
 	return a, ok
-}
-
-// Suggest returns the catalog name that name is a case or separator variant
-// of, for error messages.
-func (c *Catalog) Suggest(name string) (string, bool) {
-	a, ok := c.normalized[Normalize(name)]
-	if !ok {
-		return "", false
-	}
-	return a.Name, true
 }
 
 // Actions returns every action in declaration order.

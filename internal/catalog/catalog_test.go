@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -111,5 +112,86 @@ func TestLoadErrors(t *testing.T) {
 func TestNormalize(t *testing.T) {
 	for in, want := range map[string]string{"CreateNotebook": "createnotebook", "create_notebook": "createnotebook", "notebook.create": "notebookcreate", "A-b:C d": "abcd"} {
 		assert.Equal(t, want, Normalize(in), in)
+	}
+}
+
+// Did-you-mean answers case and separator variants, and typos by edit
+// distance (a transposition counts once), but not a different action.
+func TestSuggest(t *testing.T) {
+	c, err := Load("../../config/catalogs/codatum.yaml")
+	require.NoError(t, err)
+	tests := []struct {
+		in, want string // want "" for no suggestion
+	}{
+		{"ReportView", "report.view"},
+		{"report_view", "report.view"},
+		{"report.veiw", "report.view"},    // transposition
+		{"report.vew", "report.view"},     // deletion
+		{"reportt.view", "report.view"},   // insertion
+		{"report.viex", "report.view"},    // substitution
+		{"Report.Veiw", "report.view"},    // case and a typo
+		{"notebok.opne", "notebook.open"}, // two typos in a long name
+		{"report.vw", "report.view"},      // two deletions
+		{"rep.view", ""},                  // three: too far
+		{"report.hide", ""},
+		{"delete_everything", ""},
+		{"", ""},
+		{strings.Repeat("report.view", 100), ""}, // long input: no work, no answer
+	}
+	for _, tt := range tests {
+		got, ok := c.Suggest(tt.in)
+		assert.Equal(t, tt.want != "", ok, "%q", tt.in)
+		assert.Equal(t, tt.want, got, "%q", tt.in)
+	}
+}
+
+func TestEditDistance(t *testing.T) {
+	for _, tt := range []struct {
+		a, b string
+		want int
+	}{
+		{"", "", 0}, {"a", "", 1}, {"", "ab", 2}, {"view", "view", 0}, {"veiw", "view", 1},
+		{"vew", "view", 1}, {"viex", "view", 1}, {"abc", "ca", 3}, {"kitten", "sitting", 3},
+	} {
+		assert.Equal(t, tt.want, editDistance(tt.a, tt.b), "%q %q", tt.a, tt.b)
+		assert.Equal(t, tt.want, editDistance(tt.b, tt.a), "%q %q", tt.b, tt.a)
+	}
+}
+
+// Every problem is reported, not only the first: a lint run fixes a
+// catalog in one pass.
+func TestEveryProblemIsReported(t *testing.T) {
+	doc := header +
+		"  - {name: a, group: G, categories: [viewdata], description: d}\n" +
+		"  - {name: b, categories: [view_data]}\n" +
+		"  - {name: \"c d\", group: G, categories: [view_data], description: d}\n" +
+		"  - {name: e, group: G, categories: [view_data], description: d, ecs: {type: [made]}}\n" +
+		"  - {name: f, group: G, categories: [view_data], description: d}\n" +
+		"  - {name: f, group: G, categories: [view_data], description: d}\n"
+	_, err := Parse("t.yaml", []byte(doc))
+	require.Error(t, err)
+	assert.Equal(t, strings.Join([]string{
+		`catalog t.yaml:6: event "a": unknown category "viewdata" (declared: access_control, view_data)`,
+		`catalog t.yaml:7: event "b" has no group`,
+		`catalog t.yaml:7: event "b" has no description`,
+		`catalog t.yaml:8: event name "c d": use letters and digits, optionally separated by single '.', '_', ':' or '-'`,
+		`catalog t.yaml:9: event "e": "made" is not an ECS event.type (allowed: access, admin, allowed, change, connection, creation, deletion, denied, device, end, error, group, indicator, info, installation, protocol, start, user)`,
+		`catalog t.yaml:11: duplicate event "f", first declared at t.yaml:10`,
+	}, "\n"), err.Error())
+
+	dir := t.TempDir()
+	one := filepath.Join(dir, "one.yaml")
+	two := filepath.Join(dir, "two.yaml")
+	require.NoError(t, os.WriteFile(one, []byte("catalog: one\nevents:\n  - {name: a, group: G, categories: [x], description: d}\n"), 0o600))
+	require.NoError(t, os.WriteFile(two, []byte(header+"  - {name: a, group: G, categories: [view_data]}\n"), 0o600))
+	_, err = Load(one, filepath.Join(dir, "missing.yaml"), two)
+	require.Error(t, err)
+	msg := err.Error()
+	for _, want := range []string{
+		"catalog " + one + ":1: no categories declared",
+		"catalog " + filepath.Join(dir, "missing.yaml") + ": open",
+		"catalog " + two + `:6: event "a" has no description`,
+	} {
+		assert.Contains(t, msg, want)
 	}
 }

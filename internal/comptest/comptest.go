@@ -5,8 +5,12 @@ package comptest
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,34 +56,115 @@ func Load[C any](t *testing.T, typ component.Type, name string, createDefault fu
 	return cfg, nil
 }
 
-// Sum adds up every data point of an int64 counter; 0 when it was never
-// recorded.
-func Sum(t *testing.T, tel *componenttest.Telemetry, name string) int64 {
+// Sum adds up every data point of an int64 counter. A metric with no data
+// is 0 only when the metadata.yaml of the package under test declares it
+// (a counter nothing was added to yet); any other name fails the test, so
+// an assertion cannot pass on a misspelt or renamed metric.
+func Sum(t testing.TB, tel *componenttest.Telemetry, name string) int64 {
 	t.Helper()
-	m, err := tel.GetMetric(name)
-	if err != nil {
+	m, ok := find(t, tel, name)
+	if !ok {
 		return 0
 	}
 	var total int64
-	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+	for _, dp := range points(t, m) {
 		total += dp.Value
 	}
 	return total
 }
 
 // SumWhere adds up the data points of an int64 counter whose attribute key
-// has value.
-func SumWhere(t *testing.T, tel *componenttest.Telemetry, name, key, value string) int64 {
+// has value. As Sum for a metric with no data; it fails when no data point
+// carries key at all, and, when metadata.yaml lists the attribute's values,
+// when value is not one of them.
+func SumWhere(t testing.TB, tel *componenttest.Telemetry, name, key, value string) int64 {
 	t.Helper()
-	m, err := tel.GetMetric(name)
-	require.NoError(t, err, "metric %s was never recorded", name)
+	if vals, ok := declaredValues(t, key); ok && !slices.Contains(vals, value) {
+		t.Fatalf("metadata.yaml lists no value %q for attribute %q: it has %s", value, key, strings.Join(vals, ", "))
+	}
+	m, ok := find(t, tel, name)
+	if !ok {
+		return 0
+	}
 	var total int64
-	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
-		if v, ok := dp.Attributes.Value(attribute.Key(key)); ok && v.AsString() == value {
+	seen := false
+	for _, dp := range points(t, m) {
+		v, has := dp.Attributes.Value(attribute.Key(key))
+		seen = seen || has
+		if has && v.Emit() == value {
 			total += dp.Value
 		}
 	}
+	if !seen {
+		t.Fatalf("no data point of %s has the attribute %q", name, key)
+	}
 	return total
+}
+
+// find returns the recorded metric name; false when it has no data and
+// metadata.yaml declares it.
+func find(t testing.TB, tel *componenttest.Telemetry, name string) (metricdata.Metrics, bool) {
+	t.Helper()
+	m, err := tel.GetMetric(name)
+	if err == nil {
+		return m, true
+	}
+	if !slices.Contains(declaredMetrics(t), name) {
+		t.Fatalf("metric %s was never recorded and metadata.yaml declares no such metric (declared: %s)",
+			name, strings.Join(declaredMetrics(t), ", "))
+	}
+	return metricdata.Metrics{}, false
+}
+
+func points(t testing.TB, m metricdata.Metrics) []metricdata.DataPoint[int64] {
+	t.Helper()
+	s, ok := m.Data.(metricdata.Sum[int64])
+	if !ok {
+		t.Fatalf("metric %s is a %T, not an int64 counter", m.Name, m.Data)
+	}
+	return s.DataPoints
+}
+
+// declaredMetrics lists the telemetry metrics of ./metadata.yaml (the
+// package under test) by their exported names; none without the file.
+func declaredMetrics(t testing.TB) []string {
+	t.Helper()
+	cm := metadataYAML(t)
+	if cm == nil {
+		return nil
+	}
+	sub, err := cm.Sub("telemetry::metrics")
+	require.NoError(t, err)
+	var names []string
+	for k := range sub.ToStringMap() {
+		names = append(names, "otelcol_"+k)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// declaredValues lists the enum of attribute key in ./metadata.yaml.
+func declaredValues(t testing.TB, key string) ([]string, bool) {
+	t.Helper()
+	cm := metadataYAML(t)
+	if cm == nil || !cm.IsSet("attributes::"+key+"::enum") {
+		return nil, false
+	}
+	var vals []string
+	for _, v := range cm.Get("attributes::" + key + "::enum").([]any) {
+		vals = append(vals, fmt.Sprint(v))
+	}
+	return vals, true
+}
+
+func metadataYAML(t testing.TB) *confmap.Conf {
+	t.Helper()
+	if _, err := os.Stat("metadata.yaml"); err != nil {
+		return nil
+	}
+	cm, err := confmaptest.LoadConf("metadata.yaml")
+	require.NoError(t, err)
+	return cm
 }
 
 // PerRecord runs b.N batches, fresh copies of src, through c and reports

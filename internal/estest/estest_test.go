@@ -415,3 +415,12 @@ func TestBulkAnswerIsJSONForOddIDs(t *testing.T) {
 		assert.Equal(t, odd, itemOf(body, 0)["_id"])
 	}
 }
+
+// A misspelt kind must not answer "absent": every negative assertion would pass.
+func TestAssetKindsAreChecked(t *testing.T) {
+	s := New()
+	assert.Panics(t, func() { s.Has("data_strem", "x") })
+	assert.Panics(t, func() { s.Asset("index-template", "x") })
+	assert.False(t, s.Has("data_stream", "x"))
+	assert.Nil(t, s.Asset("index_template", "x"))
+}

@@ -140,7 +140,8 @@ func (s *Server) Has(kind, name string) bool {
 		_, ok := s.indices[name]
 		return ok
 	}
-	return false
+	// A misspelt kind would make every "has not" assertion pass.
+	panic("estest: Has of unknown kind " + kind)
 }
 
 // Asset returns an installed asset's body as it was sent.
@@ -166,6 +167,8 @@ func (s *Server) Asset(kind, name string) json.RawMessage {
 		if t := s.templates[name]; t != nil {
 			return t.raw
 		}
+	default:
+		panic("estest: Asset of unknown kind " + kind)
 	}
 	return nil
 }

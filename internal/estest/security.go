@@ -137,9 +137,9 @@ func (sec *security) authenticate(r *http.Request) (*principal, error) {
 	return nil, errors.New("unable to authenticate with provided credentials and anonymous access is not allowed for this request")
 }
 
-// addUser creates a native-realm user with roles (superuser, or roles put
+// AddUser creates a native-realm user with roles (superuser, or roles put
 // through the API).
-func (s *Server) addUser(name, password string, roles ...string) {
+func (s *Server) AddUser(name, password string, roles ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sec.users[name] = &user{name: name, password: password, roles: roles}

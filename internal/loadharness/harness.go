@@ -263,7 +263,9 @@ service:
 `, pprof, p["health"], queue, p["grpc"], p["http"], p["audit"], o.MemLimitMiB, o.MemLimitMiB/4, root, root, root, esURL, compression, period, storage, queueBatch, pprofExt, processors)
 }
 
-func (o Options) startCollector(cfgPath string, health int) (*collector, error) {
+// startCollector starts the collector and waits until it is healthy; it
+// stops it and returns ctx's error when ctx ends first.
+func (o Options) startCollector(ctx context.Context, cfgPath string, health int) (*collector, error) {
 	c := &collector{health: fmt.Sprintf("http://127.0.0.1:%d/", health)}
 	c.cmd = exec.Command(o.Collector, "--config", cfgPath)
 	c.cmd.Env = append(os.Environ(), o.CollectorEnv...)
@@ -278,15 +280,17 @@ func (o Options) startCollector(cfgPath string, health int) (*collector, error) 
 				return c, nil
 			}
 		}
-		time.Sleep(100 * time.Millisecond)
+		if err := sleep(ctx, 100*time.Millisecond); err != nil {
+			c.stop(true)
+			return nil, err
+		}
 	}
-	c.cmd.Process.Kill()
-	c.cmd.Wait()
-	return nil, fmt.Errorf("the collector did not become healthy")
+	c.stop(true)
+	return nil, fmt.Errorf("the collector did not become healthy in 60s; its output is in the log")
 }
 
-// usage reads CPU seconds and peak RSS of a live process from /proc.
-func usage(pid int) (cpu float64, peakMiB float64) {
+// procUsage reads CPU seconds and peak RSS of a live process from /proc.
+func procUsage(pid int) (cpu float64, peakMiB float64) {
 	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
 		s := string(b)
 		f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
@@ -305,8 +309,10 @@ func usage(pid int) (cpu float64, peakMiB float64) {
 	return cpu, peakMiB
 }
 
+func (c *collector) usage() (cpu, peak float64) { return procUsage(c.cmd.Process.Pid) }
+
 func (c *collector) stop(kill bool) (cpu, peak float64) {
-	cpu, peak = usage(c.cmd.Process.Pid)
+	cpu, peak = c.usage()
 	if kill {
 		c.cmd.Process.Kill()
 	} else {
@@ -354,15 +360,19 @@ func Run(ctx context.Context, o Options, sc Scenario) (Report, error) {
 	if err := os.WriteFile(cfgPath, []byte(o.config(sc, d.url, filepath.Join(dir, "queue"), ports)), 0o600); err != nil {
 		return rep, err
 	}
-	col, err := o.startCollector(cfgPath, ports["health"])
+	start := func(ctx context.Context) (proc, error) {
+		c, err := o.startCollector(ctx, cfgPath, ports["health"])
+		if err != nil {
+			return nil, err // not a nil *collector in a non-nil proc
+		}
+		return c, nil
+	}
+	first, err := start(ctx)
 	if err != nil {
 		return rep, err
 	}
-	defer func() {
-		if col != nil {
-			col.stop(false)
-		}
-	}()
+	col := &live{c: first}
+	defer col.close()
 	// Wait for the bootstrap: the first data stream exists.
 	for i := 0; ; i++ {
 		st, err := d.stats()
@@ -376,73 +386,50 @@ func Run(ctx context.Context, o Options, sc Scenario) (Report, error) {
 	}
 
 	endpoint := map[string]string{loadgen.OTLPGRPC: fmt.Sprintf("127.0.0.1:%d", ports["grpc"]), loadgen.OTLPHTTP: fmt.Sprintf("127.0.0.1:%d", ports["http"]), loadgen.Receiver: fmt.Sprintf("127.0.0.1:%d", ports["audit"])}[sc.Protocol]
-	outageStart := make(chan struct{})
 	outageAt := int(sc.OutageAfter * float64(sc.Events))
 	gen := loadgen.Config{
 		Protocol: sc.Protocol, Endpoint: endpoint, Events: sc.Events, BatchSize: sc.Batch, Workers: sc.Workers, Rate: sc.Rate,
 		MaxDuration: 30 * time.Minute, IDPrefix: "ev-", UnknownFraction: 0.02, FreeTextEmailFraction: 0.2, MaxRetries: 100000,
 		SpreadDays: sc.SpreadDays,
 	}
+	var out *outage
 	if sc.Outage != "" {
-		var fired bool
-		gen.OnProgress = func(acked int) {
-			if !fired && acked >= outageAt {
-				fired = true
-				close(outageStart)
-			}
-		}
-	}
-	var cpuTotal, peak float64
-	faultsDone := make(chan error, 1)
-	go func() {
-		if sc.Outage == "" {
-			faultsDone <- nil
-			return
-		}
-		select {
-		case <-outageStart:
-		case <-ctx.Done():
-			faultsDone <- ctx.Err()
-			return
-		}
-		f := sc.Faults
-		if sc.Outage == OutageForbidden {
-			f.ItemForbiddenFraction = 1
-		} else {
-			f.Outage = sc.Outage
-		}
-		d.post("/_testdouble/faults", f)
-		fmt.Fprintf(o.Log, "outage %s started\n", sc.Outage)
-		if sc.KillDuringOutage {
-			time.Sleep(sc.OutageFor / 2)
-			c, p := col.stop(true)
-			cpuTotal += c
-			peak = max(peak, p)
+		out = newOutage()
+		out.length, out.kill, out.col = sc.OutageFor, sc.KillDuringOutage, col
+		out.start = func(ctx context.Context) (proc, error) {
 			fmt.Fprintln(o.Log, "collector SIGKILLed; restarting on the same queue")
-			nc, err := o.startCollector(cfgPath, ports["health"])
-			if err != nil {
-				faultsDone <- err
-				return
-			}
-			col = nc
-			time.Sleep(sc.OutageFor / 2)
-		} else {
-			time.Sleep(sc.OutageFor)
+			return start(ctx)
 		}
-		d.post("/_testdouble/faults", sc.Faults)
-		fmt.Fprintln(o.Log, "outage over")
-		faultsDone <- nil
-	}()
+		out.set = func() error {
+			f := sc.Faults
+			if sc.Outage == OutageForbidden {
+				f.ItemForbiddenFraction = 1
+			} else {
+				f.Outage = sc.Outage
+			}
+			fmt.Fprintf(o.Log, "outage %s started\n", sc.Outage)
+			return d.post("/_testdouble/faults", f)
+		}
+		out.clear = func() error {
+			fmt.Fprintln(o.Log, "outage over")
+			return d.post("/_testdouble/faults", sc.Faults)
+		}
+		// Called by every load worker.
+		gen.OnProgress = func(acked int) {
+			if acked >= outageAt {
+				out.trigger()
+			}
+		}
+	}
 
-	start := time.Now()
-	res, err := loadgen.Run(ctx, gen)
-	if err != nil {
-		return rep, fmt.Errorf("load: %w", err)
-	}
-	if sc.Outage != "" && res.Acked < outageAt {
-		close(outageStart)
-	}
-	if err := <-faultsDone; err != nil {
+	startLoad := time.Now()
+	var res *loadgen.Result
+	if err := withOutage(ctx, out, func(ctx context.Context) (err error) {
+		if res, err = loadgen.Run(ctx, gen); err != nil {
+			return fmt.Errorf("load: %w", err)
+		}
+		return nil
+	}); err != nil {
 		return rep, err
 	}
 	rep.Sent, rep.Acked, rep.Refused, rep.GaveUp = res.Sent, res.Acked, res.Refused, res.GaveUp
@@ -469,10 +456,8 @@ func Run(ctx context.Context, o Options, sc Scenario) (Report, error) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	rep.Elapsed = time.Since(start)
-	c, p := usage(col.cmd.Process.Pid)
-	cpuTotal += c
-	peak = max(peak, p)
+	rep.Elapsed = time.Since(startLoad)
+	cpuTotal, peak := col.usage()
 
 	st, err := d.stats()
 	if err != nil {
@@ -502,6 +487,10 @@ func Run(ctx context.Context, o Options, sc Scenario) (Report, error) {
 			rep.Lost++
 		}
 	})
+	if acked != res.Acked {
+		// Else no loss could ever be seen.
+		return rep, fmt.Errorf("the generator listed %d acknowledged ids but counted %d acknowledged events", acked, res.Acked)
+	}
 	for id := range stored {
 		if !strings.HasPrefix(id, "ev-") {
 			rep.Unexpected++

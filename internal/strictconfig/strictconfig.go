@@ -15,7 +15,11 @@ import (
 
 // CheckKeys returns an error naming every top-level key of conf that no
 // field of cfg (a pointer to a struct) takes, following squashed fields.
-func CheckKeys(conf *confmap.Conf, cfg any) error {
+func CheckKeys(conf *confmap.Conf, cfg any) error { return CheckKeysAt(conf, cfg, "") }
+
+// CheckKeysAt is CheckKeys for the section at path (e.g. "tls"), which the
+// error names.
+func CheckKeysAt(conf *confmap.Conf, cfg any, path string) error {
 	known := Keys(reflect.TypeOf(cfg))
 	var unknown []string
 	for k := range conf.ToStringMap() {
@@ -28,7 +32,10 @@ func CheckKeys(conf *confmap.Conf, cfg any) error {
 	}
 	slices.Sort(unknown)
 	slices.Sort(known)
-	return fmt.Errorf("unknown configuration key(s) %s; the keys are %s", strings.Join(quote(unknown), ", "), strings.Join(known, ", "))
+	if path != "" {
+		path += ": "
+	}
+	return fmt.Errorf("%sunknown configuration key(s) %s; the keys are %s", path, strings.Join(quote(unknown), ", "), strings.Join(known, ", "))
 }
 
 // Keys lists the top-level keys a struct type takes.

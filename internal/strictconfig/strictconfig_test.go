@@ -28,3 +28,10 @@ func TestCheckKeys(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, `unknown configuration key(s) "limt", "tsl"; the keys are endpoint, limit, plain, tls`, err.Error())
 }
+
+func TestCheckKeysAtNamesTheSection(t *testing.T) {
+	bad := confmap.NewFromStringMap(map[string]any{"limt": 1})
+	err := CheckKeysAt(bad, &cfg{}, "server")
+	require.Error(t, err)
+	assert.Equal(t, `server: unknown configuration key(s) "limt"; the keys are endpoint, limit, plain, tls`, err.Error())
+}

@@ -158,19 +158,24 @@ func (p *Process) Kill() {
 	<-p.done
 }
 
-// PeakRSSMiB is the process's peak resident memory (VmHWM), 0 where
-// /proc cannot tell.
-func (p *Process) PeakRSSMiB() float64 {
+// PeakRSSMiB is the process's peak resident memory (VmHWM). It fails t
+// where /proc cannot tell: a 0 would pass every upper bound.
+func (p *Process) PeakRSSMiB(t testing.TB) float64 {
+	t.Helper()
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
 	if err != nil {
-		return 0
+		t.Fatalf("peak RSS of the collector: %v", err)
 	}
 	for _, line := range bytes.Split(b, []byte("\n")) {
 		if f := bytes.Fields(line); len(f) == 3 && string(f[0]) == "VmHWM:" {
-			kb, _ := strconv.ParseFloat(string(f[1]), 64)
+			kb, err := strconv.ParseFloat(string(f[1]), 64)
+			if err != nil || kb <= 0 {
+				t.Fatalf("peak RSS of the collector: VmHWM is %q", f[1])
+			}
 			return kb / 1024
 		}
 	}
+	t.Fatalf("peak RSS of the collector: no VmHWM in /proc/%d/status", p.cmd.Process.Pid)
 	return 0
 }
 

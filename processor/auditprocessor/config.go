@@ -3,12 +3,17 @@ package auditprocessor
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 
 	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/confmap"
 
 	"github.com/otelcol-audit/otelcol-audit/internal/catalog"
 	"github.com/otelcol-audit/otelcol-audit/internal/fields"
+	"github.com/otelcol-audit/otelcol-audit/internal/strictconfig"
 )
 
 // Policies for actions that are not in the catalog.
@@ -83,7 +88,9 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.Attributes.Default.validate("attributes.default"))
 	var cat *catalog.Catalog
-	if len(c.Catalogs) > 0 {
+	if missing := missingRelative(c.Catalogs); len(missing) > 0 {
+		errs = append(errs, missing...)
+	} else if len(c.Catalogs) > 0 {
 		var err error
 		if cat, err = catalog.Load(c.Catalogs...); err != nil {
 			errs = append(errs, err)
@@ -99,6 +106,30 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// missingRelative explains each relative catalog path that does not exist.
+// The collector gives a component no way to know its config file (neither
+// processor.Settings nor confmap.Conf carries the origin), so a relative
+// path can only be read from the working directory.
+func missingRelative(paths []string) []error {
+	var errs []error
+	for _, p := range paths {
+		if filepath.IsAbs(p) {
+			continue
+		}
+		if _, err := os.Stat(p); !errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		wd, err := os.Getwd()
+		if err != nil {
+			wd = "(unknown: " + err.Error() + ")"
+		}
+		errs = append(errs, fmt.Errorf("catalogs: %q is not in the collector's working directory %s: a relative path is read from there, "+
+			"not from the config file's directory (a collector component cannot know it); use an absolute path, "+
+			"or start the collector from the directory the path is relative to", p, wd))
+	}
+	return errs
+}
+
 func (r AttributeRule) validate(path string) error {
 	if len(r.Allow) > 0 && len(r.Deny) > 0 {
 		return fmt.Errorf("%s: set allow or deny, not both", path)
@@ -109,6 +140,31 @@ func (r AttributeRule) validate(path string) error {
 		}
 	}
 	return nil
+}
+
+// Unmarshal names, for a misspelt key at any level, the keys that section
+// takes, as the receiver and the exporter do (internal/strictconfig).
+func (c *Config) Unmarshal(conf *confmap.Conf) error {
+	errs := []error{strictconfig.CheckKeys(conf, c)}
+	section := func(key, path string, cfg any) {
+		// A section that is not a map is left to the decoder's type error.
+		if sub, err := conf.Sub(key); err == nil {
+			errs = append(errs, strictconfig.CheckKeysAt(sub, cfg, path))
+		}
+	}
+	section("pseudonym", "pseudonym", &PseudonymConfig{})
+	section("attributes", "attributes", &AttributesConfig{})
+	section("attributes::default", "attributes.default", &AttributeRule{})
+	if groups, err := conf.Sub("attributes::groups"); err == nil {
+		for _, g := range sortedKeys(groups.ToStringMap()) {
+			section("attributes::groups::"+g, "attributes.groups."+g, &AttributeRule{})
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	type plain Config // without this method
+	return conf.Unmarshal((*plain)(c))
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -1,6 +1,7 @@
 package auditprocessor
 
 import (
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -48,14 +49,16 @@ func TestLoadConfig(t *testing.T) {
 
 func TestConfigErrors(t *testing.T) {
 	tests := map[string]string{
-		"bad_policy":      `unknown_actions: "accept" is not a policy; use "quarantine" or "drop"`,
-		"no_catalogs":     "catalogs: at least one catalog file is required",
-		"both_lists":      "attributes.default: set allow or deny, not both",
-		"unknown_group":   `attributes.groups.Notebooks: no catalog has a group named "Notebooks"`,
-		"deny_core":       `attributes.default.deny: "user.email" is a core audit attribute`,
-		"short_key":       "pseudonym.key: 5 bytes is too short",
-		"missing_catalog": "catalog ../../config/catalogs/nope.yaml: open",
-		"unknown_key":     "has invalid keys: mask_email",
+		"bad_policy":         `unknown_actions: "accept" is not a policy; use "quarantine" or "drop"`,
+		"no_catalogs":        "catalogs: at least one catalog file is required",
+		"both_lists":         "attributes.default: set allow or deny, not both",
+		"unknown_group":      `attributes.groups.Notebooks: no catalog has a group named "Notebooks"`,
+		"deny_core":          `attributes.default.deny: "user.email" is a core audit attribute`,
+		"short_key":          "pseudonym.key: 5 bytes is too short",
+		"missing_catalog":    `catalogs: "../../config/catalogs/nope.yaml" is not in the collector's working directory ` + cwd(t) + `: a relative path is read from there, not from the config file's directory (a collector component cannot know it); use an absolute path, or start the collector from the directory the path is relative to`,
+		"unknown_key":        `unknown configuration key(s) "mask_email"; the keys are action_attributes, attributes, catalogs, mask_emails, pseudonym, unknown_actions`,
+		"unknown_nested_key": `pseudonym: unknown configuration key(s) "kye"; the keys are key, trust_sender_hash`,
+		"unknown_group_key":  `attributes.groups.Connection: unknown configuration key(s) "alow"; the keys are allow, deny`,
 	}
 	for name, want := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -64,6 +67,12 @@ func TestConfigErrors(t *testing.T) {
 			assert.Contains(t, err.Error(), want)
 		})
 	}
+}
+
+func cwd(t *testing.T) string {
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	return wd
 }
 
 func TestPseudonymKeyIsOpaque(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/processor/processorhelper"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
 
 	"github.com/otelcol-audit/otelcol-audit/internal/catalog"
 	"github.com/otelcol-audit/otelcol-audit/internal/eventid"
@@ -84,9 +85,12 @@ type auditProcessor struct {
 	masker    masking.Masker
 	hmacPool  *sync.Pool
 	scratch   sync.Pool // *scratch
+	now       func() time.Time
+	logger    *zap.Logger
+	warns     warnLimit
 
-	processed, unknown, masked, dropped, removed, rejected metric.Int64Counter
-	quarantineAttr, dropAttr, duplicateAttr, reservedAttr  metric.MeasurementOption
+	tel                                                   *metadata.TelemetryBuilder
+	quarantineAttr, dropAttr, duplicateAttr, reservedAttr metric.MeasurementOption
 }
 
 type scratch struct {
@@ -126,7 +130,7 @@ func newProcessor(set processor.Settings, cfg *Config) (*auditProcessor, error) 
 	if err != nil {
 		return nil, err
 	}
-	p := &auditProcessor{cfg: cfg, cat: cat, byName: make(map[string]*tags, cat.Len())}
+	p := &auditProcessor{cfg: cfg, cat: cat, byName: make(map[string]*tags, cat.Len()), now: time.Now, logger: set.Logger}
 	p.scratch.New = func() any { return &scratch{} }
 	p.defFilter = newFilter(cfg.Attributes.Default)
 	for _, a := range cat.Actions() {
@@ -147,25 +151,14 @@ func newProcessor(set processor.Settings, cfg *Config) (*auditProcessor, error) 
 		p.hmacPool = &sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}
 	}
 
-	meter := set.TelemetrySettings.MeterProvider.Meter(metadata.ScopeName)
-	counter := func(name, desc, unit string) metric.Int64Counter {
-		c, cerr := meter.Int64Counter("otelcol_"+name, metric.WithDescription(desc), metric.WithUnit(unit))
-		if cerr != nil && err == nil {
-			err = cerr
-		}
-		return c
+	if p.tel, err = metadata.NewTelemetryBuilder(set.TelemetrySettings); err != nil {
+		return nil, err
 	}
-	p.processed = counter("processor_audit_records_processed", "Log records the audit processor handled.", "{records}")
-	p.unknown = counter("processor_audit_unknown_actions", "Records whose action is not in the catalog, by policy.", "{records}")
-	p.masked = counter("processor_audit_emails_masked", "Email addresses whose local part was masked.", "{addresses}")
-	p.dropped = counter("processor_audit_records_dropped", "Records dropped because the unknown-action policy is drop.", "{records}")
-	p.removed = counter("processor_audit_attributes_removed", "Attributes removed by the metadata-only lists.", "{attributes}")
-	p.rejected = counter("processor_audit_attributes_rejected", "Sender attributes removed: a later copy of a key, or a key only the processor sets.", "{attributes}")
 	p.quarantineAttr = metric.WithAttributeSet(attribute.NewSet(attribute.String("policy", PolicyQuarantine)))
 	p.dropAttr = metric.WithAttributeSet(attribute.NewSet(attribute.String("policy", PolicyDrop)))
 	p.duplicateAttr = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", "duplicate")))
 	p.reservedAttr = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", "reserved")))
-	return p, err
+	return p, nil
 }
 
 func newFilter(r AttributeRule) attrFilter {
@@ -181,7 +174,7 @@ func newFilter(r AttributeRule) attrFilter {
 func (p *auditProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
 	sc := p.scratch.Get().(*scratch)
 	defer p.scratch.Put(sc)
-	n := batchCounts{records: ld.LogRecordCount(), received: pcommon.NewTimestampFromTime(time.Now())}
+	n := batchCounts{records: ld.LogRecordCount(), received: pcommon.NewTimestampFromTime(p.now())}
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
@@ -206,25 +199,25 @@ func (p *auditProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Lo
 	}
 	rls.RemoveIf(func(rl plog.ResourceLogs) bool { return rl.ScopeLogs().Len() == 0 })
 
-	p.processed.Add(ctx, n.processed)
+	p.tel.ProcessorAuditRecordsProcessed.Add(ctx, n.processed)
 	if n.quarantined > 0 {
-		p.unknown.Add(ctx, n.quarantined, p.quarantineAttr)
+		p.tel.ProcessorAuditUnknownActions.Add(ctx, n.quarantined, p.quarantineAttr)
 	}
 	if n.dropped > 0 {
-		p.unknown.Add(ctx, n.dropped, p.dropAttr)
-		p.dropped.Add(ctx, n.dropped)
+		p.tel.ProcessorAuditUnknownActions.Add(ctx, n.dropped, p.dropAttr)
+		p.tel.ProcessorAuditRecordsDropped.Add(ctx, n.dropped)
 	}
 	if n.masked > 0 {
-		p.masked.Add(ctx, n.masked)
+		p.tel.ProcessorAuditEmailsMasked.Add(ctx, n.masked)
 	}
 	if n.removed > 0 {
-		p.removed.Add(ctx, n.removed)
+		p.tel.ProcessorAuditAttributesRemoved.Add(ctx, n.removed)
 	}
 	if n.duplicates > 0 {
-		p.rejected.Add(ctx, n.duplicates, p.duplicateAttr)
+		p.tel.ProcessorAuditAttributesRejected.Add(ctx, n.duplicates, p.duplicateAttr)
 	}
 	if n.reserved > 0 {
-		p.rejected.Add(ctx, n.reserved, p.reservedAttr)
+		p.tel.ProcessorAuditAttributesRejected.Add(ctx, n.reserved, p.reservedAttr)
 	}
 	if rls.Len() == 0 {
 		return ld, processorhelper.ErrSkipProcessingData
@@ -506,10 +499,36 @@ func (p *auditProcessor) quarantine(lr plog.LogRecord, action string) int {
 			reason = fmt.Sprintf("unknown action %q: not in the catalog (%s)", action, strings.Join(p.cfg.Catalogs, ", "))
 		}
 	}
+	p.warnUnknown(action, reason)
 	attrs.PutStr(fields.AuditRoute, fields.RouteQuarantine)
 	attrs.PutStr(fields.AuditInvalidReason, reason)
 	attrs.PutStr(fields.EventKind, fields.KindPipelineError)
 	return masked
+}
+
+// warnUnknown logs a quarantined action (already masked) and why, within
+// warnLimit: the sender got a 202, so the log is where it shows.
+func (p *auditProcessor) warnUnknown(action, reason string) {
+	ok, suppressed := p.warns.allow(p.now())
+	if !ok {
+		return
+	}
+	// A sender chooses the action's length: the log gets a bounded copy.
+	fs := []zap.Field{zap.String("action", clip(action)), zap.String("reason", clip(reason))}
+	if suppressed > 0 {
+		fs = append(fs, zap.Int64("not_logged_before", suppressed))
+	}
+	p.logger.Warn("Unknown action quarantined: add it to a catalog, or fix the sender", fs...)
+}
+
+// maxLogged bounds a sender's string in the collector's log.
+const maxLogged = 512
+
+func clip(s string) string {
+	if len(s) <= maxLogged {
+		return s
+	}
+	return strings.ToValidUTF8(s[:maxLogged], "") + "…"
 }
 
 // putStrings writes one value as a string and several as an array, as ECS

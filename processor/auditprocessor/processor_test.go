@@ -21,10 +21,14 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processortest"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 
 	"github.com/otelcol-audit/otelcol-audit/internal/comptest"
 	"github.com/otelcol-audit/otelcol-audit/internal/masking"
 	"github.com/otelcol-audit/otelcol-audit/processor/auditprocessor/internal/metadata"
+	"github.com/otelcol-audit/otelcol-audit/processor/auditprocessor/internal/metadatatest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -215,9 +219,13 @@ func TestTagsAndTelemetry(t *testing.T) {
 	assert.Contains(t, attr(t, q, "audit.invalid_reason").Str(), `unknown action "ReportView"`)
 	assert.Equal(t, "pipeline_error", attr(t, q, "event.kind").Str())
 
-	assert.EqualValues(t, 2, counter(t, res.tel, "processor_audit_records_processed"))
-	assert.EqualValues(t, 1, counter(t, res.tel, "processor_audit_unknown_actions"))
-	assert.EqualValues(t, 5, counter(t, res.tel, "processor_audit_emails_masked"), "3 in the record, 2 in the resources")
+	// Whole metrics: name, description, unit, kind and attributes as metadata.yaml declares them.
+	metadatatest.AssertEqualProcessorAuditRecordsProcessed(t, res.tel, []metricdata.DataPoint[int64]{{Value: 2}}, metricdatatest.IgnoreTimestamp())
+	metadatatest.AssertEqualProcessorAuditUnknownActions(t, res.tel, []metricdata.DataPoint[int64]{
+		{Value: 1, Attributes: attribute.NewSet(attribute.String("policy", "quarantine"))},
+	}, metricdatatest.IgnoreTimestamp())
+	// 3 in the record, 2 in the resources.
+	metadatatest.AssertEqualProcessorAuditEmailsMasked(t, res.tel, []metricdata.DataPoint[int64]{{Value: 5}}, metricdatatest.IgnoreTimestamp())
 	assert.EqualValues(t, 0, counter(t, res.tel, "processor_audit_records_dropped"))
 }
 
@@ -229,9 +237,11 @@ func TestDropPolicyDropsAndCounts(t *testing.T) {
 	res := run(t, testConfig(func(c *Config) { c.UnknownActions = PolicyDrop }), in)
 	require.Equal(t, 1, res.out.LogRecordCount())
 	assert.Equal(t, "notebook.open", firstRecord(res.out).EventName())
-	assert.EqualValues(t, 2, counter(t, res.tel, "processor_audit_records_dropped"))
-	assert.EqualValues(t, 2, counter(t, res.tel, "processor_audit_unknown_actions"))
-	assert.EqualValues(t, 3, counter(t, res.tel, "processor_audit_records_processed"))
+	metadatatest.AssertEqualProcessorAuditRecordsDropped(t, res.tel, []metricdata.DataPoint[int64]{{Value: 2}}, metricdatatest.IgnoreTimestamp())
+	metadatatest.AssertEqualProcessorAuditUnknownActions(t, res.tel, []metricdata.DataPoint[int64]{
+		{Value: 2, Attributes: attribute.NewSet(attribute.String("policy", "drop"))},
+	}, metricdatatest.IgnoreTimestamp())
+	metadatatest.AssertEqualProcessorAuditRecordsProcessed(t, res.tel, []metricdata.DataPoint[int64]{{Value: 3}}, metricdatatest.IgnoreTimestamp())
 }
 
 func TestMetadataListsRemoveAndCount(t *testing.T) {
@@ -274,7 +284,11 @@ func TestMetadataListsRemoveAndCount(t *testing.T) {
 				_, ok := attrs.Get(k)
 				assert.False(t, ok, "%s was kept", k)
 			}
-			assert.Equal(t, tt.count, counter(t, res.tel, "processor_audit_attributes_removed"))
+			if tt.count == 0 {
+				assert.Zero(t, counter(t, res.tel, "processor_audit_attributes_removed"))
+				return
+			}
+			metadatatest.AssertEqualProcessorAuditAttributesRemoved(t, res.tel, []metricdata.DataPoint[int64]{{Value: tt.count}}, metricdatatest.IgnoreTimestamp())
 		})
 	}
 }

@@ -329,15 +329,28 @@ func TestConcurrencyBound(t *testing.T) {
 		_, err := b.w.Write([]byte(head)) // returns once the handler reads: the request is in progress
 		require.NoError(t, err)
 	}
+	// A held request's body being read by the client says nothing of the
+	// server: wait until the guard holds the slots, and until a finished
+	// request gave its slot back (after its answer was sent).
+	slots := func(requests, imports int) {
+		t.Helper()
+		require.Eventually(t, func() bool {
+			return len(h.recv.guard.requests) == requests && len(h.recv.guard.imports) == imports
+		}, 10*time.Second, time.Millisecond, "the guard never held %d requests and %d imports", requests, imports)
+	}
 	hold(pathImport, "text/csv", seedCSV)
+	slots(1, 1)
 	r := wait(t, h.send(t, pathImport, "text/csv", strings.NewReader(csvRows(1))))
 	assert.Equal(t, 503, r.code, r.body.Error)
 	assert.Equal(t, "1", r.hdr.Get("Retry-After"))
 	assert.Equal(t, "more than 1 imports in progress (max_concurrent_imports); retry after the Retry-After delay", r.body.Error)
 
 	hold(pathEvents, "application/x-ndjson", event(1)+"\n")
+	slots(2, 1)
 	assert.Equal(t, 202, h.post(t, pathEvents, "application/json", []byte(event(2)), nil).code, "a third request is within the bound")
+	slots(2, 1)
 	hold(pathEvents, "application/x-ndjson", event(3)+"\n")
+	slots(3, 1)
 	r = wait(t, h.send(t, pathEvents, "application/json", strings.NewReader(event(4))))
 	assert.Equal(t, 503, r.code, r.body.Error)
 	assert.Equal(t, "more than 3 requests in progress (max_concurrent_requests); retry after the Retry-After delay", r.body.Error)

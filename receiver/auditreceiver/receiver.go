@@ -48,7 +48,7 @@ type auditReceiver struct {
 	// outlast shutdown_timeout.
 	cancel context.CancelFunc
 
-	requests, accepted, refused metric.Int64Counter
+	tel *metadata.TelemetryBuilder
 }
 
 func newReceiver(set receiver.Settings, cfg *Config, next consumer.Logs) (*auditReceiver, error) {
@@ -59,14 +59,7 @@ func newReceiver(set receiver.Settings, cfg *Config, next consumer.Logs) (*audit
 		return nil, err
 	}
 	r := &auditReceiver{cfg: cfg, set: set, next: next, obs: obs}
-	meter := set.TelemetrySettings.MeterProvider.Meter(metadata.ScopeName)
-	if r.requests, err = meter.Int64Counter("otelcol_receiver_audit_requests", metric.WithDescription("HTTP requests, by endpoint and status code."), metric.WithUnit("{requests}")); err != nil {
-		return nil, err
-	}
-	if r.accepted, err = meter.Int64Counter("otelcol_receiver_audit_events_accepted", metric.WithDescription("Events accepted into the pipeline, by endpoint."), metric.WithUnit("{events}")); err != nil {
-		return nil, err
-	}
-	if r.refused, err = meter.Int64Counter("otelcol_receiver_audit_events_refused", metric.WithDescription("Events refused, by endpoint and reason."), metric.WithUnit("{events}")); err != nil {
+	if r.tel, err = metadata.NewTelemetryBuilder(set.TelemetrySettings); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -106,6 +99,7 @@ func (r *auditReceiver) Start(ctx context.Context, host component.Host) error {
 // each answers 503 (the handlers check the context on every read and
 // batch); after another shutdown_timeout their connections are closed.
 func (r *auditReceiver) Shutdown(ctx context.Context) error {
+	defer r.tel.Shutdown()
 	if r.server == nil {
 		return nil
 	}
@@ -148,7 +142,7 @@ func (r *auditReceiver) reply(w http.ResponseWriter, req *http.Request, endpoint
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_ = writeJSON(w, a)
-	r.requests.Add(context.WithoutCancel(req.Context()), 1, metric.WithAttributes(attribute.String("endpoint", endpoint), attribute.Int("code", code)))
+	r.tel.ReceiverAuditRequests.Add(context.WithoutCancel(req.Context()), 1, metric.WithAttributes(attribute.String("endpoint", endpoint), attribute.Int("code", code)))
 }
 
 func writeJSON(w io.Writer, a answer) error { return json.NewEncoder(w).Encode(a) }
@@ -165,7 +159,7 @@ func (r *auditReceiver) handleUnknown(w http.ResponseWriter, req *http.Request) 
 
 func (r *auditReceiver) countRefused(ctx context.Context, endpoint, reason string, n int) {
 	if n > 0 {
-		r.refused.Add(ctx, int64(n), metric.WithAttributes(attribute.String("endpoint", endpoint), attribute.String("reason", reason)))
+		r.tel.ReceiverAuditEventsRefused.Add(ctx, int64(n), metric.WithAttributes(attribute.String("endpoint", endpoint), attribute.String("reason", reason)))
 	}
 }
 
@@ -245,7 +239,7 @@ func (r *auditReceiver) handleEvents(w http.ResponseWriter, req *http.Request) {
 		r.pipelineError(w, req, pathEvents, err, 0, n)
 		return
 	}
-	r.accepted.Add(req.Context(), int64(n), metric.WithAttributes(attribute.String("endpoint", pathEvents)))
+	r.tel.ReceiverAuditEventsAccepted.Add(req.Context(), int64(n), metric.WithAttributes(attribute.String("endpoint", pathEvents)))
 	r.reply(w, req, pathEvents, http.StatusAccepted, answer{Accepted: n})
 }
 
@@ -400,7 +394,7 @@ func (r *auditReceiver) handleImport(w http.ResponseWriter, req *http.Request) {
 			return
 		}
 		accepted += n
-		r.accepted.Add(req.Context(), int64(n), metric.WithAttributes(attribute.String("endpoint", pathImport)))
+		r.tel.ReceiverAuditEventsAccepted.Add(req.Context(), int64(n), metric.WithAttributes(attribute.String("endpoint", pathImport)))
 	}
 	r.reply(w, req, pathImport, http.StatusAccepted, answer{Accepted: accepted})
 }

@@ -28,16 +28,21 @@ import (
 	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver/receivertest"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 
 	"github.com/otelcol-audit/otelcol-audit/internal/comptest"
 	"github.com/otelcol-audit/otelcol-audit/internal/testcollector"
 	"github.com/otelcol-audit/otelcol-audit/receiver/auditreceiver/internal/metadata"
+	"github.com/otelcol-audit/otelcol-audit/receiver/auditreceiver/internal/metadatatest"
 )
 
 type harness struct {
 	url  string
 	tel  *componenttest.Telemetry
 	sink *consumertest.LogsSink
+	recv *auditReceiver
 }
 
 func start(t *testing.T, mut func(*Config), next consumer.Logs, host component.Host) *harness {
@@ -61,6 +66,7 @@ func start(t *testing.T, mut func(*Config), next consumer.Logs, host component.H
 		host = componenttest.NewNopHost()
 	}
 	require.NoError(t, r.Start(context.Background(), host))
+	h.recv = r.(*auditReceiver)
 	t.Cleanup(func() {
 		require.NoError(t, r.Shutdown(context.Background()))
 		require.NoError(t, h.tel.Shutdown(context.Background()))
@@ -287,8 +293,14 @@ func TestBackPressureRetryLosesNothing(t *testing.T) {
 	assert.Equal(t, 202, r.code)
 	assert.Equal(t, 3, attempts)
 	assert.Equal(t, 3, f.sink.LogRecordCount(), "every event stored exactly once")
-	assert.Equal(t, int64(6), sum(t, h.tel, "otelcol_receiver_audit_events_refused"), "two refused attempts of 3 events")
-	assert.Equal(t, int64(3), sum(t, h.tel, "otelcol_receiver_audit_events_accepted"))
+	events := attribute.String("endpoint", pathEvents)
+	// Two refused attempts of 3 events, then 3 accepted.
+	metadatatest.AssertEqualReceiverAuditEventsRefused(t, h.tel, []metricdata.DataPoint[int64]{
+		{Value: 6, Attributes: attribute.NewSet(events, attribute.String("reason", "pipeline"))},
+	}, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
+	metadatatest.AssertEqualReceiverAuditEventsAccepted(t, h.tel, []metricdata.DataPoint[int64]{
+		{Value: 3, Attributes: attribute.NewSet(events)},
+	}, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
 }
 
 func TestImportBackPressureResendIsSafe(t *testing.T) {
@@ -328,9 +340,22 @@ func TestRequestMetrics(t *testing.T) {
 	h.post(t, pathEvents, "application/json", []byte(event(1)), nil)
 	h.post(t, pathEvents, "text/plain", []byte(event(1)), nil)
 	h.post(t, pathEvents, "application/json", []byte(`{}`), nil)
-	assert.Equal(t, int64(3), sum(t, h.tel, "otelcol_receiver_audit_requests"))
-	assert.Equal(t, int64(1), sum(t, h.tel, "otelcol_receiver_audit_events_accepted"))
-	assert.Equal(t, int64(1), sum(t, h.tel, "otelcol_receiver_audit_events_refused"))
+	h.post(t, "/v1/nothing", "application/json", []byte(event(1)), nil)
+	// Whole metrics: name, description, unit, kind and attributes as metadata.yaml declares them.
+	at := func(kvs ...attribute.KeyValue) attribute.Set { return attribute.NewSet(kvs...) }
+	events := attribute.String("endpoint", pathEvents)
+	metadatatest.AssertEqualReceiverAuditRequests(t, h.tel, []metricdata.DataPoint[int64]{
+		{Value: 1, Attributes: at(events, attribute.Int("code", 202))},
+		{Value: 1, Attributes: at(events, attribute.Int("code", 415))},
+		{Value: 1, Attributes: at(events, attribute.Int("code", 400))},
+		{Value: 1, Attributes: at(attribute.String("endpoint", "other"), attribute.Int("code", 404))},
+	}, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
+	metadatatest.AssertEqualReceiverAuditEventsAccepted(t, h.tel, []metricdata.DataPoint[int64]{
+		{Value: 1, Attributes: at(events)},
+	}, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
+	metadatatest.AssertEqualReceiverAuditEventsRefused(t, h.tel, []metricdata.DataPoint[int64]{
+		{Value: 1, Attributes: at(events, attribute.String("reason", "invalid"))},
+	}, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
 	// The standard receiver metrics come from receiverhelper.
 	assert.Equal(t, int64(1), sum(t, h.tel, "otelcol_receiver_accepted_log_records"))
 }

@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"google.golang.org/grpc"
@@ -161,13 +161,19 @@ func readArchive(t *testing.T, path string) (map[string]plog.LogRecord, string) 
 	if err != nil {
 		return out, ""
 	}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 0, 1<<20), 64<<20)
 	var u plog.JSONUnmarshaler
-	for sc.Scan() {
-		ld, err := u.UnmarshalLogs(sc.Bytes())
+	lines := bytes.Split(b, []byte("\n"))
+	for n, line := range lines {
+		if len(line) == 0 {
+			continue
+		}
+		ld, err := u.UnmarshalLogs(line)
 		if err != nil {
-			continue // a line still being written
+			if n == len(lines)-1 {
+				continue // the last line, still being written
+			}
+			t.Errorf("archive line %d is not OTLP/JSON: %v", n+1, err)
+			continue
 		}
 		for i := 0; i < ld.ResourceLogs().Len(); i++ {
 			sls := ld.ResourceLogs().At(i).ScopeLogs()
@@ -175,7 +181,11 @@ func readArchive(t *testing.T, path string) (map[string]plog.LogRecord, string) 
 				recs := sls.At(j).LogRecords()
 				for k := 0; k < recs.Len(); k++ {
 					lr := recs.At(k)
-					id, _ := lr.Attributes().Get("event.id")
+					id, ok := lr.Attributes().Get("event.id")
+					if !ok || id.Type() != pcommon.ValueTypeStr || id.Str() == "" {
+						t.Errorf("archive line %d: a record without event.id", n+1)
+						continue
+					}
 					if _, dup := out[id.Str()]; dup {
 						t.Errorf("event %s archived twice", id.Str())
 					}

@@ -168,9 +168,9 @@ func count(t *testing.T, tg target, expr string) int {
 	resp, err := esapi.CountRequest{Index: []string{expr}}.Do(context.Background(), tg.client)
 	require.NoError(t, err)
 	defer resp.Body.Close()
-	if resp.StatusCode == 404 {
-		return 0
-	}
+	// A wildcard matching nothing counts 0; a 404 is a name that does not
+	// exist, which a zero would hide.
+	require.NotEqual(t, 404, resp.StatusCode, "%s does not exist", expr)
 	var c struct{ Count int }
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&c))
 	return c.Count
