@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/otelcol"
 
+	"github.com/otelcol-audit/otelcol-audit/internal/configdir"
 	"github.com/otelcol-audit/otelcol-audit/internal/version"
 )
 
@@ -64,6 +65,33 @@ func TestValidateSaysValid(t *testing.T) {
 			err := root.Execute()
 			assert.Equal(t, tt.runErr, err)
 			assert.Equal(t, tt.wantOut, out.String())
+		})
+	}
+}
+
+// Every command that takes --config records the config file's directory,
+// from which the processor reads relative catalog paths.
+func TestConfigDirRecorded(t *testing.T) {
+	t.Cleanup(func() { configdir.Set("") })
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"validate, one file", []string{"validate", "--config", "/etc/otelcol-audit/config.yaml"}, "/etc/otelcol-audit"},
+		{"run, a file URI", []string{"--config", "file:/srv/audit/elasticsearch.yaml"}, "/srv/audit"},
+		{"run, files in two directories", []string{"--config", "/a/one.yaml", "--config", "/b/two.yaml"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			configdir.Set("unset")
+			cmd := otelcol.NewCommand(otelcol.CollectorSettings{BuildInfo: component.BuildInfo{Command: "otelcol-audit"}})
+			Adjust(cmd)
+			var out bytes.Buffer
+			cmd.SetOut(&out)
+			cmd.SetErr(&out)
+			cmd.SetArgs(tc.args)
+			_ = cmd.Execute() // no factories and no such files: it fails after the flags are parsed
+			assert.Equal(t, tc.want, configdir.Dir())
 		})
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/confmap"
 
 	"github.com/otelcol-audit/otelcol-audit/internal/catalog"
+	"github.com/otelcol-audit/otelcol-audit/internal/configdir"
 	"github.com/otelcol-audit/otelcol-audit/internal/fields"
 	"github.com/otelcol-audit/otelcol-audit/internal/strictconfig"
 )
@@ -92,7 +93,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, missing...)
 	} else if len(c.Catalogs) > 0 {
 		var err error
-		if cat, err = catalog.Load(c.Catalogs...); err != nil {
+		if cat, err = catalog.Load(catalogPaths(c.Catalogs)...); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -106,26 +107,38 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// missingRelative explains each relative catalog path that does not exist.
-// The collector gives a component no way to know its config file (neither
-// processor.Settings nor confmap.Conf carries the origin), so a relative
-// path can only be read from the working directory.
+// catalogPaths are the files the catalogs name: a relative path is read
+// from the config file's directory when the distribution's command line
+// knows it and the file is there, else from the working directory.
+func catalogPaths(paths []string) []string {
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		out[i] = configdir.Resolve(p)
+	}
+	return out
+}
+
+// missingRelative explains each relative catalog path found in neither
+// place it is looked for.
 func missingRelative(paths []string) []error {
 	var errs []error
 	for _, p := range paths {
 		if filepath.IsAbs(p) {
 			continue
 		}
-		if _, err := os.Stat(p); !errors.Is(err, fs.ErrNotExist) {
+		if _, err := os.Stat(configdir.Resolve(p)); !errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		wd, err := os.Getwd()
 		if err != nil {
 			wd = "(unknown: " + err.Error() + ")"
 		}
-		errs = append(errs, fmt.Errorf("catalogs: %q is not in the collector's working directory %s: a relative path is read from there, "+
-			"not from the config file's directory (a collector component cannot know it); use an absolute path, "+
-			"or start the collector from the directory the path is relative to", p, wd))
+		where := "not in the collector's working directory " + wd
+		if d := configdir.Dir(); d != "" {
+			where = "neither in the config file's directory " + d + " nor in the collector's working directory " + wd
+		}
+		errs = append(errs, fmt.Errorf("catalogs: %q is %s: a relative path is read from the config file's directory, "+
+			"else from the working directory; fix the path, or use an absolute one", p, where))
 	}
 	return errs
 }

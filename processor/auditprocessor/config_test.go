@@ -2,14 +2,17 @@ package auditprocessor
 
 import (
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/processor/processortest"
 
 	"github.com/otelcol-audit/otelcol-audit/internal/comptest"
+	"github.com/otelcol-audit/otelcol-audit/internal/configdir"
 	"github.com/otelcol-audit/otelcol-audit/processor/auditprocessor/internal/metadata"
 )
 
@@ -55,7 +58,7 @@ func TestConfigErrors(t *testing.T) {
 		"unknown_group":      `attributes.groups.Notebooks: no catalog has a group named "Notebooks"`,
 		"deny_core":          `attributes.default.deny: "user.email" is a core audit attribute`,
 		"short_key":          "pseudonym.key: 5 bytes is too short",
-		"missing_catalog":    `catalogs: "../../config/catalogs/nope.yaml" is not in the collector's working directory ` + cwd(t) + `: a relative path is read from there, not from the config file's directory (a collector component cannot know it); use an absolute path, or start the collector from the directory the path is relative to`,
+		"missing_catalog":    `catalogs: "../../config/catalogs/nope.yaml" is not in the collector's working directory ` + cwd(t) + `: a relative path is read from the config file's directory, else from the working directory; fix the path, or use an absolute one`,
 		"unknown_key":        `unknown configuration key(s) "mask_email"; the keys are action_attributes, attributes, catalogs, mask_emails, pseudonym, unknown_actions`,
 		"unknown_nested_key": `pseudonym: unknown configuration key(s) "kye"; the keys are key, trust_sender_hash`,
 		"unknown_group_key":  `attributes.groups.Connection: unknown configuration key(s) "alow"; the keys are allow, deny`,
@@ -81,4 +84,36 @@ func TestPseudonymKeyIsOpaque(t *testing.T) {
 	conf := confmap.New()
 	require.NoError(t, conf.Marshal(cfg))
 	assert.Equal(t, "[REDACTED]", conf.Get("pseudonym::key"))
+}
+
+// A relative catalog path is read from the config file's directory when the
+// command line recorded it, and from the working directory otherwise.
+func TestCatalogPathFromConfigDir(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "catalogs"), 0o755))
+	src, err := os.ReadFile("../../config/catalogs/codatum.yaml")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "catalogs", "mine.yaml"), src, 0o644))
+	t.Cleanup(func() { configdir.Set("") })
+
+	cfg := createDefaultConfig().(*Config)
+	cfg.Catalogs = []string{"catalogs/mine.yaml"}
+	configdir.Set("")
+	err = cfg.Validate()
+	require.Error(t, err, "not in the working directory, and no config directory known")
+	assert.Contains(t, err.Error(), `catalogs: "catalogs/mine.yaml" is not in the collector's working directory`)
+
+	configdir.Set(dir)
+	require.NoError(t, cfg.Validate(), "beside the config file")
+	p, err := newProcessor(processortest.NewNopSettings(metadata.Type), cfg)
+	require.NoError(t, err)
+	assert.Positive(t, p.cat.Len())
+
+	cfg.Catalogs = []string{"catalogs/other.yaml"}
+	err = cfg.Validate()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `catalogs: "catalogs/other.yaml" is neither in the config file's directory `+dir+` nor in the collector's working directory`)
+
+	cfg.Catalogs = []string{"../../config/catalogs/codatum.yaml"}
+	require.NoError(t, cfg.Validate(), "not beside the config file: the working directory's, as before")
 }

@@ -126,7 +126,7 @@ func (n *batchCounts) deriveID(d *eventid.Deriver, lr plog.LogRecord) string {
 }
 
 func newProcessor(set processor.Settings, cfg *Config) (*auditProcessor, error) {
-	cat, err := catalog.Load(cfg.Catalogs...)
+	cat, err := catalog.Load(catalogPaths(cfg.Catalogs)...)
 	if err != nil {
 		return nil, err
 	}
