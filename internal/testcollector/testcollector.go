@@ -20,41 +20,65 @@ import (
 	"time"
 )
 
-var (
-	buildOnce sync.Once
-	buildPath string
-	buildErr  error
-)
-
 // Binary returns $OTELCOL_AUDIT_BIN, or builds ./cmd/otelcol-audit once per
 // test binary.
 func Binary(t testing.TB) string {
 	t.Helper()
-	if p := os.Getenv("OTELCOL_AUDIT_BIN"); p != "" {
+	return collector.path(t)
+}
+
+// Auditctl returns $AUDITCTL_BIN, or builds ./cmd/auditctl once per test
+// binary.
+func Auditctl(t testing.TB) string {
+	t.Helper()
+	return auditctl.path(t)
+}
+
+var (
+	collector = &builtBinary{env: "OTELCOL_AUDIT_BIN", pkg: "./cmd/otelcol-audit", name: "otelcol-audit"}
+	auditctl  = &builtBinary{env: "AUDITCTL_BIN", pkg: "./cmd/auditctl", name: "auditctl"}
+)
+
+// builtBinary is a command of this repository: the one an environment
+// variable names (make test builds them first), else built once.
+type builtBinary struct {
+	env, pkg, name string
+	once           sync.Once
+	built          string
+	err            error
+}
+
+func (b *builtBinary) path(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv(b.env); p != "" {
 		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("OTELCOL_AUDIT_BIN=%s: %v (run make build)", p, err)
+			t.Fatalf("%s=%s: %v (run make build)", b.env, p, err)
 		}
 		return p
 	}
-	buildOnce.Do(func() {
-		_, file, _, _ := runtime.Caller(0)
-		root := filepath.Join(filepath.Dir(file), "..", "..")
-		dir, err := os.MkdirTemp("", "otelcol-audit-e2e")
+	b.once.Do(func() {
+		dir, err := os.MkdirTemp("", b.name+"-e2e")
 		if err != nil {
-			buildErr = err
+			b.err = err
 			return
 		}
-		buildPath = filepath.Join(dir, "otelcol-audit")
-		cmd := exec.Command("go", "build", "-o", buildPath, "./cmd/otelcol-audit")
-		cmd.Dir = root
+		b.built = filepath.Join(dir, b.name)
+		cmd := exec.Command("go", "build", "-o", b.built, b.pkg)
+		cmd.Dir = RepoRoot()
 		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build ./cmd/otelcol-audit: %v\n%s", err, out)
+			b.err = fmt.Errorf("go build %s: %v\n%s", b.pkg, err, out)
 		}
 	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	return buildPath
+	return b.built
+}
+
+// RepoRoot is the repository's root directory.
+func RepoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
 // FreePort returns a loopback port that was free a moment ago.

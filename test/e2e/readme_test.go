@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -35,7 +34,7 @@ func TestReadmeFirstHour(t *testing.T) {
 	}
 	root := repoRoot()
 	readme := mustRead(t, filepath.Join(root, "README.md"))
-	bin, ctl := testcollector.Binary(t), auditctlBinary(t)
+	bin, ctl := testcollector.Binary(t), testcollector.Auditctl(t)
 
 	archiveDir := t.TempDir()
 	p := ports{testcollector.FreePort(t), testcollector.FreePort(t), testcollector.FreePort(t), testcollector.FreePort(t)}
@@ -185,33 +184,4 @@ func jsonLines(t *testing.T, out string) []string {
 		}
 	}
 	return lines
-}
-
-var (
-	ctlOnce sync.Once
-	ctlPath string
-	ctlErr  error
-)
-
-// auditctlBinary returns $AUDITCTL_BIN, or builds ./cmd/auditctl once.
-func auditctlBinary(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("AUDITCTL_BIN"); p != "" {
-		return p
-	}
-	ctlOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "auditctl-e2e")
-		if err != nil {
-			ctlErr = err
-			return
-		}
-		ctlPath = filepath.Join(dir, "auditctl")
-		cmd := exec.Command("go", "build", "-o", ctlPath, "./cmd/auditctl")
-		cmd.Dir = repoRoot()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			ctlErr = fmt.Errorf("go build ./cmd/auditctl: %v\n%s", err, out)
-		}
-	})
-	require.NoError(t, ctlErr)
-	return ctlPath
 }

@@ -10,9 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,45 +23,11 @@ import (
 	"github.com/otelcol-audit/otelcol-audit/internal/testcollector"
 )
 
-func ctlRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..")
-}
-
-var (
-	ctlBuildOnce sync.Once
-	ctlBuildPath string
-	ctlBuildErr  error
-)
-
-// ctlBinary returns $AUDITCTL_BIN, or builds ./cmd/auditctl once.
-func ctlBinary(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("AUDITCTL_BIN"); p != "" {
-		return p
-	}
-	ctlBuildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "auditctl-hostile")
-		if err != nil {
-			ctlBuildErr = err
-			return
-		}
-		ctlBuildPath = filepath.Join(dir, "auditctl")
-		cmd := exec.Command("go", "build", "-o", ctlBuildPath, "./cmd/auditctl")
-		cmd.Dir = ctlRoot()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			ctlBuildErr = fmt.Errorf("go build ./cmd/auditctl: %v\n%s", err, out)
-		}
-	})
-	require.NoError(t, ctlBuildErr)
-	return ctlBuildPath
-}
-
 // ctlRun runs auditctl and returns its stdout, stderr and error.
 func ctlRun(t *testing.T, args ...string) (string, string, error) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	cmd := exec.Command(ctlBinary(t), args...)
+	cmd := exec.Command(testcollector.Auditctl(t), args...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.Env = append(os.Environ(), "AUDITCTL_CONFIG=", "HOME="+t.TempDir()) // no config file
 	err := cmd.Run()
@@ -71,7 +35,7 @@ func ctlRun(t *testing.T, args ...string) (string, string, error) {
 }
 
 func ctlConfig(otlpHTTP, health int, archive string) string {
-	root := ctlRoot()
+	root := testcollector.RepoRoot()
 	return fmt.Sprintf(`
 receivers:
   otlp:
