@@ -92,7 +92,7 @@ func (r *Reader) Next(lr plog.LogRecord, observed time.Time, probs *auditevent.P
 	}
 	if errors.Is(err, csv.ErrFieldCount) {
 		line, _ := r.r.FieldPos(0)
-		probs.Add(-1, line, "", fmt.Sprintf("%d fields, but the header has %d", len(rec), len(r.col)))
+		probs.Add(-1, line, "", fmt.Sprintf("%d fields, but the header has %d", len(rec), len(r.header)))
 		return nil
 	}
 	if err != nil {

@@ -85,6 +85,12 @@ func (rd *Reader) readHeader(header []string, lim auditevent.PropertyLimits) err
 		if err != nil {
 			return fmt.Errorf("line 1, column %d (%q): %w", i+1, truncate(h), err)
 		}
+		// "EventID" or "IP_Address" meant a known column: as a property it
+		// would lose its meaning (an event id lost makes a re-import store
+		// the events again), so it is refused, naming the column.
+		if known, ok := nearKnown(key); ok {
+			return fmt.Errorf("line 1, column %d (%q): did you mean the column %q? Spell it as the export does", i+1, truncate(h), known)
+		}
 		if prev, dup := keys[key]; dup {
 			return fmt.Errorf("line 1: columns %q and %q both become the property %q; rename one", truncate(prev), truncate(h), key)
 		}
@@ -115,4 +121,24 @@ func truncate(s string) string {
 		return s
 	}
 	return strings.ToValidUTF8(s[:max], "") + "…"
+}
+
+// nearKnown is the known column whose name, with everything but letters
+// and digits removed and in lower case, is key's likewise.
+func nearKnown(key string) (string, bool) {
+	squash := func(s string) string {
+		return strings.Map(func(r rune) rune {
+			if unicode.IsLetter(r) || unicode.IsDigit(r) {
+				return unicode.ToLower(r)
+			}
+			return -1
+		}, s)
+	}
+	k := squash(key)
+	for _, c := range ExportColumns {
+		if squash(c) == k {
+			return c, true
+		}
+	}
+	return "", false
 }

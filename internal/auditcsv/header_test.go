@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
@@ -86,6 +87,8 @@ func TestUnknownColumnHeaderErrors(t *testing.T) {
 		"Time,User,Action,time\n":                `line 1: column "Time" appears twice`,
 		"Time,User,Action,,x\n":                  `line 1, column 4 (""): no letter or digit to name a property`,
 		"Time,User,Action,a,b,c\n":               "line 1: 3 columns we do not know would become properties; max_property_keys is 2",
+		"Time,User,Action,EventID\n":             `line 1, column 4 ("EventID"): did you mean the column "Event ID"? Spell it as the export does`,
+		"Time,User,Action,IP_Address\n":          `line 1, column 4 ("IP_Address"): did you mean the column "IP Address"?`,
 	}
 	for in, want := range tests {
 		_, err := NewReader(strings.NewReader(in), lim)
@@ -156,4 +159,15 @@ func FuzzPropertyKey(f *testing.F) {
 			t.Fatalf("PropertyKey is not stable on %q: %q, %v", key, again, err)
 		}
 	})
+}
+
+// A row with the wrong number of fields is measured against the whole
+// header, columns we do not know included.
+func TestFieldCountCountsEveryColumn(t *testing.T) {
+	r, err := NewReader(strings.NewReader("Time,User,Action,Ticket\n"+row1+"\n"), limits)
+	require.NoError(t, err)
+	probs := &auditevent.Problems{Max: 10}
+	require.NoError(t, r.Next(plog.NewLogRecord(), time.Now(), probs))
+	require.Len(t, probs.List, 1)
+	assert.Equal(t, "3 fields, but the header has 4", probs.List[0].Reason)
 }

@@ -44,6 +44,7 @@ type Catalog struct {
 	actions    map[string]*Action
 	normalized map[string]*Action
 	ordered    []*Action
+	normNames  []string // Normalize of each ordered name, for Suggest
 	categories []Category
 }
 
@@ -219,6 +220,7 @@ func (c *Catalog) add(file string, data []byte) []error {
 		c.actions[a.Name] = a
 		c.normalized[norm] = a
 		c.ordered = append(c.ordered, a)
+		c.normNames = append(c.normNames, norm)
 	}
 	return errs
 }

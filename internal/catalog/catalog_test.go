@@ -153,8 +153,8 @@ func TestEditDistance(t *testing.T) {
 		{"", "", 0}, {"a", "", 1}, {"", "ab", 2}, {"view", "view", 0}, {"veiw", "view", 1},
 		{"vew", "view", 1}, {"viex", "view", 1}, {"abc", "ca", 3}, {"kitten", "sitting", 3},
 	} {
-		assert.Equal(t, tt.want, editDistance(tt.a, tt.b), "%q %q", tt.a, tt.b)
-		assert.Equal(t, tt.want, editDistance(tt.b, tt.a), "%q %q", tt.b, tt.a)
+		assert.Equal(t, tt.want, editDistance(tt.a, tt.b, nil), "%q %q", tt.a, tt.b)
+		assert.Equal(t, tt.want, editDistance(tt.b, tt.a, nil), "%q %q", tt.b, tt.a)
 	}
 }
 
@@ -193,5 +193,23 @@ func TestEveryProblemIsReported(t *testing.T) {
 		"catalog " + two + `:6: event "a" has no description`,
 	} {
 		assert.Contains(t, msg, want)
+	}
+}
+
+// Suggest reuses one buffer for every comparison: what an earlier
+// comparison left in it must not change a later distance.
+func TestEditDistanceReusedRows(t *testing.T) {
+	words := []string{"", "a", "ab", "ba", "reportview", "reportveiw", "notebookopen", "notbookopen", "x", "abcdefghij", "jihgfedcba"}
+	rows := make([]int, 3*(len("notebookopen")+1))
+	for i := range rows {
+		rows[i] = -7 // garbage, as a previous comparison may leave
+	}
+	for _, a := range words {
+		for _, b := range words {
+			if 3*(len(b)+1) > len(rows) {
+				continue
+			}
+			assert.Equal(t, editDistance(a, b, nil), editDistance(a, b, rows), "%q %q", a, b)
+		}
 	}
 }

@@ -20,13 +20,13 @@ func (c *Catalog) Suggest(name string) (string, bool) {
 	limit := maxEdits(len(norm))
 	var best *Action
 	bestD := limit + 1
-	for _, a := range c.ordered {
-		other := Normalize(a.Name)
+	rows := make([]int, 3*(len(norm)+1)) // one allocation for every comparison
+	for i, other := range c.normNames {
 		if abs(len(other)-len(norm)) >= bestD {
 			continue // cannot be closer: each length difference is one edit
 		}
-		if d := editDistance(norm, other); d < bestD {
-			best, bestD = a, d
+		if d := editDistance(other, norm, rows); d < bestD {
+			best, bestD = c.ordered[i], d
 		}
 	}
 	if best == nil {
@@ -46,12 +46,14 @@ func maxEdits(n int) int {
 
 // editDistance is the optimal string alignment distance between a and b:
 // insertions, deletions, substitutions, and transpositions of two adjacent
-// bytes, each one edit.
-func editDistance(a, b string) int {
+// bytes, each one edit. rows holds at least 3*(len(b)+1) ints, or is nil.
+func editDistance(a, b string, rows []int) int {
+	if len(rows) < 3*(len(b)+1) {
+		rows = make([]int, 3*(len(b)+1))
+	}
 	// Three rows: the one two back is needed for transpositions.
-	prev2 := make([]int, len(b)+1)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
+	n := len(b) + 1
+	prev2, prev, cur := rows[:n], rows[n:2*n], rows[2*n:3*n]
 	for j := range prev {
 		prev[j] = j
 	}

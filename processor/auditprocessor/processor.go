@@ -88,6 +88,7 @@ type auditProcessor struct {
 	now       func() time.Time
 	logger    *zap.Logger
 	warns     warnLimit
+	reasons   reasonCache
 
 	tel                                                   *metadata.TelemetryBuilder
 	quarantineAttr, dropAttr, duplicateAttr, reservedAttr metric.MeasurementOption
@@ -493,17 +494,22 @@ func (p *auditProcessor) quarantine(lr plog.LogRecord, action string) int {
 			action, masked = p.masker.String(action)
 			lr.SetEventName(action)
 		}
-		if s, ok := p.cat.Suggest(action); ok {
-			reason = fmt.Sprintf("unknown action %q: not in the catalog; names must match exactly (did you mean %q?)", action, s)
-		} else {
-			reason = fmt.Sprintf("unknown action %q: not in the catalog (%s)", action, strings.Join(p.cfg.Catalogs, ", "))
-		}
+		reason = p.reasons.get(action, p.unknownReason)
 	}
 	p.warnUnknown(action, reason)
 	attrs.PutStr(fields.AuditRoute, fields.RouteQuarantine)
 	attrs.PutStr(fields.AuditInvalidReason, reason)
 	attrs.PutStr(fields.EventKind, fields.KindPipelineError)
 	return masked
+}
+
+// unknownReason explains an action the catalog does not have, with the
+// catalog name it most likely meant.
+func (p *auditProcessor) unknownReason(action string) string {
+	if s, ok := p.cat.Suggest(action); ok {
+		return fmt.Sprintf("unknown action %q: not in the catalog; names must match exactly (did you mean %q?)", action, s)
+	}
+	return fmt.Sprintf("unknown action %q: not in the catalog (%s)", action, strings.Join(p.cfg.Catalogs, ", "))
 }
 
 // warnUnknown logs a quarantined action (already masked) and why, within
