@@ -27,6 +27,7 @@ func (b *pacedBody) Read(p []byte) (int, error) {
 	}
 	st.mu.Lock()
 	read := st.read
+	st.asked = true
 	st.mu.Unlock()
 	st.setReadDeadline(read)
 	st.keepWriting(false)

@@ -58,8 +58,12 @@ type Config struct {
 	// MaxDiscardSize bounds what is read and thrown away of a body the
 	// receiver refused before its end (413, 400, 415...), so that a client
 	// that sends the whole body before reading the answer reads it instead
-	// of a connection reset. A body declaring more than this beyond what
-	// was read is not read: the connection closes at once. 0 never reads.
+	// of a connection reset. That read lasts at most BodyReadTimeout after
+	// the answer, at MinBodyRate. A body declaring more than this beyond
+	// what was read is not read: the connection closes at once. 0 turns
+	// the receiver's read off, but not the Go HTTP server's own: it still
+	// reads up to 256 KiB of what is left (a body declaring more is not
+	// read) before it reuses or closes the connection.
 	MaxDiscardSize int64 `mapstructure:"max_discard_size"`
 	// ShutdownTimeout is how long shutdown waits for requests in progress
 	// before it cuts them.
@@ -112,7 +116,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("max_import_row_size (%d) is smaller than max_import_field_size (%d)", c.MaxImportRowSize, c.MaxImportFieldSize))
 	}
 	if c.MaxDiscardSize < 0 {
-		errs = append(errs, fmt.Errorf("max_discard_size: must be 0 (close at once) or more, got %d", c.MaxDiscardSize))
+		errs = append(errs, fmt.Errorf("max_discard_size: must be 0 (nothing read past what Go's HTTP server reads itself, at most 256 KiB) or more, got %d", c.MaxDiscardSize))
 	}
 	if c.BodyReadTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("body_read_timeout: must be positive, got %s", c.BodyReadTimeout))

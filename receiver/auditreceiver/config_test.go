@@ -90,7 +90,7 @@ func TestConfigErrors(t *testing.T) {
 		"max_import_decompressed_size: must be positive, got 0", "body_read_timeout: must be positive, got 0s",
 		"min_body_rate: must be 0 (the whole body within body_read_timeout) or more, got -1",
 		"max_concurrent_imports: must be between 1 and max_concurrent_requests (2), got 3", "shutdown_timeout: must be positive, got 0s",
-		"max_discard_size: must be 0 (close at once) or more, got -2",
+		"max_discard_size: must be 0 (nothing read past what Go's HTTP server reads itself, at most 256 KiB) or more, got -2",
 	} {
 		assert.Contains(t, err.Error(), want)
 	}

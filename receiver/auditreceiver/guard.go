@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -22,6 +23,9 @@ type guard struct {
 	requests chan struct{}   // a slot per request in progress
 	imports  chan struct{}   // a slot per import in progress
 	inflight sync.WaitGroup
+	// drained counts the bytes discardRest read and threw away, over all
+	// requests: what refused bodies cost after their answers.
+	drained atomic.Int64
 
 	mu     sync.Mutex
 	active map[*reqState]struct{}
@@ -89,7 +93,7 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		g.next.ServeHTTP(jw, paced)
 	}()
 	if st.discard {
-		discardRest(req, st)
+		g.drained.Add(discardRest(req, st))
 	}
 }
 
@@ -147,6 +151,8 @@ type reqState struct {
 
 	mu         sync.Mutex
 	read       int64
+	asked      bool      // the body was read from: 100 Continue, if expected, was sent
+	drainBy    time.Time // once set, by discardRest, the latest read deadline
 	tooSlow    bool
 	writeSetAt time.Time
 }
@@ -161,7 +167,8 @@ func stateOf(req *http.Request) *reqState {
 
 // setReadDeadline moves the read deadline to body_read_timeout after the
 // start plus the time min_body_rate allows for read bytes, capped by
-// read_timeout, which bounds the whole request when set.
+// read_timeout, which bounds the whole request when set, and by the end
+// of the drain once one started (discardRest).
 func (st *reqState) setReadDeadline(read int64) {
 	if st.rc == nil || st.cfg.BodyReadTimeout <= 0 {
 		return
@@ -173,7 +180,13 @@ func (st *reqState) setReadDeadline(read int64) {
 	if rt := st.cfg.ServerConfig.ReadTimeout; rt > 0 && d > rt {
 		d = rt
 	}
-	_ = st.rc.SetReadDeadline(st.start.Add(d))
+	deadline := st.start.Add(d)
+	st.mu.Lock()
+	if !st.drainBy.IsZero() && st.drainBy.Before(deadline) {
+		deadline = st.drainBy
+	}
+	st.mu.Unlock()
+	_ = st.rc.SetReadDeadline(deadline)
 }
 
 // keepWriting moves the write deadline to write_timeout from now: the
