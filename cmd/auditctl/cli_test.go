@@ -173,6 +173,33 @@ func TestArchiveExportShowsProgressOnATerminal(t *testing.T) {
 	isTerminal = stdTerminal
 }
 
+// --max-distinct-ids bounds the matching events an archive read holds to
+// show each once; past it the read fails and says how to narrow it.
+func TestArchiveMaxDistinctIDs(t *testing.T) {
+	dir := t.TempDir()
+	writeArchive(t, filepath.Join(dir, "a.jsonl"), 20)
+	for _, tc := range []struct {
+		args []string
+		err  string
+	}{
+		{args: []string{"export"}},
+		{args: []string{"export", "--max-distinct-ids", "20"}},
+		{args: []string{"export", "--max-distinct-ids", "0"}},
+		{args: []string{"export", "--max-distinct-ids", "19"}, err: "more than 19 distinct matching events"},
+		{args: []string{"search", "--max-distinct-ids", "5"}, err: "more than 5 distinct matching events"},
+	} {
+		var stdout, stderr bytes.Buffer
+		err := run(context.Background(), append(tc.args, "--archive", dir, "--no-audit"), &stdout, &stderr)
+		if tc.err == "" {
+			require.NoError(t, err, tc.args)
+			continue
+		}
+		require.Error(t, err, tc.args)
+		assert.Contains(t, err.Error(), tc.err, tc.args)
+		assert.Contains(t, err.Error(), "narrow the query (--since", tc.args)
+	}
+}
+
 // Elasticsearch out of reach: when an archive is there (data/archive, or
 // where the collector config's file exporter writes), the error names it.
 func TestUnreachableSuggestsTheArchive(t *testing.T) {

@@ -24,6 +24,7 @@ type findFlags struct {
 	since, from, to, tz  string
 	resource             string
 	size, page, maxLine  int
+	maxIDs               int
 	output, file         string
 	archive              string
 	auditEndpoint, actor string
@@ -52,6 +53,7 @@ func addFindFlags(cmd *cobra.Command) *findFlags {
 	fs.StringVar(&f.file, "file", "", "write to this file instead of stdout (export)")
 	fs.StringVar(&f.archive, "archive", "", "read the collector's JSON-lines archive instead of Elasticsearch: its directory (every *.jsonl file) or one file")
 	fs.IntVar(&f.maxLine, "max-line-bytes", auditctl.DefaultMaxLineBytes, "with --archive: skip (and report) archive lines longer than this")
+	fs.IntVar(&f.maxIDs, "max-distinct-ids", auditctl.DefaultMaxDistinctIDs, "with --archive: fail past this many distinct matching events (each held in memory, about 40 bytes, to show it once); 0: no bound")
 	fs.StringVar(&f.auditEndpoint, "audit-endpoint", env("AUDITCTL_AUDIT_ENDPOINT", "http://localhost:4318"), "collector OTLP/HTTP URL that records this access")
 	fs.StringVar(&f.auditTokenFile, "audit-token-file", env("AUDITCTL_AUDIT_TOKEN_FILE", ""), "read the collector's bearer token (its AUDIT_RECEIVER_TOKEN) from this file (- for stdin); or set AUDITCTL_AUDIT_TOKEN")
 	fs.BoolVar(&f.noAudit, "no-audit", env("AUDITCTL_AUDIT", "") == "off", "do not record this access in the audit log (also AUDITCTL_AUDIT=off)")
@@ -142,6 +144,9 @@ func (f *findFlags) run(cmd *cobra.Command, name string, words []string) error {
 	if f.maxLine < 1<<10 || f.maxLine > auditctl.MaxLineBytesLimit {
 		return fmt.Errorf("--max-line-bytes %d: use %d to %d", f.maxLine, 1<<10, auditctl.MaxLineBytesLimit)
 	}
+	if f.maxIDs < 0 {
+		return fmt.Errorf("--max-distinct-ids %d: use 0 (no bound) or more", f.maxIDs)
+	}
 	b, source, err := f.backend(stderr)
 	if err != nil {
 		return err
@@ -206,7 +211,7 @@ func recordFailure(ctx context.Context, log auditctl.AccessLog, name string, q a
 // backend resolves where to read, and the source the access record names.
 func (f *findFlags) backend(stderr io.Writer) (backend, string, error) {
 	if f.archive != "" {
-		return archiveBackend{&auditctl.Archive{Dir: f.archive, MaxLineBytes: f.maxLine, Warn: stderr}}, "archive " + f.archive, nil
+		return archiveBackend{&auditctl.Archive{Dir: f.archive, MaxLineBytes: f.maxLine, MaxDistinctIDs: f.maxIDs, Warn: stderr}}, "archive " + f.archive, nil
 	}
 	conn, err := f.es.resolve(stderr)
 	if err != nil {

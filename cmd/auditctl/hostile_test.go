@@ -119,6 +119,7 @@ func TestNumericFlagsAreBounded(t *testing.T) {
 		"--page -1":                           "--page -1",
 		"--max-line-bytes 1":                  "--max-line-bytes 1: use",
 		"--max-line-bytes 99999999999":        "--max-line-bytes 99999999999: use",
+		"--max-distinct-ids -1":               "--max-distinct-ids -1: use 0 (no bound) or more",
 	} {
 		var stdout, stderr bytes.Buffer
 		err := run(context.Background(), append([]string{"search", "--archive", archive, "--no-audit"}, strings.Fields(args)...), &stdout, &stderr)

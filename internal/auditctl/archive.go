@@ -38,9 +38,17 @@ type Archive struct {
 	// SkippedRecords and SkippedLines count what the last read skipped:
 	// records that did not decode, lines of which nothing did.
 	SkippedRecords, SkippedLines int
-	// Repeated counts the records the last read skipped because their
-	// event id was read before.
+	// Repeated counts the matching records the last read skipped because
+	// their event id was read before for the same index (see idSet).
 	Repeated int
+	// DistinctIDs counts the keys (index route and event id, see idSet)
+	// the last read held to show each event once: one per distinct
+	// matching event, about 40 bytes each.
+	DistinctIDs int
+	// MaxDistinctIDs bounds DistinctIDs, and so the memory a read takes
+	// past one line: a read that would hold more fails (tooManyIDs). 0
+	// means no bound.
+	MaxDistinctIDs int
 	// Progress, when set, is called after each line with the bytes read
 	// and the archive's size.
 	Progress func(done, total int64)
@@ -116,12 +124,15 @@ func (a *Archive) report(file string, line int, format string, args ...any) {
 	fmt.Fprintf(a.Warn, "auditctl: archive: %s:%d: %s\n", Printable(file), line, Printable(msg))
 }
 
-// each calls fn with every archived event's document and row, in archive
-// order, one line in memory at a time. An event id already read is
-// skipped, as Elasticsearch refuses a second copy of an id (a CSV imported
-// twice is in the archive twice, in the store once).
-func (a *Archive) each(ctx context.Context, fn func(doc []byte, r *auditcsv.Row) error) error {
-	a.SkippedRecords, a.SkippedLines, a.Repeated = 0, 0, 0
+// each calls fn with every archived event's document and row that match
+// accepts, in archive order, one line in memory at a time. A record whose
+// index and event id were read before is skipped, as Elasticsearch refuses
+// a second copy of an _id in one index (a CSV imported twice is in the
+// archive twice, in the store once); see idSet for the key. Only matching
+// records are remembered, so the memory follows the matches, bounded by
+// MaxDistinctIDs.
+func (a *Archive) each(ctx context.Context, match func(r *auditcsv.Row) bool, fn func(doc []byte, r *auditcsv.Row) error) error {
+	a.SkippedRecords, a.SkippedLines, a.Repeated, a.DistinctIDs = 0, 0, 0, 0
 	files, err := a.files()
 	if err != nil {
 		return err
@@ -132,12 +143,19 @@ func (a *Archive) each(ctx context.Context, fn func(doc []byte, r *auditcsv.Row)
 	}
 	seen := newIDSet()
 	once := func(doc []byte, r *auditcsv.Row) error {
-		if !seen.add(r.Event.ID) {
+		if !match(r) {
+			return nil
+		}
+		if !seen.add(r) {
 			a.Repeated++
 			return nil
 		}
+		if a.MaxDistinctIDs > 0 && seen.len() > a.MaxDistinctIDs {
+			return tooManyIDs(a.MaxDistinctIDs)
+		}
 		return fn(doc, r)
 	}
+	defer func() { a.DistinctIDs = seen.len() }()
 	p := progress{report: a.Progress}
 	if p.report != nil {
 		p.total = totalSize(files)
@@ -152,10 +170,18 @@ func (a *Archive) each(ctx context.Context, fn func(doc []byte, r *auditcsv.Row)
 			plural(a.SkippedRecords, "record"), plural(a.SkippedLines, "line"), Printable(a.Dir))
 	}
 	if a.Warn != nil && a.Repeated > 0 {
-		fmt.Fprintf(a.Warn, "auditctl: archive: %s repeated an event id already read (sent or imported again): each id is shown once, as Elasticsearch stores it\n",
-			plural(a.Repeated, "record"))
+		fmt.Fprintf(a.Warn, "auditctl: archive: %s repeated an event id already read for the same index (sent or imported again): each is shown once, as Elasticsearch stores it\n",
+			plural(a.Repeated, "matching record"))
 	}
 	return nil
+}
+
+// DefaultMaxDistinctIDs is --max-distinct-ids' default: at most about
+// 370 MB (TestIDSetBytesPerID).
+const DefaultMaxDistinctIDs = 10_000_000
+
+func tooManyIDs(limit int) error {
+	return fmt.Errorf("--archive: more than %d distinct matching events: showing each event once, as Elasticsearch stores it, holds every matching event's id in memory (about 40 bytes each), bounded by --max-distinct-ids %d; narrow the query (--since, --from/--to, --action, --user …) or raise --max-distinct-ids (0: no bound)", limit, limit)
 }
 
 func plural(n int, what string) string {
@@ -286,10 +312,7 @@ func SearchArchive(ctx context.Context, a *Archive, q auditquery.Query, size, pa
 	keep := size * page
 	h := &newest{}
 	total := 0
-	err := a.each(ctx, func(doc []byte, r *auditcsv.Row) error {
-		if !q.Match(r) {
-			return nil
-		}
+	err := a.each(ctx, q.Match, func(doc []byte, r *auditcsv.Row) error {
 		total++
 		x := archived{t: r.Event.Time, id: r.Event.ID}
 		if h.Len() < keep {
@@ -336,10 +359,7 @@ func ExportArchive(ctx context.Context, a *Archive, q auditquery.Query, format s
 		return 0, err
 	}
 	n := 0
-	err = a.each(ctx, func(doc []byte, r *auditcsv.Row) error {
-		if !q.Match(r) {
-			return nil
-		}
+	err = a.each(ctx, q.Match, func(doc []byte, r *auditcsv.Row) error {
 		n++
 		return w.write(doc)
 	})

@@ -232,7 +232,7 @@ func TestArchiveShowsAnIDOnce(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 40, total)
 	assert.Equal(t, 40, strings.Count(out.String(), "\n"))
-	assert.Contains(t, warn.String(), "80 records repeated an event id already read")
+	assert.Contains(t, warn.String(), "80 matching records repeated an event id already read for the same index")
 	out.Reset()
 	n, err := ExportArchive(context.Background(), a, auditquery.Query{}, CSV, &out)
 	require.NoError(t, err)
