@@ -20,9 +20,8 @@ build: ## Build bin/otelcol-audit, bin/auditctl, bin/es-testdouble and bin/audit
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/es-testdouble ./cmd/es-testdouble
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/auditload ./cmd/auditload
 
-run: build ## Run the collector on config/local.yaml (no Elasticsearch needed)
-	mkdir -p data/archive
-	$(OTELCOL) --config config/local.yaml
+run: build ## Run the collector on config/local.yaml and the audit log service on its archive, http://localhost:8080 (no Elasticsearch needed)
+	scripts/run.sh
 
 test: check-generated lint build ## Everything CI runs: generated code, vet, gofmt, all tests, the race detector on the concurrent packages
 	OTELCOL_AUDIT_BIN=$(CURDIR)/$(OTELCOL) AUDITCTL_BIN=$(CURDIR)/$(BIN)/auditctl $(GO) test -count=1 ./...

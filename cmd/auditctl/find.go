@@ -51,11 +51,10 @@ func addFindFlags(cmd *cobra.Command) *findFlags {
 	fs.IntVar(&f.page, "page", 1, "page, from 1 (search); deep pages use search_after")
 	fs.StringVar(&f.output, "output", "", "table, json or csv (search: table on a terminal, else json; export: csv)")
 	fs.StringVar(&f.file, "file", "", "write to this file instead of stdout (export)")
-	fs.StringVar(&f.archive, "archive", "", "read the collector's JSON-lines archive instead of Elasticsearch: its directory (every *.jsonl file) or one file")
+	addArchiveFlag(fs, &f.archive)
 	fs.IntVar(&f.maxLine, "max-line-bytes", auditctl.DefaultMaxLineBytes, "with --archive: skip (and report) archive lines longer than this")
 	fs.IntVar(&f.maxIDs, "max-distinct-ids", auditctl.DefaultMaxDistinctIDs, "with --archive: fail past this many distinct matching events (each held in memory, about 40 bytes, to show it once); 0: no bound")
-	fs.StringVar(&f.auditEndpoint, "audit-endpoint", env("AUDITCTL_AUDIT_ENDPOINT", "http://localhost:4318"), "collector OTLP/HTTP URL that records this access")
-	fs.StringVar(&f.auditTokenFile, "audit-token-file", env("AUDITCTL_AUDIT_TOKEN_FILE", ""), "read the collector's bearer token (its AUDIT_RECEIVER_TOKEN) from this file (- for stdin); or set AUDITCTL_AUDIT_TOKEN")
+	addAuditFlags(fs, &f.auditEndpoint, &f.auditTokenFile)
 	fs.BoolVar(&f.noAudit, "no-audit", env("AUDITCTL_AUDIT", "") == "off", "do not record this access in the audit log (also AUDITCTL_AUDIT=off)")
 	fs.StringVar(&f.actor, "actor", env("AUDITCTL_ACTOR", loginName()), "who is reading: user.name of the access record (user.id is who Elasticsearch authenticated, else this account)")
 	complete := func(name string, values ...string) {
@@ -185,18 +184,34 @@ func (f *findFlags) run(cmd *cobra.Command, name string, words []string) error {
 // auditToken is the collector's bearer token: AUDITCTL_AUDIT_TOKEN (or
 // audit_token in the config file), or --audit-token-file. No flag takes
 // the token itself: ps would show it.
-func (f *findFlags) auditToken() (string, error) {
+func (f *findFlags) auditToken() (string, error) { return readAuditToken(f.auditTokenFile, f.es) }
+
+// readAuditToken is AUDITCTL_AUDIT_TOKEN (or audit_token in the config
+// file), or the --audit-token-file named.
+func readAuditToken(file string, es esFlags) (string, error) {
 	token := env("AUDITCTL_AUDIT_TOKEN", "")
-	if f.auditTokenFile == "" {
+	if file == "" {
 		return token, nil
 	}
 	if token != "" {
 		return "", errors.New("AUDITCTL_AUDIT_TOKEN (or audit_token in the config file) and --audit-token-file are both set: use one")
 	}
-	if f.auditTokenFile == "-" && (*f.es.apiKeyFile == "-" || *f.es.passwordFile == "-") {
+	if file == "-" && (*es.apiKeyFile == "-" || *es.passwordFile == "-") {
 		return "", errors.New("--audit-token-file and an Elasticsearch secret file both read stdin (-): give one of them a file")
 	}
-	return readSecret("audit-token-file", f.auditTokenFile)
+	return readSecret("audit-token-file", file)
+}
+
+// addArchiveFlag declares --archive, for search, export and serve.
+func addArchiveFlag(fs *pflag.FlagSet, p *string) {
+	fs.StringVar(p, "archive", "", "read the collector's JSON-lines archive instead of Elasticsearch: its directory (every *.jsonl file) or one file")
+}
+
+// addAuditFlags declares where reads are recorded, for search, export and
+// serve.
+func addAuditFlags(fs *pflag.FlagSet, endpoint, tokenFile *string) {
+	fs.StringVar(endpoint, "audit-endpoint", env("AUDITCTL_AUDIT_ENDPOINT", "http://localhost:4318"), "collector OTLP/HTTP URL that records each read")
+	fs.StringVar(tokenFile, "audit-token-file", env("AUDITCTL_AUDIT_TOKEN_FILE", ""), "read the collector's bearer token (its AUDIT_RECEIVER_TOKEN) from this file (- for stdin); or set AUDITCTL_AUDIT_TOKEN")
 }
 
 // recordFailure records a failed read; the read's error is what the

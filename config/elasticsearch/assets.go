@@ -42,6 +42,38 @@ var Roles = []struct{ Name, File string }{
 // (logs-audit*-* would also take Elastic's logs-auditd.log-*).
 var IndexPatterns = []string{"logs-audit-*", "logs-audit.*-*"}
 
+// Namespace makes s a valid namespace in an index name, as the exporter
+// does with namespace_attribute: lower case, and '_' for '-', spaces,
+// control characters and \/*?"<>|,#:; leading '_', '+' and '.' dropped; at
+// most 100 bytes. It returns def when nothing is left.
+func Namespace(s, def string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		switch {
+		case strings.ContainsRune(`-\/*?"<>|,#: `, r) || r < 0x20:
+			b.WriteByte('_')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	out := strings.TrimLeft(b.String(), "_+.")
+	if len(out) > 100 {
+		out = strings.ToValidUTF8(out[:100], "")
+	}
+	if out == "" {
+		return def
+	}
+	return out
+}
+
+// TenantIndexPatterns are the events indices of one namespace, every tier
+// and the quarantine: logs-<dataset>-<ns>-* and logs-<dataset>.*-<ns>-*.
+// Neither dataset, tier nor namespace holds '-', so no other namespace's
+// index matches, and the dead-letter data stream (no date) does not.
+func TenantIndexPatterns(dataset, ns string) []string {
+	return []string{"logs-" + dataset + "-" + ns + "-*", "logs-" + dataset + ".*-" + ns + "-*"}
+}
+
 // Read returns one embedded file.
 func Read(name string) ([]byte, error) { return files.ReadFile(name) }
 

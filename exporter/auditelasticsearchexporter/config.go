@@ -241,24 +241,5 @@ func (c *Config) Tiers() []assets.Tier {
 	return out
 }
 
-// sanitizeNamespace makes s a valid namespace in an index name: lower case, and
-// '_' for '-', spaces and \/*?"<>|,#:. It returns def when nothing is left.
-func sanitizeNamespace(s, def string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(s) {
-		switch {
-		case strings.ContainsRune(`-\/*?"<>|,#: `, r) || r < 0x20:
-			b.WriteByte('_')
-		default:
-			b.WriteRune(r)
-		}
-	}
-	out := strings.TrimLeft(b.String(), "_+.")
-	if len(out) > 100 {
-		out = strings.ToValidUTF8(out[:100], "")
-	}
-	if out == "" {
-		return def
-	}
-	return out
-}
+// sanitizeNamespace makes s a valid namespace (assets.Namespace).
+func sanitizeNamespace(s, def string) string { return assets.Namespace(s, def) }

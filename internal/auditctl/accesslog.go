@@ -36,6 +36,13 @@ type AccessLog struct {
 	// collector's bearertokenauth (config/elasticsearch.yaml).
 	Token  string
 	Client *http.Client
+	// Organization, when set, is the tenant whose log was read
+	// (organization.id): the record lands in that tenant's own log.
+	Organization string
+	// Message replaces the body "auditctl <command>".
+	Message string
+	// Attributes are added to the record (audit.properties in the store).
+	Attributes map[string]string
 }
 
 // Record sends the audit_log_accessed event before the read.
@@ -77,6 +84,7 @@ func Describe(q auditquery.Query) string {
 	if q.Quarantined {
 		parts = append(parts, "quarantined=true")
 	}
+	add("organization", q.Organization)
 	return strings.Join(parts, " ")
 }
 
@@ -92,8 +100,18 @@ func (a AccessLog) send(ctx context.Context, command string, q auditquery.Query,
 	lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
 	lr.SetEventName(AccessAction)
 	lr.SetSeverityNumber(plog.SeverityNumberInfo)
-	lr.Body().SetStr("auditctl " + command)
+	if a.Message != "" {
+		lr.Body().SetStr(a.Message)
+	} else {
+		lr.Body().SetStr("auditctl " + command)
+	}
 	attrs := lr.Attributes()
+	if a.Organization != "" {
+		attrs.PutStr(fields.Organization, a.Organization)
+	}
+	for k, v := range a.Attributes {
+		attrs.PutStr(k, v)
+	}
 	if a.ReaderID != "" {
 		attrs.PutStr(fields.UserID, a.ReaderID)
 	}

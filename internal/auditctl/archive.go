@@ -176,6 +176,13 @@ func (a *Archive) each(ctx context.Context, match func(r *auditcsv.Row) bool, fn
 	return nil
 }
 
+// Each calls fn with every matching event's stored document and row, in
+// archive order, each event once (see each). doc is reused after fn
+// returns.
+func (a *Archive) Each(ctx context.Context, match func(r *auditcsv.Row) bool, fn func(doc []byte, r *auditcsv.Row) error) error {
+	return a.each(ctx, match, fn)
+}
+
 // DefaultMaxDistinctIDs is --max-distinct-ids' default: at most about
 // 370 MB (TestIDSetBytesPerID).
 const DefaultMaxDistinctIDs = 10_000_000

@@ -47,7 +47,8 @@ func (q Query) Match(r *auditcsv.Row) bool {
 		q.ResourceType != "" && e.ResourceType != q.ResourceType,
 		q.ResourceID != "" && e.ResourceID != q.ResourceID,
 		q.Outcome != "" && e.Outcome != q.Outcome,
-		q.Quarantined && !r.Quarantined:
+		q.Quarantined && !r.Quarantined,
+		q.Organization != "" && !InOrganization(e.Organization, q.Organization):
 		return false
 	}
 	if q.IP != "" {

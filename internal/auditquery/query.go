@@ -38,6 +38,17 @@ type Query struct {
 	// Quarantined keeps only the events the processor quarantined
 	// (audit.route: quarantine), such as unknown actions.
 	Quarantined bool
+	// Organization keeps one tenant's events (organization.id); the
+	// default organization also owns the events that carry none.
+	Organization string
+}
+
+// DefaultOrganization owns the events without organization.id.
+const DefaultOrganization = "default"
+
+// InOrganization reports whether an event's organization.id belongs to org.
+func InOrganization(eventOrg, org string) bool {
+	return eventOrg == org || (eventOrg == "" && org == DefaultOrganization)
 }
 
 // TextFields are the fields the free text looks in: the wildcard
@@ -191,6 +202,16 @@ func (q Query) ES() types.Query {
 	}
 	if q.Quarantined {
 		filter = append(filter, term(fields.AuditRoute, fields.RouteQuarantine))
+	}
+	switch q.Organization {
+	case "":
+	case DefaultOrganization:
+		// organization.id is "default", or absent.
+		one := types.MinimumShouldMatch(1)
+		missing := types.Query{Bool: &types.BoolQuery{MustNot: []types.Query{{Exists: &types.ExistsQuery{Field: fields.Organization}}}}}
+		filter = append(filter, types.Query{Bool: &types.BoolQuery{Should: []types.Query{term(fields.Organization, q.Organization), missing}, MinimumShouldMatch: one}})
+	default:
+		filter = append(filter, term(fields.Organization, q.Organization))
 	}
 	if len(filter) == 0 {
 		return types.Query{MatchAll: &types.MatchAllQuery{}}

@@ -424,3 +424,37 @@ func TestAssetKindsAreChecked(t *testing.T) {
 	assert.False(t, s.Has("data_stream", "x"))
 	assert.Nil(t, s.Asset("index_template", "x"))
 }
+
+// Keyset paging without a point in time, as the audit log API pages: sort
+// on _index (a virtual keyword, mapping-index-field.md) breaks ties that
+// an _id shares across indices, and exists finds documents without a field.
+func TestSortOnIndexAndExists(t *testing.T) {
+	_, c := setup(t)
+	code, body, _ := c.do("POST", "/_bulk?refresh=true", `{"create":{"_index":"ev-1","_id":"a"}}
+{"@timestamp":"2025-11-20T10:00:00Z","user":{"email":"x"}}
+{"create":{"_index":"ev-2","_id":"a"}}
+{"@timestamp":"2025-11-20T10:00:00Z"}
+{"create":{"_index":"ev-2","_id":"b"}}
+{"@timestamp":"2025-11-20T09:00:00Z","user":{"email":null}}
+`)
+	require.Equal(t, 200, code, body)
+	sort := `"sort":[{"@timestamp":"desc"},{"_index":"desc"}]`
+	var order []string
+	after := ""
+	for range 3 {
+		code, body, _ = c.do("POST", "/ev-*/_search", `{"size":1,`+sort+after+`}`)
+		require.Equal(t, 200, code, body)
+		h := body["hits"].(map[string]any)["hits"].([]any)[0].(map[string]any)
+		order = append(order, h["_index"].(string)+"/"+h["_id"].(string))
+		raw, _ := json.Marshal(h["sort"])
+		after = `,"search_after":` + string(raw)
+	}
+	assert.Equal(t, []string{"ev-2/a", "ev-1/a", "ev-2/b"}, order)
+	code, body, _ = c.do("POST", "/ev-*/_search", `{"query":{"bool":{"must_not":[{"exists":{"field":"user.email"}}]}},`+sort+`}`)
+	require.Equal(t, 200, code, body)
+	var ids []string
+	for _, h := range body["hits"].(map[string]any)["hits"].([]any) {
+		ids = append(ids, h.(map[string]any)["_index"].(string)+"/"+h.(map[string]any)["_id"].(string))
+	}
+	assert.Equal(t, []string{"ev-2/a", "ev-2/b"}, ids, "a null value is no value")
+}

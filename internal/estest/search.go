@@ -173,6 +173,10 @@ func (h *hit) sortValue(field string) any {
 		return h.sortTS
 	case "_shard_doc", "_doc":
 		return h.doc.seq
+	case "_index":
+		// mapping-index-field.md: _index is a virtual keyword field that
+		// queries, aggregations and sorts can use.
+		return h.ix.name
 	}
 	for _, v := range values(h.source(), field, h.ix.mapping) {
 		return fmt.Sprint(v)
@@ -432,7 +436,7 @@ type matcher func(*hit) bool
 
 // compile turns the query subset auditctl uses into a matcher: match_all,
 // bool (filter, must, should, must_not, minimum_should_match), term, terms,
-// range, wildcard and ids.
+// range, wildcard, exists and ids.
 func compile(q map[string]json.RawMessage) (matcher, error) {
 	if len(q) == 0 {
 		return func(*hit) bool { return true }, nil
@@ -456,6 +460,16 @@ func compile(q map[string]json.RawMessage) (matcher, error) {
 			return func(h *hit) bool { return slices.Contains(ids.Values, h.doc.id) }, nil
 		case "term", "terms", "range", "wildcard":
 			return compileLeaf(kind, raw)
+		case "exists":
+			// query-dsl-exists-query.md: a document matches when the field
+			// has an indexed value; null and [] are no value.
+			var ex struct {
+				Field string `json:"field"`
+			}
+			if err := json.Unmarshal(raw, &ex); err != nil || ex.Field == "" {
+				return nil, fmt.Errorf("[exists] must be provided with a [field]")
+			}
+			return func(h *hit) bool { return len(values(h.source(), ex.Field, h.ix.mapping)) > 0 }, nil
 		default:
 			return nil, fmt.Errorf("unknown query [%s] (not part of the subset this test double speaks)", kind)
 		}

@@ -1,0 +1,6 @@
+package main
+
+import "io/fs"
+
+// viewerAssets are the viewer's built files.
+func viewerAssets() fs.FS { return nil }
