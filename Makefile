@@ -25,7 +25,7 @@ run: build ## Run the collector on config/local.yaml and the audit log service o
 
 test: check-generated lint build ## Everything CI runs: generated code, vet, gofmt, all tests, the race detector on the concurrent packages
 	OTELCOL_AUDIT_BIN=$(CURDIR)/$(OTELCOL) AUDITCTL_BIN=$(CURDIR)/$(BIN)/auditctl $(GO) test -count=1 ./...
-	$(GO) test -race -count=1 -timeout 15m ./processor/... ./receiver/... ./exporter/... ./internal/estest/ ./internal/kibanatest/ ./internal/loadharness/ ./internal/comptest/
+	$(GO) test -race -count=1 -timeout 15m ./processor/... ./receiver/... ./exporter/... ./internal/estest/ ./internal/kibanatest/ ./internal/loadharness/ ./internal/comptest/ ./internal/auditapi/ ./internal/apitoken/
 
 test-unit: ## Unit tests only (no end-to-end)
 	$(GO) test -count=1 -short ./...
@@ -81,6 +81,8 @@ fuzz: ## Run every fuzz test for FUZZTIME each
 	$(GO) test ./exporter/auditelasticsearchexporter -run '^$$' -fuzz '^FuzzParseBulk$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/catalog -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/catalog -run '^$$' -fuzz '^FuzzSuggest$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/auditapi -run '^$$' -fuzz '^FuzzParseRequest$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/auditapi -run '^$$' -fuzz '^FuzzDecodeCursor$$' -fuzztime $(FUZZTIME)
 
 bench: ## Micro-benchmarks (processor, masker, encoder) and the stock side-by-side
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./processor/... ./internal/...

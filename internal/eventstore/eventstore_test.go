@@ -1,0 +1,77 @@
+package eventstore
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/otelcol-audit/otelcol-audit/internal/auditquery"
+	"github.com/otelcol-audit/otelcol-audit/internal/fields"
+	"github.com/otelcol-audit/otelcol-audit/internal/storetest"
+)
+
+// A tenant's read names only its own indices: isolation does not rest on
+// the organization.id filter alone.
+func TestElasticsearchReadsOnlyTheTenantsIndices(t *testing.T) {
+	s := storetest.New(t, storetest.Options{NamespaceAttribute: fields.Organization})
+	s.Fill(t, 90, 1, 0, func(i int, lr plog.LogRecord) {
+		lr.Attributes().PutStr(fields.Organization, []string{"Org-A", "org-b", "org-c"}[i%3])
+	})
+	es := &Elasticsearch{Client: s.Client}
+	before := len(s.ES.Requests())
+	p, err := es.Page(context.Background(), auditquery.Query{Organization: "Org-A"}, nil, 1000)
+	require.NoError(t, err)
+	assert.Len(t, p.Events, 30)
+	var searches []string
+	for _, r := range s.ES.Requests()[before:] {
+		if strings.Contains(r, "_search") {
+			searches = append(searches, r)
+		}
+	}
+	require.Len(t, searches, 1)
+	assert.Contains(t, searches[0], "/logs-audit-org_a-*,logs-audit.*-org_a-*/_search")
+	indices := s.ES.Indices("logs-audit-org_a-*,logs-audit.*-org_a-*")
+	require.NotEmpty(t, indices)
+	for _, ix := range indices {
+		assert.Contains(t, ix, "-org_a-", "the patterns match no other tenant's index")
+	}
+	assert.Equal(t, []string{"logs-audit-default-*", "logs-audit.*-default-*", "logs-audit-prod-*", "logs-audit.*-prod-*"},
+		(&Elasticsearch{Namespace: "prod"}).Indices("default"), "the default organization also reads the exporter's namespace")
+}
+
+// Key order is newest first, then id, then index, all descending.
+func TestKeyOrder(t *testing.T) {
+	ks := []Key{{Time: 2, ID: "a"}, {Time: 1, ID: "b"}, {Time: 2, ID: "b"}, {Time: 2, ID: "b", Index: "y"}, {Time: 2, ID: "b", Index: "x"}}
+	want := []Key{{Time: 2, ID: "b", Index: "y"}, {Time: 2, ID: "b", Index: "x"}, {Time: 2, ID: "b"}, {Time: 2, ID: "a"}, {Time: 1, ID: "b"}}
+	for i := range ks {
+		for j := range ks {
+			if ks[i].Before(ks[j]) && ks[j].Before(ks[i]) {
+				t.Fatalf("%v and %v each before the other", ks[i], ks[j])
+			}
+		}
+	}
+	sorted := append([]Key(nil), ks...)
+	for i := 1; i < len(sorted); i++ {
+		for j := i; j > 0 && sorted[j].Before(sorted[j-1]); j-- {
+			sorted[j], sorted[j-1] = sorted[j-1], sorted[j]
+		}
+	}
+	assert.Equal(t, want, sorted)
+}
+
+// An archive directory with no files yet is empty, not an error; one that
+// is not there is unavailable.
+func TestArchiveEmptyAndMissing(t *testing.T) {
+	q := auditquery.Query{Organization: "default"}
+	p, err := (&Archive{Dir: t.TempDir()}).Page(context.Background(), q, nil, 10)
+	require.NoError(t, err)
+	assert.Empty(t, p.Events)
+	_, err = (&Archive{Dir: "/nonexistent"}).Page(context.Background(), q, nil, 10)
+	assert.ErrorIs(t, err, ErrUnavailable)
+	_, err = (&Archive{Dir: t.TempDir()}).Page(context.Background(), auditquery.Query{}, nil, 10)
+	assert.ErrorIs(t, err, errNoOrganization, "every read is one tenant's")
+}
