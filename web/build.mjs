@@ -1,5 +1,5 @@
-// Builds the viewer into dist/: viewer.js (Lit and the element, one ES
-// module), viewer.css (the page around it), index.html and embed.html.
+// Builds the viewer into dist/: viewer.js (Lit and the element in one
+// classic script), viewer.css (the page around it), index.html and embed.html.
 // `node build.mjs --dev` leaves it unminified with a source map.
 // dist/README.md is committed and left alone; nothing else is deleted.
 import { build } from 'esbuild';
@@ -25,7 +25,9 @@ const result = await build({
   ...common,
   entryPoints: { viewer: join(here, 'src/viewer.js') },
   outdir: dist,
-  format: 'esm',
+  // A classic script, not a module: another origin's page can load it
+  // without CORS (<script src=".../viewer.js" defer>).
+  format: 'iife',
   target: ['es2022', 'chrome111', 'firefox115', 'safari16.4'],
   metafile: true,
 });

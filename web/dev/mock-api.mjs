@@ -469,6 +469,13 @@ async function handle(req, res) {
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed\n');
     return serveStatic(req, res, path);
   }
+  // CORS, so that <audit-log-viewer base-url="http://127.0.0.1:8090"> works in a page of another origin.
+  res.setHeader('Access-Control-Allow-Origin', '*');
+  res.setHeader('Access-Control-Expose-Headers', 'Retry-After, Content-Disposition');
+  if (req.method === 'OPTIONS') {
+    res.writeHead(204, { 'Access-Control-Allow-Methods': 'GET, POST', 'Access-Control-Allow-Headers': 'Authorization, Content-Type', 'Access-Control-Max-Age': '600' });
+    return res.end();
+  }
   const principal = auth(req);
   if (path === '/api/v1/whoami' && req.method === 'GET') {
     const { organization, role, name, resource, actor, expires_at } = principal;

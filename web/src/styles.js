@@ -219,7 +219,10 @@ export const styles = css`
     max-width: 28ch;
     overflow-wrap: anywhere;
   }
-  td.time {
+  td.time,
+  td.ip,
+  td.region,
+  td.outcome {
     white-space: nowrap;
   }
   td.ua {
