@@ -3,7 +3,7 @@
 // `node build.mjs --dev` leaves it unminified with a source map.
 // dist/README.md is committed and left alone; nothing else is deleted.
 import { build } from 'esbuild';
-import { copyFile, mkdir, readdir } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -12,6 +12,9 @@ const dist = join(here, 'dist');
 const dev = process.argv.includes('--dev');
 
 await mkdir(dist, { recursive: true });
+// A dev build is not what `make web` builds: drop its stamp so that the next
+// `make web` (and so `make build`) builds again. A release build has no map.
+for (const f of dev ? ['.stamp'] : ['viewer.js.map', 'viewer.css.map']) await rm(join(dist, f), { force: true });
 const common = {
   bundle: true,
   minify: !dev,
