@@ -284,12 +284,24 @@ export class AuditLogViewer extends LitElement {
       this._nextCursor = null;
       this._status = 'The events could not be loaded.';
       this._showError(e);
+      this._dropTokenOn401(e);
     } finally {
       if (this._abort === abort) {
         this._abort = null;
         this.loading = false;
       }
     }
+  }
+
+  /** A token that expired (a viewer token lives minutes) or was revoked: ask for another. */
+  _dropTokenOn401(e) {
+    if (!(e instanceof ApiError) || e.status !== 401 || this._tokenSource === 'attribute') return;
+    storage()?.removeItem(STORAGE_KEY);
+    this._generation++;
+    this._token = '';
+    this._tokenSource = '';
+    this._principal = null;
+    this._ready = false;
   }
 
   _showError(e, prefix) {
@@ -406,6 +418,7 @@ export class AuditLogViewer extends LitElement {
     } catch (e) {
       this._status = 'The export failed.';
       this._showError(e);
+      this._dropTokenOn401(e);
     } finally {
       this._exporting = false;
     }
@@ -440,7 +453,9 @@ export class AuditLogViewer extends LitElement {
     return html`
       <header>
         <h1>Audit log</h1>
-        ${orgName ? html`<span class="who">${orgName}${this._principal.name ? html` · ${this._principal.name}` : nothing}${this._principal.role ? html` (${this._principal.role})` : nothing}</span>` : nothing}
+        ${orgName ? html`<span class="who">${orgName}${this._principal.name ? html` · ${this._principal.name}` : nothing}${this._principal.role ? html` (${this._principal.role})` : nothing}${this._principal.expires_at
+              ? html` · token expires ${formatTime(this._principal.expires_at, this._utc)}`
+              : nothing}</span>` : nothing}
         <span class="spacer"></span>
         ${this._token && this._tokenSource !== 'attribute'
           ? html`<button type="button" @click=${this._forgetToken}>Forget token</button>`
