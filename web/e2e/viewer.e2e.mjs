@@ -311,11 +311,13 @@ await step('4. 25 rows per page, Next equals the API\'s page 2, Previous goes ba
   const apiP2 = await api(withParams(url, { cursor: apiP1.next_cursor }));
   const next = await load(() => viewer.getByRole('button', { name: 'Next' }).click());
   assert(next.searchParams.get('cursor'), 'Next sent no cursor');
+  assert(next.searchParams.get('page_size') === '25', `Next asked page_size=${next.searchParams.get('page_size')}, not 25`);
   assert(show(filtersOf(next.search)) === show(filtersOf(url.search)), `Next changed the filters: ${show(filtersOf(url.search))} → ${show(filtersOf(next.search))}`);
   compareRows(await rows(), apiP2.events, 'page 2 of 25');
   assert(/Page 2\b/.test(await pageLabel()), `the page number shows "${await pageLabel()}" on page 2`);
   const prev = await load(() => viewer.getByRole('button', { name: 'Previous' }).click());
   assert(!prev.searchParams.get('cursor'), 'Previous from page 2 did not ask page 1');
+  assert(prev.searchParams.get('page_size') === '25', `Previous asked page_size=${prev.searchParams.get('page_size')}, not 25`);
   compareRows(await rows(), apiP1.events, 'page 1 again (Previous)');
   assert(/Page 1\b/.test(await pageLabel()), `the page number shows "${await pageLabel()}" after Previous`);
   view = prev;

@@ -185,12 +185,9 @@ export class AuditLogViewer extends LitElement {
     } catch (e) {
       if (gen !== this._generation) return;
       this._status = '';
-      if (e instanceof ApiError && e.status === 401) {
-        if (this._tokenSource !== 'attribute') storage()?.removeItem(STORAGE_KEY);
-        this._token = '';
-        this._tokenSource = '';
-      }
       this._showError(e);
+      // A bad token from the page's own attribute cannot be replaced here: no form then.
+      this._dropTokenOn401(e);
     }
   }
 
@@ -462,7 +459,7 @@ export class AuditLogViewer extends LitElement {
           : nothing}
       </header>
       <div role="alert" class="alert">${this._error ? this._renderError() : nothing}</div>
-      ${this._token ? (this._ready ? this._renderViewer() : nothing) : this._renderTokenForm()}
+      ${this._token ? (this._ready ? this._renderViewer() : this._renderRetry()) : this._renderTokenForm()}
       <p class="status" role="status" aria-live="polite">${this._status}</p>
       ${this._renderDialog()}
     `;
@@ -473,6 +470,12 @@ export class AuditLogViewer extends LitElement {
     return html`${e.message}${e.field ? html` <span class="muted">(parameter: ${e.field})</span>` : nothing}${e.reason
       ? html` <span class="muted">[${e.reason}]</span>`
       : nothing}`;
+  }
+
+  /** Start-up failed for another reason than the token (429, 503, no network): try again. */
+  _renderRetry() {
+    if (!this._error || this._error.status === 401) return nothing;
+    return html`<p><button type="button" @click=${() => this._start()}>Try again</button></p>`;
   }
 
   _renderTokenForm() {
