@@ -181,6 +181,7 @@ export const styles = css`
   }
   table {
     width: 100%;
+    min-width: 960px; /* narrower: the table scrolls sideways, words stay whole */
     border-collapse: collapse;
   }
   caption {
@@ -217,7 +218,7 @@ export const styles = css`
   }
   td {
     max-width: 28ch;
-    overflow-wrap: anywhere;
+    overflow-wrap: break-word;
   }
   td.time,
   td.ip,
