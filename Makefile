@@ -14,11 +14,22 @@ help: ## List the targets (every rule has a description: test/e2e checks it)
 	@grep -E '^[^.#[:space:]][^:=[:space:]]*:.*## ' $(MAKEFILE_LIST) | sed 's|^$$(MDATAGEN)|$(MDATAGEN)|' | \
 	  awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
-build: ## Build bin/otelcol-audit, bin/auditctl, bin/es-testdouble and bin/auditload
+build: web ## Build bin/otelcol-audit, bin/auditctl, bin/es-testdouble and bin/auditload
 	$(GO) build $(GOFLAGS_BUILD) -o $(OTELCOL) ./cmd/otelcol-audit
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/auditctl ./cmd/auditctl
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/es-testdouble ./cmd/es-testdouble
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/auditload ./cmd/auditload
+
+# The viewer's assets, embedded by package web: npm ci and esbuild, again
+# only when a web source or the lock changed (the stamp is the last build).
+WEB_SRC := web/package.json web/package-lock.json web/build.mjs $(wildcard web/src/* web/pages/*)
+
+.PHONY: web
+web: web/dist/.stamp ## Build the viewer's assets into web/dist (npm ci + esbuild)
+
+web/dist/.stamp: $(WEB_SRC) ## The last build of the viewer (make web)
+	cd web && npm ci --no-audit --no-fund && npm run build
+	touch $@
 
 run: build ## Run the collector on config/local.yaml and the audit log service on its archive, http://localhost:8080 (no Elasticsearch needed)
 	scripts/run.sh

@@ -1,6 +1,10 @@
 package main
 
-import "io/fs"
+import (
+	"io/fs"
 
-// viewerAssets are the viewer's built files.
-func viewerAssets() fs.FS { return nil }
+	"github.com/otelcol-audit/otelcol-audit/web"
+)
+
+// viewerAssets are the viewer's files built into this binary (make web).
+func viewerAssets() fs.FS { return web.Assets() }

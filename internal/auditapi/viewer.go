@@ -3,6 +3,7 @@ package auditapi
 import (
 	"io/fs"
 	"net/http"
+	"path"
 	"strings"
 )
 
@@ -37,6 +38,10 @@ func (s *Server) viewer() http.Handler {
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = w.Write([]byte(notBuilt))
+			return
+		}
+		if base := path.Base(r.URL.Path); strings.HasPrefix(base, ".") || base == "README.md" {
+			http.NotFound(w, r) // the build's stamp and dist's README are not the viewer's
 			return
 		}
 		if r.URL.Path == "/embed" {
