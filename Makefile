@@ -35,6 +35,7 @@ run: build ## Run the collector on config/local.yaml and the audit log service o
 	scripts/run.sh
 
 test: check-generated lint build ## Everything CI runs: generated code, vet, gofmt, all tests, the race detector on the concurrent packages
+	cd web && npm test --silent
 	OTELCOL_AUDIT_BIN=$(CURDIR)/$(OTELCOL) AUDITCTL_BIN=$(CURDIR)/$(BIN)/auditctl $(GO) test -count=1 ./...
 	$(GO) test -race -count=1 -timeout 15m ./processor/... ./receiver/... ./exporter/... ./internal/estest/ ./internal/kibanatest/ ./internal/loadharness/ ./internal/comptest/ ./internal/auditapi/ ./internal/apitoken/
 
