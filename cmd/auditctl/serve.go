@@ -73,7 +73,9 @@ that fails, the read answers 503 and returns nothing.`,
 			return err
 		}
 		tokens := &apitoken.Store{Path: *tokensFile, Recheck: time.Second,
-			OnReloadError: func(err error) { log.Error("the tokens file changed and does not read; the tokens read before stay in force", "error", err) }}
+			OnReloadError: func(err error) {
+				log.Error("the tokens file changed and does not read; the tokens read before stay in force", "error", err)
+			}}
 		if err := tokens.Load(); err != nil {
 			return err
 		}
