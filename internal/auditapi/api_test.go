@@ -94,8 +94,9 @@ func TestCursorsWhileEventsArrive(t *testing.T) {
 					got[e.ID]++
 				}
 				if !arrived {
-					// Newer, older and same-second events, between two pages.
-					f.store.Fill(t, 300, uint64(len(name))*1000+7, -time.Hour, withOrg)
+					// Between two pages: events at the same times as those
+					// already there (ties, broken by id) and newer ones.
+					f.store.Fill(t, 300, uint64(len(name))*1000+7, 450*time.Second, withOrg)
 					arrived = true
 				}
 				if page.NextCursor == nil {

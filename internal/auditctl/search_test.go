@@ -20,116 +20,42 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
-	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/consumer"
-	"go.opentelemetry.io/collector/exporter/exporterhelper"
-	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/collector/processor/processortest"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
-	"github.com/otelcol-audit/otelcol-audit/exporter/auditelasticsearchexporter"
 	"github.com/otelcol-audit/otelcol-audit/internal/auditgen"
 	"github.com/otelcol-audit/otelcol-audit/internal/auditquery"
 	"github.com/otelcol-audit/otelcol-audit/internal/estest"
+	"github.com/otelcol-audit/otelcol-audit/internal/storetest"
 	"github.com/otelcol-audit/otelcol-audit/internal/testcollector"
-	"github.com/otelcol-audit/otelcol-audit/processor/auditprocessor"
 	"github.com/otelcol-audit/otelcol-audit/receiver/auditreceiver"
 )
 
-// store is a test double filled through the real processor and exporter.
+// store is a test double filled through the real processor and exporter
+// (storetest), with the Codatum and Wherobots catalogs.
 type store struct {
+	st     *storetest.Store
 	es     *estest.Server
 	client *elasticsearch.Client
 	url    string
 	next   consumer.Logs // processor -> exporter
 }
 
-// archiveWriter appends each batch as one OTLP JSON line, like the file
-// exporter in config/local.yaml.
-type archiveWriter struct{ path string }
-
-func (a archiveWriter) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
-
-func (a archiveWriter) ConsumeLogs(_ context.Context, ld plog.Logs) error {
-	b, err := (&plog.JSONMarshaler{}).MarshalLogs(ld)
-	if err != nil {
-		return err
-	}
-	f, err := os.OpenFile(a.path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	_, err = f.Write(append(b, '\n'))
-	return err
-}
-
-// both sends each batch to the archive, then to the exporter.
-type both struct{ a, b consumer.Logs }
-
-func (x both) Capabilities() consumer.Capabilities { return consumer.Capabilities{MutatesData: false} }
-func (x both) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
-	if err := x.a.ConsumeLogs(ctx, ld); err != nil {
-		return err
-	}
-	return x.b.ConsumeLogs(ctx, ld)
-}
-
 func newStore(t *testing.T) *store { return newStoreArchive(t, "") }
 
 func newStoreArchive(t *testing.T, archive string) *store {
 	t.Helper()
-	es := estest.New(estest.WithSource())
-	srv := es.Start(t)
-	c, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{srv.URL}})
-	require.NoError(t, err)
-
-	ef := auditelasticsearchexporter.NewFactory()
-	ecfg := ef.CreateDefaultConfig().(*auditelasticsearchexporter.Config)
-	ecfg.Endpoints = []string{srv.URL}
-	ecfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
-	ecfg.Bootstrap.RetryInterval = 20 * time.Millisecond
-	// The events are of November 2025: retentions long enough that each
-	// keeps its own month's index whatever today's date.
-	ecfg.Retention.Default, ecfg.Retention.Quarantine = "3650d", "3650d"
-	ecfg.Retention.Tiers = []auditelasticsearchexporter.TierConfig{{Name: "view_data", Categories: []string{"view_data", "view_content"}, DeleteAfter: "3650d"}}
-	exp, err := ef.CreateLogs(context.Background(), exportertest.NewNopSettings(ef.Type()), ecfg)
-	require.NoError(t, err)
-	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
-	t.Cleanup(func() { exp.Shutdown(context.Background()) })
-	require.Eventually(t, func() bool { return es.Has("data_stream", "logs-audit.deadletter-default") }, 5*time.Second, 10*time.Millisecond)
-
-	pf := auditprocessor.NewFactory()
-	pcfg := pf.CreateDefaultConfig().(*auditprocessor.Config)
-	pcfg.Catalogs = []string{"../../config/catalogs/codatum.yaml", "../../config/catalogs/wherobots.yaml"}
-	pcfg.Pseudonym.Key = "auditctl-test-key-0123456789"
-	// The stores restore exports (the round trip): a trusted pipeline
-	// keeps the exported user.hash of an already masked address.
-	pcfg.Pseudonym.TrustSenderHash = true
-	var next consumer.Logs = exp
-	if archive != "" {
-		next = both{archiveWriter{archive}, exp}
-	}
-	proc, err := pf.CreateLogs(context.Background(), processortest.NewNopSettings(pf.Type()), pcfg, next)
-	require.NoError(t, err)
-	return &store{es: es, client: c, url: srv.URL, next: proc}
+	st := storetest.New(t, storetest.Options{Archive: archive, Catalogs: []string{"../../config/catalogs/codatum.yaml", "../../config/catalogs/wherobots.yaml"}})
+	return &store{st: st, es: st.ES, client: st.Client, url: st.URL, next: st.Next}
 }
 
 // fill writes n realistic events, one second apart, newest last.
-func (s *store) fill(t *testing.T, n int, seed uint64) {
-	t.Helper()
-	for done := 0; done < n; done += 1000 {
-		ld := auditgen.Batch(min(1000, n-done), auditgen.Options{Seed: seed + uint64(done), FreeTextEmailFraction: 0.2, UnknownFraction: 0.02, IDPrefix: fmt.Sprintf("e%d-%d-", seed, done)})
-		recs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
-		for i := 0; i < recs.Len(); i++ {
-			recs.At(i).SetTimestamp(pcommon.NewTimestampFromTime(time.Date(2025, 11, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(done+i) * time.Second)))
-		}
-		require.NoError(t, s.next.ConsumeLogs(context.Background(), ld))
-	}
-	s.refresh(t)
-}
+func (s *store) fill(t *testing.T, n int, seed uint64) { s.st.Fill(t, n, seed, 0, nil) }
+
+// refresh makes what was written visible to search.
+func (s *store) refresh(t *testing.T) { s.st.Refresh(t) }
 
 // importCSV posts a CSV to an audit receiver feeding the store.
 func importCSV(t *testing.T, s *store, csv []byte) {
@@ -145,16 +71,6 @@ func importCSV(t *testing.T, s *store, csv []byte) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusAccepted, resp.StatusCode)
-}
-
-// refresh makes what was written visible to search, as the refresh
-// interval would a second later.
-func (s *store) refresh(t *testing.T) {
-	t.Helper()
-	resp, err := esapi.IndicesRefreshRequest{Index: []string{Index}}.Do(context.Background(), s.client)
-	require.NoError(t, err)
-	resp.Body.Close()
-	require.False(t, resp.IsError())
 }
 
 func TestSearchFiltersAndTable(t *testing.T) {

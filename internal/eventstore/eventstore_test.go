@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/otelcol-audit/otelcol-audit/internal/auditquery"
@@ -74,4 +75,35 @@ func TestArchiveEmptyAndMissing(t *testing.T) {
 	assert.ErrorIs(t, err, ErrUnavailable)
 	_, err = (&Archive{Dir: t.TempDir()}).Page(context.Background(), auditquery.Query{}, nil, 10)
 	assert.ErrorIs(t, err, errNoOrganization, "every read is one tenant's")
+}
+
+// Events that share a time are told apart by id: paging one at a time
+// through twenty events of the same nanosecond returns each once, in id
+// order, from both stores.
+func TestPagesThroughTies(t *testing.T) {
+	archive := t.TempDir() + "/audit.jsonl"
+	s := storetest.New(t, storetest.Options{Archive: archive})
+	s.Fill(t, 20, 3, 0, func(_ int, lr plog.LogRecord) {
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(storetest.Base))
+		lr.Attributes().Remove(fields.Organization)
+	})
+	for name, st := range map[string]Store{"archive": &Archive{Dir: archive}, "elasticsearch": &Elasticsearch{Client: s.Client}} {
+		var got []string
+		var after *Key
+		for range 40 {
+			p, err := st.Page(context.Background(), auditquery.Query{Organization: "default"}, after, 3)
+			require.NoError(t, err)
+			for _, e := range p.Events {
+				got = append(got, e.ID)
+			}
+			if !p.More {
+				break
+			}
+			after = &p.Keys[len(p.Keys)-1]
+		}
+		require.Len(t, got, 20, name)
+		for i := 1; i < len(got); i++ {
+			assert.Greater(t, got[i-1], got[i], "%s: ids descending within one time", name)
+		}
+	}
 }
