@@ -28,6 +28,7 @@ const (
 	reasonRateLimited      = "rate_limited"
 	reasonStoreUnavailable = "store_unavailable"
 	reasonAuditUnavailable = "audit_unavailable"
+	reasonBusy             = "busy"
 	reasonNotFound         = "not_found"
 	reasonInternal         = "internal"
 )

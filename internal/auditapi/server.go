@@ -44,6 +44,12 @@ type Config struct {
 	// RateBurst (0: no limit).
 	RateLimit float64
 	RateBurst int
+	// MaxConcurrentReads bounds the reads of the store in progress, over
+	// every token (default 16); past it, 503 with Retry-After.
+	MaxConcurrentReads int
+	// WriteStall is how long an export may wait for the client to take
+	// more (default 30 s): a client that stops reading is cut off.
+	WriteStall time.Duration
 	// Assets are the viewer's built files (nil or without index.html: a
 	// page saying how to build them).
 	Assets fs.FS
@@ -61,6 +67,7 @@ type Config struct {
 type Server struct {
 	cfg     Config
 	limiter *limiter
+	reads   chan struct{}
 	mux     *http.ServeMux
 }
 
@@ -89,8 +96,14 @@ func New(cfg Config) (*Server, error) {
 	if cfg.RateBurst <= 0 {
 		cfg.RateBurst = max(1, int(cfg.RateLimit*2))
 	}
-	s := &Server{cfg: cfg, limiter: newLimiter(cfg.RateLimit, cfg.RateBurst), mux: http.NewServeMux()}
-	handlers := []http.HandlerFunc{s.events, s.export, s.resourceEvents, s.catalog, s.whoami, s.viewerToken}
+	if cfg.MaxConcurrentReads <= 0 {
+		cfg.MaxConcurrentReads = 16
+	}
+	if cfg.WriteStall <= 0 {
+		cfg.WriteStall = 30 * time.Second
+	}
+	s := &Server{cfg: cfg, limiter: newLimiter(cfg.RateLimit, cfg.RateBurst), reads: make(chan struct{}, cfg.MaxConcurrentReads), mux: http.NewServeMux()}
+	handlers := []http.HandlerFunc{s.bounded(s.events), s.bounded(s.export), s.bounded(s.resourceEvents), s.catalog, s.whoami, s.viewerToken}
 	for i, pattern := range Routes {
 		s.mux.Handle(pattern, s.api(handlers[i]))
 	}
@@ -138,6 +151,22 @@ func (s *Server) api(next http.HandlerFunc) http.Handler {
 		}
 		next(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 	})
+}
+
+// bounded runs a read of the store only while fewer than
+// MaxConcurrentReads are in progress: the archive store scans the whole
+// archive per read, and an export can last.
+func (s *Server) bounded(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case s.reads <- struct{}{}:
+			defer func() { <-s.reads }()
+			next(w, r)
+		default:
+			writeError(w, &apiError{status: http.StatusServiceUnavailable, Reason: reasonBusy, retryAfter: 1,
+				Message: fmt.Sprintf("%d reads are in progress, the most this service runs at once; retry after 1 s", cap(s.reads))})
+		}
+	}
 }
 
 func principalOf(r *http.Request) apitoken.Principal {
@@ -303,13 +332,17 @@ func (s *Server) auditFailed(w http.ResponseWriter, err error) {
 		Message: "reading the audit log is itself audited, and this read could not be recorded; nothing was returned; try again shortly"})
 }
 
-// countingWriter tells whether anything reached the client.
+// countingWriter tells whether anything reached the client, and gives
+// each write stall to complete.
 type countingWriter struct {
-	w io.Writer
-	n int64
+	w     http.ResponseWriter
+	rc    *http.ResponseController
+	stall time.Duration
+	n     int64
 }
 
 func (c *countingWriter) Write(b []byte) (int, error) {
+	_ = c.rc.SetWriteDeadline(time.Now().Add(c.stall))
 	n, err := c.w.Write(b)
 	c.n += int64(n)
 	return n, err
@@ -342,7 +375,7 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) {
 		h.Set("Content-Type", "application/x-ndjson")
 		h.Set("Content-Disposition", `attachment; filename="audit-log.ndjson"`)
 	}
-	cw := &countingWriter{w: w}
+	cw := &countingWriter{w: w, rc: http.NewResponseController(w), stall: s.cfg.WriteStall}
 	n, err := s.cfg.Store.Export(r.Context(), req.query, req.format, cw)
 	done := Access{Principal: p, Command: command + " (completed)", Query: req.query, Count: n, Format: req.format, Err: err}
 	if err != nil && cw.n == 0 {
