@@ -220,7 +220,11 @@ func TestConformance(t *testing.T) {
 						require.Equal(t, st.status, code, "%s answered %s", where, raw)
 						var got any
 						if len(bytes.TrimSpace(raw)) > 0 {
-							require.NoError(t, json.Unmarshal(raw, &got), "%s: %s", where, raw)
+							// Numbers as written: a date_nanos sort value does
+							// not fit a float64, and a saved one is sent back.
+							dec := json.NewDecoder(bytes.NewReader(raw))
+							dec.UseNumber()
+							require.NoError(t, dec.Decode(&got), "%s: %s", where, raw)
 						}
 						if st.want != "" {
 							var want any

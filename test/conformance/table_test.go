@@ -237,6 +237,25 @@ var table = []spec{
 		cleanup: []string{"DELETE /{{p}}-s"},
 	},
 	{
+		name:   "keyset paging without a point in time: sort on date_nanos, a keyword and _index; exists; a pattern matching nothing",
+		source: "mapping-index-field.md (_index in sorts); paginate-search-results.md (search_after); query-dsl-exists-query.md; multi-target syntax (allow_no_indices defaults to true)",
+		steps: []step{
+			{method: "PUT", path: "/{{p}}-k1", body: `{"mappings":{"properties":{"@timestamp":{"type":"date_nanos"},"id":{"type":"keyword"},"org":{"type":"keyword"}}}}`, status: 200},
+			{method: "PUT", path: "/{{p}}-k2", body: `{"mappings":{"properties":{"@timestamp":{"type":"date_nanos"},"id":{"type":"keyword"},"org":{"type":"keyword"}}}}`, status: 200},
+			{method: "POST", path: "/_bulk?refresh=true", status: 200, want: `{"errors":false}`, body: bulk("{{p}}-k1", `a={"@timestamp":"2025-11-20T10:00:00.000000001Z","id":"a","org":"x"}`)},
+			{method: "POST", path: "/_bulk?refresh=true", status: 200, want: `{"errors":false}`, body: bulk("{{p}}-k2",
+				`a={"@timestamp":"2025-11-20T10:00:00.000000001Z","id":"a"}`, `b={"@timestamp":"2025-11-20T09:00:00Z","id":"b","org":null}`)},
+			{method: "POST", path: "/{{p}}-k1,{{p}}-k2/_search", status: 200, body: `{"size":1,"sort":[{"@timestamp":{"order":"desc"}},{"id":{"order":"desc"}},{"_index":{"order":"desc"}}],"track_total_hits":false}`,
+				want: `{"hits":{"hits":[{"_index":"{{p}}-k2","_id":"a","sort":["<any>","a","{{p}}-k2"]}]}}`, save: map[string]string{"after": "hits.hits.0.sort"}},
+			{method: "POST", path: "/{{p}}-k1,{{p}}-k2/_search", status: 200, body: `{"size":1,"sort":[{"@timestamp":{"order":"desc"}},{"id":{"order":"desc"}},{"_index":{"order":"desc"}}],"search_after":{{after}}}`,
+				want: `{"hits":{"hits":[{"_index":"{{p}}-k1","_id":"a"}]}}`},
+			{method: "POST", path: "/{{p}}-k1,{{p}}-k2/_search", status: 200, body: `{"query":{"bool":{"must_not":[{"exists":{"field":"org"}}]}},"sort":[{"_index":{"order":"asc"}},{"id":{"order":"asc"}}]}`,
+				want: `{"hits":{"hits":[{"_index":"{{p}}-k2","_id":"a"},{"_index":"{{p}}-k2","_id":"b"}]}}`},
+			{method: "POST", path: "/{{p}}-nothing-*,{{p}}-none.*-x-*/_search", status: 200, body: `{}`, want: `{"hits":{"hits":[]}}`},
+		},
+		cleanup: []string{"DELETE /{{p}}-k1", "DELETE /{{p}}-k2"},
+	},
+	{
 		name:   "an index that would pass cluster.max_shards_per_node is refused",
 		source: "ShardLimitValidator (validation_exception)",
 		steps: []step{

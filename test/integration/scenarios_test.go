@@ -31,6 +31,7 @@ import (
 	"github.com/otelcol-audit/otelcol-audit/internal/auditctl"
 	"github.com/otelcol-audit/otelcol-audit/internal/auditquery"
 	"github.com/otelcol-audit/otelcol-audit/internal/estest"
+	"github.com/otelcol-audit/otelcol-audit/internal/eventstore"
 )
 
 // target is an Elasticsearch under test.
@@ -413,6 +414,50 @@ func TestIntegrationSearchAndExport(t *testing.T) {
 			n, err := auditctl.Export(context.Background(), auditctl.ExportOptions{ES: tg.client, Query: auditquery.Query{Text: ns}, Output: auditctl.CSV, Out: &csvOut, Batch: 8})
 			require.NoError(t, err)
 			assert.Equal(t, 30, n, "point in time + search_after across batches")
+		})
+	}
+}
+
+// The audit log API's store: two tenants in their own namespaces (the
+// exporter's namespace_attribute), paged by key without a point in time
+// (sort on _index), each seeing only its own events, pages after pages.
+func TestIntegrationTenantPaging(t *testing.T) {
+	for _, tg := range targets(t) {
+		t.Run(tg.name, func(t *testing.T) {
+			ns := namespace()
+			a, b := ns+"a", ns+"b"
+			exp := startExporter(t, tg, ns, func(c *auditelasticsearchexporter.Config) { c.DataStream.NamespaceAttribute = "organization.id" })
+			t.Cleanup(func() { cleanup(t, tg, a); cleanup(t, tg, b) })
+			at := time.Now().Truncate(time.Second)
+			require.NoError(t, exp.ConsumeLogs(context.Background(), events("tenant-"+ns, 40, func(i int, lr plog.LogRecord) {
+				lr.Attributes().PutStr("organization.id", []string{a, b}[i%2])
+				// Pairs share a time: the id breaks the tie.
+				lr.SetTimestamp(pcommon.NewTimestampFromTime(at.Add(-time.Duration(i/4) * time.Second)))
+			})))
+			assert.Equal(t, 40, count(t, tg, "logs-audit-"+a+"-*,logs-audit-"+b+"-*"))
+			st := &eventstore.Elasticsearch{Client: tg.client, Namespace: ns}
+			for _, org := range []string{a, b} {
+				seen := map[string]bool{}
+				var after *eventstore.Key
+				for range 20 {
+					p, err := st.Page(context.Background(), auditquery.Query{Organization: org}, after, 3)
+					require.NoError(t, err)
+					for _, e := range p.Events {
+						assert.Equal(t, org, e.Organization)
+						assert.False(t, seen[e.ID], "%s returned twice", e.ID)
+						seen[e.ID] = true
+					}
+					if !p.More {
+						break
+					}
+					after = &p.Keys[len(p.Keys)-1]
+				}
+				assert.Len(t, seen, 20, org)
+				var csvOut bytes.Buffer
+				n, err := st.Export(context.Background(), auditquery.Query{Organization: org}, eventstore.CSV, &csvOut)
+				require.NoError(t, err)
+				assert.Equal(t, 20, n)
+			}
 		})
 	}
 }
