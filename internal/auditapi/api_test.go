@@ -440,3 +440,35 @@ func mustCreateFor(t *testing.T, f *fixture, org string) string {
 	require.NoError(t, err)
 	return tok
 }
+
+// Two replicas with the same tokens file and key answer alike: a cursor
+// from one is read by the other, and a viewer token minted by one works on
+// the other.
+func TestReplicasShareCursorsAndTokens(t *testing.T) {
+	f := newFixture(t, 400)
+	other := f.serve(t, f.storeOf(), Config{})
+	tok := f.tokens["org-1"]
+	want := ids(walk(t, f.es.URL, "/api/v1/events", tok, url.Values{"page_size": {"13"}}))
+	var got []string
+	p := url.Values{"page_size": {"13"}}
+	for i := 0; ; i++ {
+		base := []string{f.es.URL, other.URL}[i%2]
+		a := get(t, base, "/api/v1/events", tok, p)
+		require.Equal(t, http.StatusOK, a.code, "%s", a.body)
+		var page eventPage
+		a.json(t, &page)
+		got = append(got, ids(page.Events)...)
+		if page.NextCursor == nil {
+			break
+		}
+		p.Set("cursor", *page.NextCursor)
+	}
+	assert.Equal(t, want, got)
+	a := call(t, http.MethodPost, f.es.URL+"/api/v1/viewer-tokens", tok, []byte(`{}`))
+	require.Equal(t, http.StatusCreated, a.code)
+	var minted struct {
+		Token string `json:"token"`
+	}
+	a.json(t, &minted)
+	assert.Equal(t, http.StatusOK, get(t, other.URL, "/api/v1/whoami", minted.Token, nil).code)
+}
