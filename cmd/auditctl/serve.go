@@ -52,6 +52,8 @@ that fails, the read answers 503 and returns nothing.`,
 	rate := fs.Float64("rate-limit", 20, "requests per second per token, per replica (0: no limit)")
 	burst := fs.Int("rate-burst", 40, "burst of requests per token above --rate-limit")
 	maxReads := fs.Int("max-concurrent-reads", 16, "reads of the store in progress at once, over every token; past it, 503 with Retry-After")
+	maxOrgReads := fs.Int("max-reads-per-organization", 4, "of those, how many one organization may run at once")
+	maxExport := fs.Duration("max-export-duration", time.Hour, "end an export that takes longer, however slowly its client reads")
 	frameAncestors := fs.StringSlice("frame-ancestors", nil, "origins that may embed the viewer in an iframe (CSP frame-ancestors; default 'self' only), e.g. https://app.example.com")
 	allowOrigins := fs.StringSlice("allow-origin", nil, "origins whose pages may call the API from the browser (CORS), for the <audit-log-viewer> web component embedded there")
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate (PEM), with --tls-key")
@@ -114,7 +116,7 @@ that fails, the read answers 503 and returns nothing.`,
 		srv, err := auditapi.New(auditapi.Config{
 			Store: store, Tokens: tokens, Keys: keys, Catalog: cat,
 			Access:    auditapi.OTLPRecorder{Endpoint: auditEndpoint, Token: auditToken, Client: &http.Client{Timeout: 10 * time.Second}},
-			RateLimit: *rate, RateBurst: *burst, MaxConcurrentReads: *maxReads, Assets: viewerAssets(),
+			RateLimit: *rate, RateBurst: *burst, MaxConcurrentReads: *maxReads, MaxReadsPerOrganization: *maxOrgReads, MaxExportDuration: *maxExport, Assets: viewerAssets(),
 			FrameAncestors: *frameAncestors, AllowOrigins: *allowOrigins, Log: log,
 		})
 		if err != nil {

@@ -334,6 +334,26 @@ func (s *Store) reload(now time.Time, force bool) error {
 	return nil
 }
 
+// ErrMinterGone refuses a viewer token whose minting admin token is no
+// longer in force: revoking an admin token ends the viewer tokens it made.
+var ErrMinterGone = errors.New("the admin token that minted this viewer token was revoked, has expired or is gone: ask for a new viewer token")
+
+// CheckMinter verifies that a viewer token's minting admin token is still
+// in force, for the same organization.
+func (s *Store) CheckMinter(p Principal, now time.Time) error {
+	s.mu.Lock()
+	if err := s.reload(now, false); err != nil && s.OnReloadError != nil {
+		s.OnReloadError(err)
+	}
+	rec, found := s.byID[p.TokenID]
+	s.mu.Unlock()
+	if !found || rec.Role != Admin || rec.Organization != p.Organization || !rec.Revoked.IsZero() ||
+		(!rec.Expires.IsZero() && !now.Before(rec.Expires)) {
+		return ErrMinterGone
+	}
+	return nil
+}
+
 // Authenticate returns who an API token speaks for.
 func (s *Store) Authenticate(tok string, now time.Time) (Principal, error) {
 	rest, ok := strings.CutPrefix(tok, prefix)

@@ -137,6 +137,9 @@ func (k *Keys) MintViewer(p Principal, now time.Time, ttl time.Duration) (string
 		return "", time.Time{}, fmt.Errorf("ttl %s: use %s to %s", ttl, MinViewerTTL, MaxViewerTTL)
 	}
 	exp := now.Add(ttl).Truncate(time.Second)
+	if !p.Expires.IsZero() && p.Expires.Before(exp) {
+		exp = p.Expires // never past the minting token's own expiry
+	}
 	body, err := json.Marshal(claims{Org: p.Organization, Name: p.Name, Resource: p.Resource, Actor: p.Actor, By: p.TokenID, Issued: now.Unix(), Expires: exp.Unix()})
 	if err != nil {
 		return "", time.Time{}, err

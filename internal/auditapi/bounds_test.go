@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -81,4 +82,52 @@ func TestStalledExportIsCutOff(t *testing.T) {
 		return get(t, srv.URL, "/api/v1/whoami", f.tokens["org-1"], nil).code == http.StatusOK &&
 			len(srv.Config.Handler.(*Server).reads) == 0
 	}, 5*time.Second, 50*time.Millisecond, "the export's slot was not freed")
+}
+
+// One organization cannot take every read slot: past its share, its own
+// reads wait, and another organization's go through.
+func TestOneOrganizationCannotTakeEverySlot(t *testing.T) {
+	f := newFixture(t, 10)
+	st := &slowStore{entered: make(chan struct{}, 8), release: make(chan struct{})}
+	srv := f.serve(t, st, Config{MaxConcurrentReads: 3, MaxReadsPerOrganization: 2})
+	done := make(chan answer, 2)
+	for range 2 {
+		go func() { done <- get(t, srv.URL, "/api/v1/events", f.tokens["org-1"], nil) }()
+		<-st.entered
+	}
+	a := get(t, srv.URL, "/api/v1/events", f.tokens["org-1"], nil)
+	require.Equal(t, http.StatusServiceUnavailable, a.code, "%s", a.body)
+	assert.Contains(t, a.apiError(t).Message, "this organization")
+	go func() { done <- get(t, srv.URL, "/api/v1/events", f.tokens["org-2"], nil) }()
+	<-st.entered
+	close(st.release)
+	for range 3 {
+		assert.Equal(t, http.StatusOK, (<-done).code)
+	}
+}
+
+// An export ends after MaxExportDuration however its client reads.
+func TestExportHasATimeLimit(t *testing.T) {
+	f := newFixture(t, 10)
+	st := &endless{}
+	srv := f.serve(t, st, Config{MaxExportDuration: 300 * time.Millisecond})
+	start := time.Now()
+	a := get(t, srv.URL, "/api/v1/events/export", f.tokens["org-1"], url.Values{"format": {"ndjson"}})
+	assert.Less(t, time.Since(start), 10*time.Second)
+	assert.True(t, strings.HasSuffix(string(a.body), `{"error":"the export stopped early; it is incomplete"}`+"\n"), "%.100q", a.body[max(0, len(a.body)-100):])
+}
+
+// endless exports small lines until its context ends.
+type endless struct{ slowStore }
+
+func (e *endless) Export(ctx context.Context, _ auditquery.Query, _ string, w io.Writer) (int, error) {
+	for n := 0; ; n++ {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		if _, err := io.WriteString(w, "{}\n"); err != nil {
+			return n, err
+		}
+		time.Sleep(time.Millisecond)
+	}
 }

@@ -2,6 +2,7 @@ package auditapi
 
 import (
 	"fmt"
+	"math"
 	"net/url"
 	"slices"
 	"strconv"
@@ -27,6 +28,12 @@ const (
 	maxParamBytes = 256
 	// maxCursorBytes bounds a cursor: a key, a digest and a MAC.
 	maxCursorBytes = 2048
+)
+
+// The times a cursor can carry: Unix nanoseconds in an int64.
+var (
+	minTime = time.Unix(0, 0).UTC()
+	maxTime = time.Unix(0, math.MaxInt64).UTC().Truncate(24 * time.Hour)
 )
 
 // request is what a list or export call asks: the query, the page, the
@@ -114,6 +121,14 @@ func parseRequest(v url.Values, allowed []string, now time.Time) (request, *apiE
 			return r, badFilter("page_size", fmt.Sprintf("page_size %q: a whole number from 1 to %d", s, MaxPageSize))
 		}
 		r.pageSize = n
+	}
+	for _, f := range []struct {
+		name string
+		t    time.Time
+	}{{"since", q.From}, {"from", q.From}, {"to", q.To}} {
+		if !f.t.IsZero() && (f.t.Before(minTime) || f.t.After(maxTime)) && (f.name != "since" || r.since) && (f.name != "from" || !r.since) {
+			return r, badFilter(f.name, fmt.Sprintf("%s is %s, outside the times this API pages over (%s to %s)", f.name, f.t.UTC().Format(time.RFC3339), minTime.Format("2006-01-02"), maxTime.Format("2006-01-02")))
+		}
 	}
 	r.cursor = get("cursor")
 	r.format = get("format")

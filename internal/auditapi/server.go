@@ -6,7 +6,9 @@ package auditapi
 
 import (
 	"context"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,9 +16,11 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/otelcol-audit/otelcol-audit/internal/apitoken"
@@ -47,9 +51,15 @@ type Config struct {
 	// MaxConcurrentReads bounds the reads of the store in progress, over
 	// every token (default 16); past it, 503 with Retry-After.
 	MaxConcurrentReads int
+	// MaxReadsPerOrganization bounds one organization's share of them
+	// (default 4), so one tenant cannot keep the others out.
+	MaxReadsPerOrganization int
 	// WriteStall is how long an export may wait for the client to take
 	// more (default 30 s): a client that stops reading is cut off.
 	WriteStall time.Duration
+	// MaxExportDuration ends an export that takes longer (default 1 h),
+	// however slowly its client reads.
+	MaxExportDuration time.Duration
 	// Assets are the viewer's built files (nil or without index.html: a
 	// page saying how to build them).
 	Assets fs.FS
@@ -68,6 +78,8 @@ type Server struct {
 	cfg     Config
 	limiter *limiter
 	reads   chan struct{}
+	mu      sync.Mutex
+	byOrg   map[string]int // reads in progress per organization
 	mux     *http.ServeMux
 }
 
@@ -99,10 +111,17 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxConcurrentReads <= 0 {
 		cfg.MaxConcurrentReads = 16
 	}
+	if cfg.MaxReadsPerOrganization <= 0 {
+		cfg.MaxReadsPerOrganization = 4
+	}
 	if cfg.WriteStall <= 0 {
 		cfg.WriteStall = 30 * time.Second
 	}
-	s := &Server{cfg: cfg, limiter: newLimiter(cfg.RateLimit, cfg.RateBurst), reads: make(chan struct{}, cfg.MaxConcurrentReads), mux: http.NewServeMux()}
+	if cfg.MaxExportDuration <= 0 {
+		cfg.MaxExportDuration = time.Hour
+	}
+	s := &Server{cfg: cfg, limiter: newLimiter(cfg.RateLimit, cfg.RateBurst), reads: make(chan struct{}, cfg.MaxConcurrentReads),
+		byOrg: map[string]int{}, mux: http.NewServeMux()}
 	handlers := []http.HandlerFunc{s.bounded(s.events), s.bounded(s.export), s.bounded(s.resourceEvents), s.catalog, s.whoami, s.viewerToken}
 	for i, pattern := range Routes {
 		s.mux.Handle(pattern, s.api(handlers[i]))
@@ -142,7 +161,7 @@ func (s *Server) api(next http.HandlerFunc) http.Handler {
 		}
 		key := "api:" + p.TokenID
 		if p.Signed {
-			key = "viewer:" + tokenFingerprint(r)
+			key = "viewer:" + viewerKey(r)
 		}
 		if ok, wait := s.limiter.allow(key, s.cfg.Now()); !ok {
 			writeError(w, &apiError{status: http.StatusTooManyRequests, Reason: reasonRateLimited, retryAfter: wait,
@@ -154,10 +173,30 @@ func (s *Server) api(next http.HandlerFunc) http.Handler {
 }
 
 // bounded runs a read of the store only while fewer than
-// MaxConcurrentReads are in progress: the archive store scans the whole
-// archive per read, and an export can last.
+// MaxConcurrentReads are in progress, and fewer than
+// MaxReadsPerOrganization of the caller's organization: the archive store
+// scans the whole archive per read, and an export can last.
 func (s *Server) bounded(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		org := principalOf(r).Organization
+		s.mu.Lock()
+		mine := s.byOrg[org]
+		if mine < s.cfg.MaxReadsPerOrganization {
+			s.byOrg[org]++
+		}
+		s.mu.Unlock()
+		if mine >= s.cfg.MaxReadsPerOrganization {
+			writeError(w, &apiError{status: http.StatusServiceUnavailable, Reason: reasonBusy, retryAfter: 1,
+				Message: fmt.Sprintf("this organization has %d reads in progress, the most it may run at once; retry after 1 s", mine)})
+			return
+		}
+		defer func() {
+			s.mu.Lock()
+			if s.byOrg[org]--; s.byOrg[org] == 0 {
+				delete(s.byOrg, org)
+			}
+			s.mu.Unlock()
+		}()
 		select {
 		case s.reads <- struct{}{}:
 			defer func() { <-s.reads }()
@@ -183,12 +222,15 @@ func bearer(r *http.Request) (string, bool) {
 	return tok, tok != ""
 }
 
-func tokenFingerprint(r *http.Request) string {
+// viewerKey names a viewer token's rate-limit bucket by its signed claims:
+// a signature has several base64 spellings that verify, its payload one.
+func viewerKey(r *http.Request) string {
 	tok, _ := bearer(r)
 	if i := strings.LastIndexByte(tok, '.'); i >= 0 {
-		return tok[i+1:]
+		tok = tok[:i]
 	}
-	return tok
+	sum := sha256.Sum256([]byte(tok))
+	return hex.EncodeToString(sum[:16])
 }
 
 func (s *Server) authenticate(r *http.Request) (apitoken.Principal, *apiError) {
@@ -204,7 +246,9 @@ func (s *Server) authenticate(r *http.Request) (apitoken.Principal, *apiError) {
 	var p apitoken.Principal
 	var err error
 	if apitoken.IsViewerToken(tok) {
-		p, err = s.cfg.Keys.VerifyViewer(tok, now)
+		if p, err = s.cfg.Keys.VerifyViewer(tok, now); err == nil {
+			err = s.cfg.Tokens.CheckMinter(p, now)
+		}
 	} else {
 		p, err = s.cfg.Tokens.Authenticate(tok, now)
 	}
@@ -250,6 +294,16 @@ func (s *Server) resourceEvents(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// queryOf parses the query string, refusing what does not parse: the
+// lenient URL.Query would drop a malformed pair, and with it a filter.
+func queryOf(r *http.Request) (url.Values, *apiError) {
+	v, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, badFilter("", fmt.Sprintf("the query string does not parse (%v): percent-encode values and separate parameters with &", err))
+	}
+	return v, nil
+}
+
 // eventPage is the answer of a list (openapi.yaml, EventPage).
 type eventPage struct {
 	Events     []eventstore.Event `json:"events"`
@@ -259,7 +313,11 @@ type eventPage struct {
 func (s *Server) list(w http.ResponseWriter, r *http.Request, command string, allowed []string, fix func(*auditquery.Query) *apiError) {
 	p := principalOf(r)
 	now := s.cfg.Now()
-	req, aerr := parseRequest(r.URL.Query(), allowed, now)
+	params, aerr := queryOf(r)
+	var req request
+	if aerr == nil {
+		req, aerr = parseRequest(params, allowed, now)
+	}
 	if aerr == nil && fix != nil {
 		aerr = fix(&req.query)
 	}
@@ -270,7 +328,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, command string, al
 		writeError(w, aerr)
 		return
 	}
-	digest := filterDigest(r.URL.Path, r.URL.Query(), p)
+	digest := filterDigest(r.URL.Path, params, p)
 	var after *eventstore.Key
 	if req.cursor != "" {
 		c, aerr := decodeCursor(s.cfg.Keys, req.cursor, p.Organization, digest)
@@ -319,6 +377,10 @@ func (s *Server) storeFailed(w http.ResponseWriter, r *http.Request, p apitoken.
 			Message: "the audit log store cannot be reached; try again shortly"})
 		return
 	}
+	if errors.Is(err, eventstore.ErrTooBroad) {
+		writeError(w, badFilter("", err.Error()+"; narrow the query with since, from and to, or filters, or serve from Elasticsearch"))
+		return
+	}
 	if errors.Is(err, context.Canceled) {
 		return
 	}
@@ -339,18 +401,26 @@ type countingWriter struct {
 	rc    *http.ResponseController
 	stall time.Duration
 	n     int64
+	last  byte
 }
 
 func (c *countingWriter) Write(b []byte) (int, error) {
 	_ = c.rc.SetWriteDeadline(time.Now().Add(c.stall))
 	n, err := c.w.Write(b)
 	c.n += int64(n)
+	if n > 0 {
+		c.last = b[n-1]
+	}
 	return n, err
 }
 
 func (s *Server) export(w http.ResponseWriter, r *http.Request) {
 	p := principalOf(r)
-	req, aerr := parseRequest(r.URL.Query(), append(slices.Clone(FilterParams), "format"), s.cfg.Now())
+	params, aerr := queryOf(r)
+	var req request
+	if aerr == nil {
+		req, aerr = parseRequest(params, append(slices.Clone(FilterParams), "format"), s.cfg.Now())
+	}
 	if aerr == nil && req.format != eventstore.CSV && req.format != eventstore.NDJSON {
 		aerr = badFilter("format", fmt.Sprintf("format %q: use csv or ndjson", req.format))
 	}
@@ -376,7 +446,9 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) {
 		h.Set("Content-Disposition", `attachment; filename="audit-log.ndjson"`)
 	}
 	cw := &countingWriter{w: w, rc: http.NewResponseController(w), stall: s.cfg.WriteStall}
-	n, err := s.cfg.Store.Export(r.Context(), req.query, req.format, cw)
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.MaxExportDuration)
+	defer cancel()
+	n, err := s.cfg.Store.Export(ctx, req.query, req.format, cw)
 	done := Access{Principal: p, Command: command + " (completed)", Query: req.query, Count: n, Format: req.format, Err: err}
 	if err != nil && cw.n == 0 {
 		h.Del("Content-Disposition")
@@ -385,6 +457,9 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		s.cfg.Log.Error("an export failed midway", "error", err, "events", n)
+		if cw.last != '\n' {
+			_, _ = io.WriteString(w, "\n")
+		}
 		if req.format == eventstore.CSV {
 			_, _ = io.WriteString(w, "# error: the export stopped early; it is incomplete\n")
 		} else {
@@ -495,7 +570,7 @@ func (s *Server) viewerToken(w http.ResponseWriter, r *http.Request) {
 		writeError(w, aerr)
 		return
 	}
-	v := apitoken.Principal{Organization: p.Organization, Name: req.Name, TokenID: p.TokenID, Actor: q.User}
+	v := apitoken.Principal{Organization: p.Organization, Name: req.Name, TokenID: p.TokenID, Actor: q.User, Expires: p.Expires}
 	if q.ResourceType != "" {
 		v.Resource = q.ResourceType + ":" + q.ResourceID
 	}

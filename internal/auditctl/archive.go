@@ -2,6 +2,7 @@ package auditctl
 
 import (
 	"bytes"
+	"errors"
 	"container/heap"
 	"context"
 	"fmt"
@@ -187,8 +188,18 @@ func (a *Archive) Each(ctx context.Context, match func(r *auditcsv.Row) bool, fn
 // 370 MB (TestIDSetBytesPerID).
 const DefaultMaxDistinctIDs = 10_000_000
 
-func tooManyIDs(limit int) error {
-	return fmt.Errorf("--archive: more than %d distinct matching events: showing each event once, as Elasticsearch stores it, holds every matching event's id in memory (about 40 bytes each), bounded by --max-distinct-ids %d; narrow the query (--since, --from/--to, --action, --user …) or raise --max-distinct-ids (0: no bound)", limit, limit)
+// ErrTooManyIDs is in the chain of a read that passed MaxDistinctIDs.
+var ErrTooManyIDs = errors.New("too many distinct matching events")
+
+type tooManyIDsError struct{ limit int }
+
+func (e tooManyIDsError) Is(target error) bool { return target == ErrTooManyIDs }
+
+func tooManyIDs(limit int) error { return tooManyIDsError{limit} }
+
+func (e tooManyIDsError) Error() string {
+	limit := e.limit
+	return fmt.Sprintf("--archive: more than %d distinct matching events: showing each event once, as Elasticsearch stores it, holds every matching event's id in memory (about 40 bytes each), bounded by --max-distinct-ids %d; narrow the query (--since, --from/--to, --action, --user …) or raise --max-distinct-ids (0: no bound)", limit, limit)
 }
 
 func plural(n int, what string) string {

@@ -65,7 +65,8 @@ func ParseSince(s string, now time.Time, loc *time.Location) (time.Time, error) 
 		y, m, d := now.In(loc).AddDate(0, 0, -1).Date()
 		return time.Date(y, m, d, 0, 0, 0, 0, loc), nil
 	case strings.HasSuffix(s, "d"):
-		if n, err := strconv.Atoi(strings.TrimSuffix(s, "d")); err == nil && n > 0 {
+		// At most 100 000 days: past that AddDate's arithmetic overflows.
+		if n, err := strconv.Atoi(strings.TrimSuffix(s, "d")); err == nil && n > 0 && n <= 100_000 {
 			return now.AddDate(0, 0, -n), nil
 		}
 	}

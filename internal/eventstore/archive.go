@@ -16,8 +16,10 @@ import (
 )
 
 // Archive reads the collector's JSON-lines archive (config/local.yaml's
-// file exporter). Every read scans it: a page costs the archive's size in
-// time and the page's size in memory.
+// file exporter). Every read scans it: a page or an export costs the
+// archive's size in time, and in memory the page plus one key per distinct
+// matching event (about 40 bytes, to show each once), at most
+// MaxDistinctIDs (ErrTooBroad past it).
 type Archive struct {
 	Dir string
 	// MaxLineBytes and MaxDistinctIDs bound a read's memory as in
@@ -52,6 +54,9 @@ func (s *Archive) each(ctx context.Context, q auditquery.Query, fn func(r *audit
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	err := a.Each(ctx, q.Match, func(_ []byte, r *auditcsv.Row) error { return fn(r) })
+	if errors.Is(err, auditctl.ErrTooManyIDs) {
+		return fmt.Errorf("%w: more than %d events match in the archive", ErrTooBroad, a.MaxDistinctIDs)
+	}
 	var pe *os.PathError
 	if errors.As(err, &pe) {
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
@@ -139,7 +144,7 @@ func (s *Archive) Export(ctx context.Context, q auditquery.Query, format string,
 		return x.write(r)
 	})
 	if err != nil {
-		return n, err
+		return n, x.fail(err)
 	}
 	return n, x.flush()
 }

@@ -156,15 +156,15 @@ func (s *Elasticsearch) Export(ctx context.Context, q auditquery.Query, format s
 	for {
 		hits, err := s.search(ctx, q, after, batch)
 		if err != nil {
-			return n, err
+			return n, x.fail(err)
 		}
 		for _, h := range hits {
 			row, err := auditctl.RowOf(h.Source)
 			if err != nil {
-				return n, err
+				return n, x.fail(err)
 			}
 			if err := x.write(row); err != nil {
-				return n, err
+				return n, x.fail(err)
 			}
 			n++
 		}
@@ -173,7 +173,7 @@ func (s *Elasticsearch) Export(ctx context.Context, q auditquery.Query, format s
 		}
 		k, err := keyOf(hits[len(hits)-1])
 		if err != nil {
-			return n, err
+			return n, x.fail(err)
 		}
 		after = &k
 	}

@@ -117,4 +117,8 @@ type Store interface {
 // the API answers 503.
 var ErrUnavailable = errors.New("the event store is unavailable")
 
+// ErrTooBroad is in the chain of a read that matches more events than the
+// store reads at once; the API answers 400: narrow the query.
+var ErrTooBroad = errors.New("the query matches more events than this store reads at once")
+
 var errNoOrganization = errors.New("eventstore: the query names no organization")

@@ -107,3 +107,16 @@ func TestPagesThroughTies(t *testing.T) {
 		}
 	}
 }
+
+// Past MaxDistinctIDs matching events the archive refuses the read, saying
+// it is too broad.
+func TestArchiveTooBroad(t *testing.T) {
+	archive := t.TempDir() + "/audit.jsonl"
+	s := storetest.New(t, storetest.Options{Archive: archive})
+	s.Fill(t, 30, 4, 0, func(_ int, lr plog.LogRecord) { lr.Attributes().Remove(fields.Organization) })
+	a := &Archive{Dir: archive, MaxDistinctIDs: 10}
+	_, err := a.Page(context.Background(), auditquery.Query{Organization: "default"}, nil, 5)
+	assert.ErrorIs(t, err, ErrTooBroad)
+	_, err = a.Page(context.Background(), auditquery.Query{Organization: "default", Action: "no.such.action"}, nil, 5)
+	assert.NoError(t, err)
+}

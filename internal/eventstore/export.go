@@ -13,9 +13,10 @@ import (
 // neutralized against formula injection, re-importable) or as NDJSON
 // Events.
 type exportWriter struct {
-	csv *auditcsv.Writer
-	buf *bufio.Writer
-	enc *json.Encoder
+	csv  *auditcsv.Writer
+	buf  *bufio.Writer
+	enc  *json.Encoder
+	rows int
 }
 
 func newExportWriter(format string, w io.Writer) (*exportWriter, error) {
@@ -36,10 +37,22 @@ func newExportWriter(format string, w io.Writer) (*exportWriter, error) {
 }
 
 func (x *exportWriter) write(r *auditcsv.Row) error {
+	x.rows++
 	if x.csv != nil {
 		return x.csv.Write(r)
 	}
 	return x.enc.Encode(FromRow(r))
+}
+
+// fail passes on the rows buffered before an export stops on err, so
+// they reach the client whole and the caller's marker starts its own
+// line. An export that wrote no row writes nothing, not even the CSV
+// header: the caller can still answer with an error status.
+func (x *exportWriter) fail(err error) error {
+	if x.rows > 0 {
+		_ = x.flush()
+	}
+	return err
 }
 
 func (x *exportWriter) flush() error {
