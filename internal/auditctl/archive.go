@@ -2,9 +2,9 @@ package auditctl
 
 import (
 	"bytes"
-	"errors"
 	"container/heap"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
