@@ -3,6 +3,7 @@ package loadharness
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -63,11 +64,12 @@ type Latency struct {
 	Kind          string
 	N             int
 	P50, P99, Max time.Duration
+	MaxAt         int // the slowest request's number in the run, from 1
 }
 
 func (l Latency) String() string {
-	return fmt.Sprintf("%-18s n=%-4d p50 %8s  p99 %8s  max %8s", l.Kind, l.N,
-		l.P50.Round(10*time.Microsecond), l.P99.Round(10*time.Microsecond), l.Max.Round(10*time.Microsecond))
+	return fmt.Sprintf("%-18s n=%-4d p50 %8s  p99 %8s  max %8s (request #%d)", l.Kind, l.N,
+		l.P50.Round(10*time.Microsecond), l.P99.Round(10*time.Microsecond), l.Max.Round(10*time.Microsecond), l.MaxAt)
 }
 
 // APIExport is one export's figures.
@@ -87,9 +89,13 @@ type APIReport struct {
 	Latencies  []Latency     // per kind, then "all"
 	Exports    []APIExport
 	PeakRSSMiB float64 // auditctl serve's VmHWM
-	Sink       int     // audit_log_accessed records the sink received
-	Reads      int     // page reads made
-	Command    string
+	// ServeCPU and DoubleCPU are the CPU seconds of auditctl serve and of
+	// the test double while serving: they tell whose cost a latency is.
+	ServeCPU, DoubleCPU float64
+	DoublePeakRSSMiB    float64
+	Sink                int // audit_log_accessed records the sink received
+	Reads               int // page reads made
+	Command             string
 }
 
 func (r APIReport) String() string {
@@ -103,7 +109,10 @@ func (r APIReport) String() string {
 		fmt.Fprintf(&b, "%s export %-6s %d events, %.1f MiB in %s: %.0f events/s\n", head, x.Format, x.Rows,
 			float64(x.Bytes)/(1<<20), x.Elapsed.Round(time.Millisecond), x.EventsPerSec)
 	}
-	fmt.Fprintf(&b, "%s auditctl serve peak RSS %.1f MiB; access records %d (%d reads + 2 per export × %d)\n", head, r.PeakRSSMiB, r.Sink, r.Reads, len(r.Exports))
+	fmt.Fprintf(&b, "%s auditctl serve peak RSS %.1f MiB, CPU %.1f s; access records %d (%d reads + 2 per export × %d)\n", head, r.PeakRSSMiB, r.ServeCPU, r.Sink, r.Reads, len(r.Exports))
+	if r.Store == StoreES {
+		fmt.Fprintf(&b, "%s test double peak RSS %.1f MiB, CPU %.1f s while serving the reads\n", head, r.DoublePeakRSSMiB, r.DoubleCPU)
+	}
 	fmt.Fprintf(&b, "command: %s", r.Command)
 	return b.String()
 }
@@ -134,6 +143,7 @@ func API(ho Options, auditctl string, o APIOptions) (APIReport, error) {
 	defer os.RemoveAll(work)
 
 	var storeFlags []string
+	var dbl *double
 	start := time.Now()
 	switch o.Store {
 	case StoreES:
@@ -145,6 +155,7 @@ func API(ho Options, auditctl string, o APIOptions) (APIReport, error) {
 			return rep, err
 		}
 		defer d.stop()
+		dbl = d
 		if err := installAssets(d.url); err != nil {
 			return rep, err
 		}
@@ -184,6 +195,10 @@ func API(ho Options, auditctl string, o APIOptions) (APIReport, error) {
 	}
 	defer svc.stop()
 
+	var dblCPU0 float64
+	if dbl != nil {
+		dblCPU0, _ = procUsage(dbl.cmd.Process.Pid)
+	}
 	c := &apiClient{base: svc.url, token: token, http: &http.Client{}}
 	lat, reads, err := c.latencies(o.Requests, o.Events/apiOrgs)
 	if err != nil {
@@ -197,7 +212,11 @@ func API(ho Options, auditctl string, o APIOptions) (APIReport, error) {
 		}
 		rep.Exports = append(rep.Exports, x)
 	}
-	_, rep.PeakRSSMiB = procUsage(svc.cmd.Process.Pid)
+	rep.ServeCPU, rep.PeakRSSMiB = procUsage(svc.cmd.Process.Pid)
+	if dbl != nil {
+		cpu, peak := procUsage(dbl.cmd.Process.Pid)
+		rep.DoubleCPU, rep.DoublePeakRSSMiB = cpu-dblCPU0, peak
+	}
 	svc.stop()
 	rep.Sink = int(sink.records.Load())
 	if bad := sink.foreign.Load(); bad > 0 {
@@ -505,7 +524,7 @@ func (c *apiClient) page(q url.Values) (apiPage, time.Duration, error) {
 // kind walks the unfiltered pages by next_cursor (from the top again at
 // the end), checking that the walk never repeats an event.
 func (c *apiClient) latencies(n, orgEvents int) ([]Latency, int, error) {
-	took := map[string][]time.Duration{}
+	took := map[string][]timed{}
 	var cursor *string
 	seen := map[string]bool{}
 	reads := 0
@@ -549,8 +568,8 @@ func (c *apiClient) latencies(n, orgEvents int) ([]Latency, int, error) {
 			}
 			cursor = p.NextCursor
 		}
-		took[kind] = append(took[kind], d)
-		took["all"] = append(took["all"], d)
+		took[kind] = append(took[kind], timed{d, i + 1})
+		took["all"] = append(took["all"], timed{d, i + 1})
 	}
 	var out []Latency
 	for _, k := range append(slices.Clone(apiKinds), "all") {
@@ -561,12 +580,18 @@ func (c *apiClient) latencies(n, orgEvents int) ([]Latency, int, error) {
 	return out, reads, nil
 }
 
+// timed is one request's latency and number.
+type timed struct {
+	d time.Duration
+	n int
+}
+
 // latencyOf takes nearest-rank percentiles.
-func latencyOf(kind string, ds []time.Duration) Latency {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	rank := func(p float64) time.Duration { return s[max(0, int(math.Ceil(p*float64(len(s))))-1)] }
-	return Latency{Kind: kind, N: len(s), P50: rank(0.50), P99: rank(0.99), Max: s[len(s)-1]}
+func latencyOf(kind string, ts []timed) Latency {
+	s := slices.Clone(ts)
+	slices.SortFunc(s, func(a, b timed) int { return cmp.Compare(a.d, b.d) })
+	rank := func(p float64) time.Duration { return s[max(0, int(math.Ceil(p*float64(len(s))))-1)].d }
+	return Latency{Kind: kind, N: len(s), P50: rank(0.50), P99: rank(0.99), Max: s[len(s)-1].d, MaxAt: s[len(s)-1].n}
 }
 
 // countingReader counts the bytes of an export.

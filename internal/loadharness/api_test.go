@@ -48,6 +48,7 @@ func TestAPI(t *testing.T) {
 			assert.Equal(t, 20, all.N)
 			assert.True(t, all.P50 > 0 && all.P50 <= all.P99 && all.P99 <= all.Max)
 			assert.Positive(t, rep.PeakRSSMiB)
+			assert.True(t, all.MaxAt >= 1 && all.MaxAt <= 20)
 		})
 	}
 }
