@@ -110,5 +110,10 @@ bench-e2e: build ## The load harness: every fault scenario and the throughput re
 bench-export: build ## auditctl export of 1M events from the test double: events/s and peak RSS
 	$(BIN)/auditload -export $${EVENTS:-1000000}
 
+.PHONY: bench-api
+bench-api: build ## The audit log API: page latency p50/p99 and export throughput, on the test double (1M events) and the archive (100k)
+	$(BIN)/auditload -api $${EVENTS:-1000000} -api-store es
+	$(BIN)/auditload -api $${ARCHIVE_EVENTS:-100000} -api-store archive
+
 clean: ## Remove build output
 	rm -rf $(BIN) dist

@@ -4,6 +4,7 @@
 //
 //	make bench-e2e                      # every scenario at 1M events
 //	go run ./cmd/auditload -events 20000 -scenarios 1,4
+//	make bench-api                      # the audit log API's figures
 package main
 
 import (
@@ -29,6 +30,9 @@ func main() {
 	var collectorEnv envList
 	flag.Var(&collectorEnv, "collector-env", "NAME=value added to the collector's environment only (repeatable), e.g. GOGC=200")
 	export := flag.Int("export", 0, "instead of scenarios: load this many documents into the test double and time bin/auditctl export of them")
+	api := flag.Int("api", 0, "instead of scenarios: load this many events into -api-store and measure bin/auditctl serve's page latency and export throughput")
+	apiStore := flag.String("api-store", loadharness.StoreES, "the store of -api: es (the test double) or archive (a JSON-lines archive)")
+	apiRequests := flag.Int("api-requests", 0, "page requests of -api (0: 200 for es, 50 for archive: every archive page reads the whole archive)")
 	flag.Parse()
 
 	root, _ := os.Getwd()
@@ -38,6 +42,15 @@ func main() {
 	}
 	if *export > 0 {
 		rep, err := loadharness.Export(o, "bin/auditctl", *export)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		fmt.Println(rep)
+		return
+	}
+	if *api > 0 {
+		rep, err := loadharness.API(o, "bin/auditctl", loadharness.APIOptions{Store: *apiStore, Events: *api, Requests: *apiRequests, Command: strings.Join(os.Args, " ")})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
