@@ -53,6 +53,10 @@ type Archive struct {
 	// Progress, when set, is called after each line with the bytes read
 	// and the archive's size.
 	Progress func(done, total int64)
+	// Keep, when set, looks at each record before it is turned into a
+	// document, the costly part of a read: false skips it. It must keep
+	// every record the query can match (e.g. another tenant's is skipped).
+	Keep func(lr plog.LogRecord) bool
 }
 
 // DefaultMaxLineBytes is the default bound on one archive line; the file
@@ -248,6 +252,9 @@ func (a *Archive) readFile(ctx context.Context, f string, limit int, p *progress
 		var bad []string
 		emit := func(res pcommon.Resource, lr plog.LogRecord) error {
 			idx++
+			if a.Keep != nil && !a.Keep(lr) {
+				return nil
+			}
 			buf = enc.AppendDocument(buf[:0], res, lr, esdoc.Target{Dataset: "audit", Namespace: "archive"}, enc.ID(lr), enc.Timestamp(lr))
 			row, err := RowOf(buf)
 			if err != nil {

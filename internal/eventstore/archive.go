@@ -9,6 +9,9 @@ import (
 	"os"
 	"strings"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+
 	"github.com/otelcol-audit/otelcol-audit/internal/auditcsv"
 	"github.com/otelcol-audit/otelcol-audit/internal/auditctl"
 	"github.com/otelcol-audit/otelcol-audit/internal/auditquery"
@@ -47,6 +50,7 @@ func (s *Archive) each(ctx context.Context, q auditquery.Query, fn func(r *audit
 		return fmt.Errorf("%w: archive %s: %v", ErrUnavailable, s.Dir, err)
 	}
 	a := s.open()
+	a.Keep = inOrganization(q.Organization)
 	if err := a.Check(); err != nil {
 		if strings.Contains(err.Error(), "no *.jsonl files") {
 			return nil
@@ -62,6 +66,22 @@ func (s *Archive) each(ctx context.Context, q auditquery.Query, fn func(r *audit
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	return err
+}
+
+// inOrganization skips, before the costly decoding, the records whose
+// organization.id is a string naming another organization. What the
+// document would hold for any other shape is left to the query's match.
+func inOrganization(org string) func(lr plog.LogRecord) bool {
+	return func(lr plog.LogRecord) bool {
+		v, ok := lr.Attributes().Get(fields.Organization)
+		switch {
+		case !ok:
+			return org == auditquery.DefaultOrganization
+		case v.Type() != pcommon.ValueTypeStr:
+			return true
+		}
+		return auditquery.InOrganization(v.Str(), org)
+	}
 }
 
 // archiveIndex stands for the index that would hold r: the archive keeps
