@@ -251,6 +251,35 @@ await step('1. the viewer opens with the token from the URL fragment', async () 
   assert((await viewer.locator('[role="status"][aria-live]').count()) >= 1, 'no aria-live status');
 });
 
+await step('1b. every control has an accessible name and is reachable by Tab', async () => {
+  const unnamed = await page.locator('audit-log-viewer').evaluate((host) => {
+    const root = host.shadowRoot || host;
+    const out = [];
+    for (const el of root.querySelectorAll('input, select, textarea, button, a[href], [role="button"], [tabindex]')) {
+      if (el.disabled || el.getAttribute('tabindex') === '-1') continue;
+      const byLabel = el.labels && [...el.labels].some((l) => l.textContent.trim());
+      const byAria = (el.getAttribute('aria-label') || '').trim() ||
+        (el.getAttribute('aria-labelledby') || '').split(/\s+/).some((id) => id && root.getElementById?.(id)?.textContent.trim());
+      const byText = ['BUTTON', 'A'].includes(el.tagName) && el.textContent.trim();
+      const byTitle = (el.getAttribute('title') || '').trim();
+      if (!byLabel && !byAria && !byText && !byTitle) out.push(el.outerHTML.slice(0, 120));
+    }
+    return out;
+  });
+  assert(unnamed.length === 0, `controls without an accessible name: ${unnamed.join(' | ')}`);
+  // Tab from the page's start reaches the search bar, then moves on.
+  await page.locator('body').focus();
+  let reached = false;
+  for (let i = 0; i < 40 && !reached; i++) {
+    await page.keyboard.press('Tab');
+    reached = await page.locator('audit-log-viewer').evaluate((host) => {
+      const a = (host.shadowRoot || document).activeElement;
+      return !!a && (a.getAttribute('aria-label') === 'Search' || [...(a.labels || [])].some((l) => l.textContent.trim() === 'Search'));
+    });
+  }
+  assert(reached, 'Tab never reached the search bar');
+});
+
 await step('2. the first page equals the API\'s first page (page_size=50)', async () => {
   assert(first, 'no first page');
   const sp = first.searchParams;
@@ -406,6 +435,19 @@ await step('7. Export CSV downloads the filtered view, the same as the API\'s', 
   const i = ids.findIndex((id, j) => id !== want[j]);
   assert(ids.length === want.length && i < 0, `the CSV has ${ids.length} rows, the API's view ${want.length}; first difference at row ${i + 1} (CSV ${ids[i] ?? '-'}, API ${want[i] ?? '-'})`);
   console.log(`     ${ids.length} rows`);
+});
+
+await step('7b. Enter in a text filter starts again at page 1', async () => {
+  const next = viewer.getByRole('button', { name: 'Next' });
+  if (await next.isEnabled()) await load(() => next.click());
+  const user = viewer.getByLabel('User');
+  if (!(await user.isEnabled())) return; // an actor-scoped token locks it
+  await user.fill('***@customer.example');
+  const url = await load(() => user.press('Enter'));
+  assert(url.searchParams.get('user') === '***@customer.example', `user=${url.searchParams.get('user')}`);
+  assert(!url.searchParams.has('cursor'), 'Enter in the user filter kept the cursor');
+  assert(/Page 1\b/.test(await pageLabel()), `the page number shows "${await pageLabel()}" after Enter`);
+  compareRows(await rows(), (await api(url.pathname + url.search)).events, 'user filter');
 });
 
 await step('8. screenshot', async () => {
