@@ -197,3 +197,56 @@ func TestMakeRunServesTheAuditLog(t *testing.T) {
 	assert.Contains(t, resp.Header.Get("Content-Security-Policy"), "default-src 'self'")
 	runViewerE2E(t, r.api, token)
 }
+
+// The README's API and viewer-token examples run as written against what
+// `make run` starts, and answer what they say.
+func TestReadmeServiceExamples(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test")
+	}
+	readme := mustRead(t, filepath.Join(repoRoot(), "README.md"))
+	r := startRunScript(t)
+	token := r.adminToken(t)
+	sendEvents(t, r.recv, 40)
+	require.Eventually(t, func() bool {
+		code, body := apiGet(t, r.api, "/api/v1/events", token, url.Values{"action": {"report.view"}})
+		return code == 200 && strings.Contains(string(body), "report.view")
+	}, 30*time.Second, 500*time.Millisecond)
+
+	out := t.TempDir()
+	rewrite := strings.NewReplacer("localhost:8080", strings.TrimPrefix(r.api, "http://"), "> audit.csv", "> "+filepath.Join(out, "audit.csv"))
+	run := func(block string) string {
+		cmd := exec.Command("bash", "-euo", "pipefail", "-c", rewrite.Replace(block))
+		cmd.Env = append(os.Environ(), "TOKEN="+token, "ADMIN_TOKEN="+token)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		require.NoError(t, cmd.Run(), "%s\n%s", block, stderr.String())
+		return stdout.String()
+	}
+	api := shBlocks(t, section(t, readme, "### The API"))
+	require.Len(t, api, 1, "one block of curl examples")
+	page := run(api[0])
+	var events struct {
+		Events []map[string]any `json:"events"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(page), &events), "%s", page)
+	require.NotEmpty(t, events.Events, "the README's first example finds report.view events of the last 7 days")
+	csvOut, err := os.ReadFile(filepath.Join(out, "audit.csv"))
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(string(csvOut), "Time,User,Action,"), "%.200s", csvOut)
+
+	var mint string
+	for _, b := range shBlocks(t, section(t, readme, "### Tokens")) {
+		if strings.Contains(b, "/api/v1/viewer-tokens") {
+			mint = b
+		}
+	}
+	require.NotEmpty(t, mint, "the README shows how to mint a viewer token")
+	var minted map[string]string
+	require.NoError(t, json.Unmarshal([]byte(run(mint)), &minted))
+	assert.True(t, strings.HasPrefix(minted["token"], "oav1."), "%v", minted)
+	assert.NotEmpty(t, minted["expires_at"])
+	assert.Contains(t, mint, `# {"expires_at":`, "the README says what it answers")
+	code, _ := apiGet(t, r.api, "/api/v1/whoami", minted["token"], nil)
+	assert.Equal(t, http.StatusOK, code)
+}
