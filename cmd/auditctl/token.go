@@ -38,7 +38,7 @@ func tokenCommand() *cobra.Command {
 	}
 	cFile := tokensFlag(create)
 	var spec apitoken.Spec
-	create.Flags().StringVar(&spec.Organization, "organization", "", "the organization (organization.id) whose events the token reads; \"default\" owns events without one")
+	create.Flags().StringVar(&spec.Organization, "organization", "", "the organization (organization.id) whose events the token reads; \"default\" owns events without one; '*' with --role admin: a platform token, which mints viewer tokens for any organization and reads none")
 	create.Flags().StringVar(&spec.Role, "role", apitoken.Viewer, "admin (reads, and mints viewer tokens) or viewer (reads)")
 	create.Flags().StringVar(&spec.Resource, "resource", "", "TYPE:ID: the token reads that resource's change log only")
 	create.Flags().DurationVar(&spec.TTL, "ttl", 0, "expire after this long (e.g. 720h); 0: never")

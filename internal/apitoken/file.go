@@ -37,6 +37,11 @@ const (
 // DefaultOrganization owns the events that carry no organization.id.
 const DefaultOrganization = "default"
 
+// Platform is the organization of a platform token: an admin token of the
+// SaaS backend that mints viewer tokens for any organization and reads
+// none itself.
+const Platform = "*"
+
 // Principal is who a token speaks for.
 type Principal struct {
 	Organization string
@@ -86,6 +91,9 @@ func (s Spec) Validate() error {
 	}
 	if s.Role != Admin && s.Role != Viewer {
 		return fmt.Errorf("--role %q: use admin (reads, and mints viewer tokens) or viewer (reads only)", s.Role)
+	}
+	if s.Organization == Platform && (s.Role != Admin || s.Resource != "") {
+		return errors.New("--organization '*' makes a platform token, which mints viewer tokens for any organization: it takes --role admin and no --resource")
 	}
 	if s.Resource != "" {
 		if _, id, err := auditquery.ParseResource(s.Resource); err != nil || id == "" {
@@ -347,7 +355,7 @@ func (s *Store) CheckMinter(p Principal, now time.Time) error {
 	}
 	rec, found := s.byID[p.TokenID]
 	s.mu.Unlock()
-	if !found || rec.Role != Admin || rec.Organization != p.Organization || !rec.Revoked.IsZero() ||
+	if !found || rec.Role != Admin || (rec.Organization != p.Organization && rec.Organization != Platform) || !rec.Revoked.IsZero() ||
 		(!rec.Expires.IsZero() && !now.Before(rec.Expires)) {
 		return ErrMinterGone
 	}

@@ -130,3 +130,43 @@ func TestExportFailingMidwaySaysSo(t *testing.T) {
 		assert.Error(t, recs[len(recs)-1].Err, "the end of the export is recorded as failed")
 	}
 }
+
+// A platform token (organization '*') mints viewer tokens for any
+// organization, which see that organization only, and reads nothing itself.
+func TestPlatformToken(t *testing.T) {
+	f := newFixture(t, 90)
+	platform, rec, err := apitoken.Create(f.tokensFile, apitoken.Spec{Organization: apitoken.Platform, Role: apitoken.Admin, Name: "saas backend"}, f.now.Add(-time.Minute))
+	require.NoError(t, err)
+	for _, path := range []string{"/api/v1/events", "/api/v1/events/export?format=csv", "/api/v1/resources/notebook/nb-1/events"} {
+		a := call(t, http.MethodGet, f.es.URL+path, platform, nil)
+		require.Equal(t, http.StatusForbidden, a.code, "%s: %s", path, a.body)
+		assert.Equal(t, reasonOutOfScope, a.apiError(t).Reason)
+	}
+	for _, body := range []string{`{}`, `{"organization":"*"}`} {
+		a := call(t, http.MethodPost, f.es.URL+"/api/v1/viewer-tokens", platform, []byte(body))
+		assert.Equal(t, http.StatusBadRequest, a.code, "%s: %s", body, a.body)
+	}
+	var viewer string
+	for _, org := range []string{"org-1", "org-2"} {
+		a := call(t, http.MethodPost, f.es.URL+"/api/v1/viewer-tokens", platform, []byte(`{"organization":"`+org+`"}`))
+		require.Equal(t, http.StatusCreated, a.code, "%s", a.body)
+		var m struct{ Token string }
+		a.json(t, &m)
+		viewer = m.Token
+		got := walk(t, f.es.URL, "/api/v1/events", m.Token, nil)
+		require.NotEmpty(t, got)
+		for _, e := range got {
+			assert.Equal(t, org, e.Organization)
+		}
+		last := f.rec.all()[len(f.rec.all())-1]
+		assert.Equal(t, org, last.Principal.Organization, "the read is recorded in the organization's own log")
+		assert.Equal(t, rec.ID, last.Principal.TokenID, "naming the platform token that minted it")
+	}
+	_, err = apitoken.Revoke(f.tokensFile, rec.ID, f.now)
+	require.NoError(t, err)
+	a := call(t, http.MethodPost, f.es.URL+"/api/v1/viewer-tokens", platform, []byte(`{"organization":"org-1"}`))
+	assert.Equal(t, http.StatusUnauthorized, a.code)
+	assert.Equal(t, http.StatusUnauthorized, get(t, f.es.URL, "/api/v1/events", viewer, nil).code, "its viewer tokens end with it")
+	_, _, err = apitoken.Create(f.tokensFile, apitoken.Spec{Organization: apitoken.Platform, Role: apitoken.Viewer}, f.now)
+	assert.Error(t, err, "a platform token is an admin token")
+}

@@ -261,6 +261,10 @@ func (s *Server) authenticate(r *http.Request) (apitoken.Principal, *apiError) {
 // scope applies what the token may see to the query: its organization
 // always; its resource and actor, refusing a filter that asks beyond them.
 func scope(p apitoken.Principal, q *auditquery.Query) *apiError {
+	if p.Organization == apitoken.Platform {
+		return &apiError{status: http.StatusForbidden, Reason: reasonOutOfScope,
+			Message: "a platform token reads no organization's log: mint a viewer token for one (POST /api/v1/viewer-tokens with \"organization\")"}
+	}
 	q.Organization = p.Organization
 	if p.Resource != "" {
 		typ, id, _ := strings.Cut(p.Resource, ":")
@@ -519,7 +523,8 @@ func (s *Server) whoami(w http.ResponseWriter, r *http.Request) {
 }
 
 type viewerTokenRequest struct {
-	Resource string `json:"resource"`
+	Organization string `json:"organization"`
+	Resource     string `json:"resource"`
 	Actor    string `json:"actor"`
 	TTL      string `json:"ttl"`
 	Name     string `json:"name"`
@@ -550,7 +555,7 @@ func (s *Server) viewerToken(w http.ResponseWriter, r *http.Request) {
 		}
 		ttl = d
 	}
-	for _, f := range []struct{ name, v string }{{"resource", req.Resource}, {"actor", req.Actor}, {"name", req.Name}} {
+	for _, f := range []struct{ name, v string }{{"organization", req.Organization}, {"resource", req.Resource}, {"actor", req.Actor}, {"name", req.Name}} {
 		if len(f.v) > maxParamBytes || strings.ContainsFunc(f.v, isControl) || (f.v != "" && strings.TrimSpace(f.v) == "") {
 			writeError(w, &apiError{status: http.StatusBadRequest, Reason: reasonBadBody, Field: f.name, Message: fmt.Sprintf("%s: at most %d bytes, not blank, no control characters", f.name, maxParamBytes)})
 			return
@@ -561,6 +566,21 @@ func (s *Server) viewerToken(w http.ResponseWriter, r *http.Request) {
 			writeError(w, &apiError{status: http.StatusBadRequest, Reason: reasonBadBody, Field: "resource", Message: fmt.Sprintf("resource %q: use TYPE:ID, e.g. notebook:nb-42", req.Resource)})
 			return
 		}
+	}
+	// A platform token names the organization; an organization's admin
+	// token mints for its own only.
+	switch {
+	case p.Organization == apitoken.Platform && req.Organization == "":
+		writeError(w, &apiError{status: http.StatusBadRequest, Reason: reasonBadBody, Field: "organization", Message: "a platform token names the organization the viewer token reads: {\"organization\": \"org-7\"}"})
+		return
+	case p.Organization == apitoken.Platform && req.Organization == apitoken.Platform:
+		writeError(w, &apiError{status: http.StatusBadRequest, Reason: reasonBadBody, Field: "organization", Message: "a viewer token reads one organization, not '*'"})
+		return
+	case p.Organization == apitoken.Platform:
+		p.Organization = req.Organization
+	case req.Organization != "" && req.Organization != p.Organization:
+		writeError(w, outOfScope("organization", fmt.Sprintf("this admin token mints viewer tokens for organization %s only", p.Organization)))
+		return
 	}
 	q := auditquery.Query{ResourceType: "", User: req.Actor}
 	if req.Resource != "" {
