@@ -525,9 +525,9 @@ func (s *Server) whoami(w http.ResponseWriter, r *http.Request) {
 type viewerTokenRequest struct {
 	Organization string `json:"organization"`
 	Resource     string `json:"resource"`
-	Actor    string `json:"actor"`
-	TTL      string `json:"ttl"`
-	Name     string `json:"name"`
+	Actor        string `json:"actor"`
+	TTL          string `json:"ttl"`
+	Name         string `json:"name"`
 }
 
 // maxBodyBytes bounds a POST body.
