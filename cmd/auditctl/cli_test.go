@@ -256,3 +256,15 @@ func TestSingleDashLongFlags(t *testing.T) {
 		assert.Equal(t, tt.want, normalizeArgs(tt.in), "%q", tt.in)
 	}
 }
+
+// keygen writes a pair once and never replaces it.
+func TestKeygen(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "keys")
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"keygen", "--out", dir}, &out, &bytes.Buffer{}))
+	assert.Contains(t, out.String(), "audit-signing.key")
+	assert.Contains(t, out.String(), "key id ")
+	err := run(context.Background(), []string{"keygen", "--out", dir}, &out, &bytes.Buffer{})
+	assert.ErrorContains(t, err, "never replaces")
+	assert.ErrorContains(t, run(context.Background(), []string{"keygen"}, &out, &bytes.Buffer{}), "--out")
+}

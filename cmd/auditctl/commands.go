@@ -23,6 +23,7 @@ const rootLong = `auditctl administers the otelcol-audit store.
   auditctl serve [flags]              serve the tenant-scoped audit log API and the embeddable
                                       viewer (--archive DIR or Elasticsearch)
   auditctl token create|list|revoke   manage the API's tokens (the file keeps hashes only)
+  auditctl keygen --out DIR           write an Ed25519 key pair for signing digests
   auditctl catalog lint FILE...       validate catalogs with the processor's rules
   auditctl catalog docs FILE          print a catalog as a Markdown table
   auditctl version                    print auditctl's version
@@ -55,7 +56,7 @@ func newRoot(ctx context.Context, stdout, stderr io.Writer) *cobra.Command {
 	root.SetContext(ctx)
 	// Read by loadConfigFile before parsing; declared for help and completion.
 	root.PersistentFlags().String("config", "", "auditctl config file (default ~/.config/auditctl/config.yaml, or AUDITCTL_CONFIG)")
-	root.AddCommand(setupCommand(), findCommand("search"), findCommand("export"), serveCommand(), tokenCommand(), catalogCommand(), versionCommand())
+	root.AddCommand(setupCommand(), findCommand("search"), findCommand("export"), serveCommand(), tokenCommand(), keygenCommand(), catalogCommand(), versionCommand())
 	return root
 }
 
