@@ -16,9 +16,9 @@ type Finding struct {
 
 // Finding kinds.
 const (
-	BadSignature = "bad_signature"   // the digest was edited, or signed by another key
-	BrokenChain  = "broken_chain"    // Previous does not name the digest before it
-	Missing      = "missing_digest"  // a sequence number is absent
+	BadSignature = "bad_signature"    // the digest was edited, or signed by another key
+	BrokenChain  = "broken_chain"     // Previous does not name the digest before it
+	Missing      = "missing_digest"   // a sequence number is absent
 	Duplicate    = "duplicate_digest" // two digests claim one sequence number
 )
 
