@@ -52,7 +52,10 @@ func CheckChains(digests []Signed, keys []ed25519.PublicKey) []Finding {
 		for i, s := range ds {
 			d := s.Digest
 			if i > 0 && d.Seq == ds[i-1].Digest.Seq {
-				out = append(out, Finding{Duplicate, c, d.Seq, "two signed digests claim this sequence number"})
+				// The same digest written twice is a resend, not a fork.
+				if s.Signature != ds[i-1].Signature {
+					out = append(out, Finding{Duplicate, c, d.Seq, "two signed digests claim this sequence number"})
+				}
 				continue
 			}
 			if d.Seq > want {

@@ -6,7 +6,6 @@
 package digest
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
@@ -16,16 +15,30 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/otelcol-audit/otelcol-audit/internal/eventstore"
 )
 
 // Version is the digest format written.
 const Version = 1
 
-// Entry is one covered event: its id and the SHA-256 of its canonical form.
+// Entry is one covered event: its id and the SHA-256 of its canonical form
+// (DocumentHash), with what the store said of it.
 type Entry struct {
 	ID     string `json:"id"`
 	SHA256 string `json:"sha256"`
+	// Index is the Elasticsearch index the event was written to (for a
+	// dead letter, the one it was meant for); empty for the archive.
+	Index string `json:"index,omitempty"`
+	// Dead: Elasticsearch refused the event and it is in the dead-letter
+	// stream, its document in event.original.
+	Dead bool `json:"dead,omitempty"`
+	// Conflict: the store already held this id in this index (a replay
+	// after a crash, a resent or re-imported event). The stored document
+	// is this one or is covered by another entry.
+	Conflict bool `json:"conflict,omitempty"`
+	// Unconfirmed: the write was under way when the collector stopped
+	// without a shutdown. The event may be stored or not; if it is, it
+	// must hash to SHA256.
+	Unconfirmed bool `json:"unconfirmed,omitempty"`
 }
 
 // Digest lists the events a chain covered in [From, To] and names the
@@ -41,6 +54,9 @@ type Digest struct {
 	To       time.Time `json:"to"`
 	Count    int       `json:"count"`
 	Events   []Entry   `json:"events"`
+	// Final: the writer shut down cleanly after this digest; no heartbeat
+	// follows until it starts again.
+	Final bool `json:"final,omitempty"`
 	// KeyID names the signing key: the first 8 bytes of the SHA-256 of
 	// the public key, in hex.
 	KeyID string `json:"key_id"`
@@ -113,41 +129,12 @@ func Hash(s Signed) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// EventHash is the SHA-256 of an event's canonical form: the event as the
-// store keeps it and both stores read it back (eventstore.Event, after
-// masking and pseudonyms), with its properties' keys sorted and numbers as
-// written, so the archive and Elasticsearch give the same hash.
-func EventHash(e eventstore.Event) (string, error) {
-	if len(e.Properties) > 0 {
-		canon, err := canonicalJSON(e.Properties)
-		if err != nil {
-			return "", fmt.Errorf("event %s: properties: %w", e.ID, err)
-		}
-		e.Properties = canon
-	}
-	e.Time = e.Time.UTC()
-	b, err := json.Marshal(e)
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), nil
-}
-
-// canonicalJSON re-encodes JSON with object keys sorted (encoding/json
-// sorts map keys) and numbers kept as written.
-func canonicalJSON(raw []byte) ([]byte, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+// DocumentHash is the SHA-256, in hex, of an event's canonical form: its
+// stored document, the JSON internal/esdoc writes for the record after
+// masking and pseudonyms. In Elasticsearch that is the _source, byte for
+// byte (dead letters keep it in event.original); for the archive it is
+// ArchiveDocument of the archived record.
+func DocumentHash(doc []byte) string {
+	sum := sha256.Sum256(doc)
+	return hex.EncodeToString(sum[:])
 }

@@ -2,7 +2,6 @@ package digest
 
 import (
 	"crypto/ed25519"
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -13,7 +12,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/otelcol-audit/otelcol-audit/internal/eventstore"
 )
 
 var t0 = time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
@@ -47,47 +45,17 @@ func TestKeygen(t *testing.T) {
 	assert.NotContains(t, err.Error(), "BEGIN", "an error never quotes a key file")
 }
 
-func event() eventstore.Event {
-	return eventstore.Event{ID: "evt-1", Time: t0, Action: "notebook.open", Outcome: "success",
-		User: &eventstore.User{Email: "***@example.com"}, Resource: &eventstore.Resource{Type: "notebook", ID: "nb-1"},
-		IP: "203.0.113.7", Organization: "org-7", Properties: json.RawMessage(`{"b":1.50,"a":{"y":true,"x":[2,1]}}`)}
-}
-
-// The hash is the same for the same stored event whatever its properties'
-// key order or the time's zone, and changes with any field.
-func TestEventHash(t *testing.T) {
-	base, err := EventHash(event())
-	require.NoError(t, err)
-	same := event()
-	same.Properties = json.RawMessage(`{"a":{"x":[2,1],"y":true},"b":1.50}`)
-	same.Time = t0.In(time.FixedZone("x", 3600))
-	h, err := EventHash(same)
-	require.NoError(t, err)
-	assert.Equal(t, base, h)
-	for name, edit := range map[string]func(e *eventstore.Event){
-		"action":          func(e *eventstore.Event) { e.Action = "notebook.delete" },
-		"time":            func(e *eventstore.Event) { e.Time = e.Time.Add(time.Nanosecond) },
-		"user":            func(e *eventstore.Event) { e.User.Email = "***@other.example" },
-		"ip":              func(e *eventstore.Event) { e.IP = "203.0.113.8" },
-		"a property":      func(e *eventstore.Event) { e.Properties = json.RawMessage(`{"b":1.5,"a":{"y":true,"x":[2,1]}}`) },
-		"array order":     func(e *eventstore.Event) { e.Properties = json.RawMessage(`{"b":1.50,"a":{"y":true,"x":[1,2]}}`) },
-		"organization":    func(e *eventstore.Event) { e.Organization = "org-8" },
-		"quarantined":     func(e *eventstore.Event) { e.Quarantined = true },
-		"resource":        func(e *eventstore.Event) { e.Resource.ID = "nb-2" },
-		"outcome dropped": func(e *eventstore.Event) { e.Outcome = "" },
-	} {
-		e := event()
-		e.User = &eventstore.User{Email: "***@example.com"}
-		e.Resource = &eventstore.Resource{Type: "notebook", ID: "nb-1"}
-		edit(&e)
-		h, err := EventHash(e)
-		require.NoError(t, err)
-		assert.NotEqual(t, base, h, name)
+// The hash is of the document's exact bytes: any change shows.
+func TestDocumentHash(t *testing.T) {
+	doc := []byte(`{"@timestamp":"2026-12-02T10:00:00.000000000Z","event":{"id":"evt-1","action":"notebook.open"}}`)
+	base := DocumentHash(doc)
+	assert.Len(t, base, 64)
+	assert.Equal(t, base, DocumentHash(append([]byte(nil), doc...)))
+	for i := range doc {
+		edited := append([]byte(nil), doc...)
+		edited[i] ^= 1
+		assert.NotEqual(t, base, DocumentHash(edited), "byte %d", i)
 	}
-	bad := event()
-	bad.Properties = json.RawMessage(`{"a":`)
-	_, err = EventHash(bad)
-	assert.Error(t, err)
 }
 
 func chain(t *testing.T, priv ed25519.PrivateKey, n int) []Signed {
@@ -131,6 +99,7 @@ func TestCheckChains(t *testing.T) {
 	require.NoError(t, err)
 	forgedLink[2] = resigned
 	dup := append(append([]Signed(nil), intact...), resigned)
+	resent := append(append([]Signed(nil), intact...), intact[2])
 	for _, tc := range []struct {
 		name    string
 		digests []Signed
@@ -141,6 +110,7 @@ func TestCheckChains(t *testing.T) {
 		{"a digest deleted", deleted, ks, []string{Missing}},
 		{"a digest re-signed with a wrong link", forgedLink, ks, []string{BrokenChain, BrokenChain}},
 		{"two digests with one seq", dup, ks, []string{Duplicate}},
+		{"one digest written twice (resent after a crash)", resent, ks, nil},
 		{"another key", intact, []ed25519.PublicKey{otherPub}, []string{BadSignature, BadSignature, BadSignature, BadSignature, BadSignature}},
 		{"the first digest lost", intact[1:], ks, []string{Missing}},
 	} {
