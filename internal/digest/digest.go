@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
 )
 
 // Version is the digest format written.
