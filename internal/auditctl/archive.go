@@ -18,6 +18,7 @@ import (
 
 	"github.com/otelcol-audit/otelcol-audit/internal/auditcsv"
 	"github.com/otelcol-audit/otelcol-audit/internal/auditquery"
+	"github.com/otelcol-audit/otelcol-audit/internal/digest"
 	"github.com/otelcol-audit/otelcol-audit/internal/esdoc"
 )
 
@@ -255,7 +256,7 @@ func (a *Archive) readFile(ctx context.Context, f string, limit int, p *progress
 			if a.Keep != nil && !a.Keep(lr) {
 				return nil
 			}
-			buf = enc.AppendDocument(buf[:0], res, lr, esdoc.Target{Dataset: "audit", Namespace: "archive"}, enc.ID(lr), enc.Timestamp(lr))
+			buf = digest.ArchiveDocument(&enc, buf[:0], res, lr)
 			row, err := RowOf(buf)
 			if err != nil {
 				bad = append(bad, fmt.Sprintf("record %d: %v", idx, err))
