@@ -33,6 +33,7 @@ func main() {
 	api := flag.Int("api", 0, "instead of scenarios: load this many events into -api-store and measure bin/auditctl serve's page latency and export throughput")
 	apiStore := flag.String("api-store", loadharness.StoreES, "the store of -api: es (the test double) or archive (a JSON-lines archive)")
 	apiRequests := flag.Int("api-requests", 0, "page requests of -api (0: 200 for es, 50 for archive: every archive page reads the whole archive)")
+	digests := flag.Bool("digests", false, "turn tamper evidence on in the fault scenarios and end each with auditctl verify")
 	flag.Parse()
 
 	root, _ := os.Getwd()
@@ -62,6 +63,10 @@ func main() {
 	want := func(n string) bool { return *which == "all" || contains(strings.Split(*which, ","), n) }
 	for _, sc := range loadharness.Scenarios(*events, *outage) {
 		if n, _, _ := strings.Cut(sc.Name, "-"); want(n) {
+			if *digests {
+				sc.Name += "+digests"
+				sc.Digests = true
+			}
 			runs = append(runs, sc)
 		}
 	}
@@ -77,19 +82,22 @@ func main() {
 		noAudit, gzip, memory bool
 		proto                 string
 		batchProcessor        bool
+		digests               bool
 	}{
-		{"ref-memory-queue", false, false, true, loadgen.OTLPGRPC, false},
-		{"ref-memory-queue-gzip", false, true, true, loadgen.OTLPGRPC, false},
-		{"ref-memory-queue-no-audit", true, false, true, loadgen.OTLPGRPC, false},
-		{"ref-persistent-queue", false, false, false, loadgen.OTLPGRPC, false},
-		{"ref-persistent-queue-gzip", false, true, false, loadgen.OTLPGRPC, false},
-		{"ref-persistent-queue-no-audit", true, false, false, loadgen.OTLPGRPC, false},
-		{"ref-memory-queue-otlp-http", false, false, true, loadgen.OTLPHTTP, false},
-		{"ref-memory-queue-receiver", false, false, true, loadgen.Receiver, false},
-		{"ref-batch-processor", false, false, true, loadgen.OTLPGRPC, true},
+		{"ref-memory-queue", false, false, true, loadgen.OTLPGRPC, false, false},
+		{"ref-memory-queue-digests", false, false, true, loadgen.OTLPGRPC, false, true},
+		{"ref-memory-queue-gzip", false, true, true, loadgen.OTLPGRPC, false, false},
+		{"ref-memory-queue-no-audit", true, false, true, loadgen.OTLPGRPC, false, false},
+		{"ref-persistent-queue", false, false, false, loadgen.OTLPGRPC, false, false},
+		{"ref-persistent-queue-digests", false, false, false, loadgen.OTLPGRPC, false, true},
+		{"ref-persistent-queue-gzip", false, true, false, loadgen.OTLPGRPC, false, false},
+		{"ref-persistent-queue-no-audit", true, false, false, loadgen.OTLPGRPC, false, false},
+		{"ref-memory-queue-otlp-http", false, false, true, loadgen.OTLPHTTP, false, false},
+		{"ref-memory-queue-receiver", false, false, true, loadgen.Receiver, false, false},
+		{"ref-batch-processor", false, false, true, loadgen.OTLPGRPC, true, false},
 	} {
 		if want("ref") || want(r.name) {
-			runs = append(runs, loadharness.Scenario{Name: r.name, Events: *events, Protocol: r.proto, Workers: 4, Batch: 1000, NoAudit: r.noAudit, Gzip: r.gzip, MemoryQueue: r.memory, BatchProcessor: r.batchProcessor})
+			runs = append(runs, loadharness.Scenario{Name: r.name, Events: *events, Protocol: r.proto, Workers: 4, Batch: 1000, NoAudit: r.noAudit, Gzip: r.gzip, MemoryQueue: r.memory, BatchProcessor: r.batchProcessor, Digests: r.digests})
 		}
 	}
 	failed := false
@@ -101,7 +109,7 @@ func main() {
 			continue
 		}
 		fmt.Println(rep)
-		if rep.Lost > 0 || rep.Duplicates > 0 || rep.Unexpected > 0 {
+		if rep.Lost > 0 || rep.Duplicates > 0 || rep.Unexpected > 0 || strings.HasPrefix(rep.Verify, "FAILED") {
 			failed = true
 		}
 	}

@@ -23,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/otelcol-audit/otelcol-audit/internal/digest"
 	"github.com/otelcol-audit/otelcol-audit/internal/estest"
 	"github.com/otelcol-audit/otelcol-audit/internal/loadgen"
 )
@@ -59,7 +60,14 @@ type Scenario struct {
 	// SpreadDays spreads event times over this many days and gives the
 	// exporter daily indices, so retried batches span several indices.
 	SpreadDays int
+	// Digests turns tamper evidence on (a fresh key pair, digests every
+	// 5s) and ends the run with bin/auditctl verify against the double.
+	Digests bool
 }
+
+// digestInstance names the harness collector's chains, so their digest
+// documents' ids are told apart from events'.
+const digestInstance = "auditload"
 
 // Paths and knobs of the harness.
 type Options struct {
@@ -74,6 +82,9 @@ type Options struct {
 	// CollectorEnv is added to the collector's environment only (GOGC,
 	// GOMEMLIMIT), never to the double's or the generator's.
 	CollectorEnv []string
+	// Auditctl is bin/auditctl, which verifies the digests of a scenario
+	// with Digests (default bin/auditctl under RepoRoot).
+	Auditctl string
 }
 
 // OutageForbidden answers every bulk item with 403 for the outage, as a
@@ -103,10 +114,17 @@ type Report struct {
 	Forbidden       int64 // items answered 403
 	Rollovers       int64
 	Indices         int // indices and data streams that hold documents
-	Note            string
+	// Digests and Verify: the digest documents stored and what
+	// auditctl verify said (empty when the scenario has no digests).
+	Digests int
+	Verify  string
+	Note    string
 }
 
 func (r Report) String() string {
+	if r.Verify != "" {
+		r.Note = strings.TrimSpace(fmt.Sprintf("digests %d, verify: %s %s", r.Digests, r.Verify, r.Note))
+	}
 	return fmt.Sprintf("%-28s sent=%d acked=%d stored=%d deadlettered=%d quarantined=%d lost=%d duplicates=%d unexpected=%d | %.0f events/s, %.1f CPU s/1M, peak RSS %.0f MiB, latency p50 %.2fs p99 %.2fs, refused sends %d, 409s %d, answers lost %d, 403 items %d, rollovers %d, indices %d %s",
 		r.Scenario, r.Sent, r.Acked, r.Stored, r.DeadLettered, r.Quarantined, r.Lost, r.Duplicates, r.Unexpected,
 		r.EventsPerSec, r.CPUSecondsPer1M, r.PeakRSSMiB, r.LatencyP50, r.LatencyP99, r.Refused, r.Conflicts, r.DroppedAnswers, r.Forbidden, r.Rollovers, r.Indices, r.Note)
@@ -193,7 +211,7 @@ type collector struct {
 	health string
 }
 
-func (o Options) config(sc Scenario, esURL, queue string, p map[string]int) string {
+func (o Options) config(sc Scenario, esURL, queue, key string, p map[string]int) string {
 	processors := "[memory_limiter, audit]"
 	if sc.NoAudit {
 		processors = "[memory_limiter]"
@@ -219,6 +237,10 @@ func (o Options) config(sc Scenario, esURL, queue string, p map[string]int) stri
 	pprof, pprofExt := "", ""
 	if o.Pprof != "" {
 		pprof, pprofExt = "\n  pprof: {endpoint: "+o.Pprof+"}", ", pprof"
+	}
+	digests := ""
+	if sc.Digests {
+		digests = fmt.Sprintf("\n    digest: {key_file: %s, storage: file_storage/queue, interval: 5s, instance: %s}", key, digestInstance)
 	}
 	return fmt.Sprintf(`
 extensions:%s
@@ -249,7 +271,7 @@ exporters:
       sizer: items
       queue_size: 2000000
       num_consumers: 4%s
-    retry_on_failure: {enabled: true, initial_interval: 200ms, max_interval: 2s, max_elapsed_time: 0s}
+    retry_on_failure: {enabled: true, initial_interval: 200ms, max_interval: 2s, max_elapsed_time: 0s}%s
 service:
   extensions: [health_check, file_storage/queue%s]
   pipelines:
@@ -260,7 +282,7 @@ service:
   telemetry:
     logs: {level: warn}
     metrics: {level: none}
-`, pprof, p["health"], queue, p["grpc"], p["http"], p["audit"], o.MemLimitMiB, o.MemLimitMiB/4, root, root, root, esURL, compression, period, storage, queueBatch, pprofExt, processors)
+`, pprof, p["health"], queue, p["grpc"], p["http"], p["audit"], o.MemLimitMiB, o.MemLimitMiB/4, root, root, root, esURL, compression, period, storage, queueBatch, digests, pprofExt, processors)
 }
 
 // startCollector starts the collector and waits until it is healthy; it
@@ -357,7 +379,13 @@ func Run(ctx context.Context, o Options, sc Scenario) (Report, error) {
 	}
 	ports := map[string]int{"health": freePort(), "grpc": freePort(), "http": freePort(), "audit": freePort()}
 	cfgPath := filepath.Join(dir, "collector.yaml")
-	if err := os.WriteFile(cfgPath, []byte(o.config(sc, d.url, filepath.Join(dir, "queue"), ports)), 0o600); err != nil {
+	keys := filepath.Join(dir, "keys")
+	if sc.Digests {
+		if _, err := digest.Keygen(keys); err != nil {
+			return rep, err
+		}
+	}
+	if err := os.WriteFile(cfgPath, []byte(o.config(sc, d.url, filepath.Join(dir, "queue"), filepath.Join(keys, digest.PrivateKeyFile), ports)), 0o600); err != nil {
 		return rep, err
 	}
 	start := func(ctx context.Context) (proc, error) {
@@ -442,8 +470,10 @@ func Run(ctx context.Context, o Options, sc Scenario) (Report, error) {
 			return rep, err
 		}
 		var total int64
-		for _, n := range st.Streams {
-			total += n
+		for name, n := range st.Streams {
+			if !isDigestStream(name) {
+				total += n
+			}
 		}
 		if total >= int64(res.Acked) {
 			break
@@ -469,12 +499,18 @@ func Run(ctx context.Context, o Options, sc Scenario) (Report, error) {
 	}
 	stored := make(map[string]bool, len(ids))
 	for _, id := range ids {
+		if strings.HasPrefix(id, digestInstance+"/") {
+			continue // a digest document
+		}
 		stored[id] = true
 	}
 	// A dead letter's _id is "<intended index>/<event id>" (hashed only
 	// past 512 bytes, which the generator's ids never reach): count it as
 	// the event it stands for.
 	for _, id := range ids {
+		if strings.HasPrefix(id, digestInstance+"/") {
+			continue
+		}
 		if i := strings.LastIndexByte(id, '/'); i >= 0 {
 			delete(stored, id)
 			stored[id[i+1:]] = true
@@ -498,6 +534,9 @@ func Run(ctx context.Context, o Options, sc Scenario) (Report, error) {
 	}
 	for name, n := range st.Streams {
 		switch {
+		case isDigestStream(name):
+			rep.Digests += int(n)
+			continue
 		case strings.Contains(name, ".deadletter-"):
 			rep.DeadLettered += int(n)
 		case strings.Contains(name, ".quarantine-"):
@@ -509,8 +548,8 @@ func Run(ctx context.Context, o Options, sc Scenario) (Report, error) {
 	}
 	rep.Duplicates = int(st.Duplicates)
 	rep.Conflicts, rep.DroppedAnswers, rep.Forbidden, rep.Rollovers = st.Conflicts, st.DroppedAnswers, st.Forbidden, st.Rollovers
-	for _, n := range st.Streams {
-		if n > 0 {
+	for name, n := range st.Streams {
+		if n > 0 && !isDigestStream(name) {
 			rep.Indices++
 		}
 	}
@@ -520,5 +559,45 @@ func Run(ctx context.Context, o Options, sc Scenario) (Report, error) {
 		rep.CPUSecondsPer1M = cpuTotal * 1e6 / float64(res.Acked)
 	}
 	rep.PeakRSSMiB = peak
+	if sc.Digests {
+		// A clean stop writes each chain's final digest; then every
+		// stored event must be covered (grace 0).
+		col.close()
+		st, err := d.stats()
+		if err != nil {
+			return rep, err
+		}
+		rep.Digests = 0
+		for name, n := range st.Streams {
+			if isDigestStream(name) {
+				rep.Digests += int(n)
+			}
+		}
+		rep.Verify = o.verify(d.url, filepath.Join(keys, digest.PublicKeyFile))
+	}
 	return rep, nil
+}
+
+func isDigestStream(name string) bool { return strings.Contains(name, ".digest-") }
+
+// verify runs auditctl verify over the double and sums up its answer.
+func (o Options) verify(esURL, pub string) string {
+	bin := o.Auditctl
+	if bin == "" {
+		bin = filepath.Join(o.RepoRoot, "bin", "auditctl")
+	}
+	var out bytes.Buffer
+	cmd := exec.Command(bin, "verify", "--es", esURL, "--public-key", pub, "--grace", "0s", "--max-age", "1h")
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err := cmd.Run()
+	took := time.Since(start).Round(time.Millisecond)
+	if err == nil {
+		return fmt.Sprintf("intact (exit 0, %s)", took)
+	}
+	last := strings.TrimSpace(out.String())
+	if i := strings.LastIndexByte(last, '\n'); i >= 0 {
+		last = last[i+1:]
+	}
+	return fmt.Sprintf("FAILED (%v, %s): %s", err, took, last)
 }
