@@ -64,7 +64,10 @@ func (c *Config) Unmarshal(conf *confmap.Conf) error {
 	if err != nil {
 		return err
 	}
-	return sub.Unmarshal(&c.Digest)
+	if err := sub.Unmarshal(&c.Digest); err != nil {
+		return fmt.Errorf("digest: %w", err)
+	}
+	return nil
 }
 
 // Validate checks what digests need. The file exporter's own checks and
