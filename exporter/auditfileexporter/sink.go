@@ -30,6 +30,8 @@ type fileSink struct {
 	newline bool      // the file may end inside a line: start with a newline
 	synced  time.Time // when the archive was last synced
 	buf     []byte
+
+	beforeWrite func() // tests: look at the archive as a digest is stored
 }
 
 func openSink(path, archive string) (*fileSink, error) {
@@ -68,6 +70,9 @@ func (s *fileSink) Write(_ context.Context, ds []digest.Signed) error {
 	defer s.mu.Unlock()
 	if s.f == nil {
 		return fmt.Errorf("%s: closed", s.path)
+	}
+	if s.beforeWrite != nil {
+		s.beforeWrite()
 	}
 	if err := s.syncArchive(); err != nil {
 		return fmt.Errorf("syncing the archive before its digests: %w", err)
