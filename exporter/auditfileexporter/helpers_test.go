@@ -52,9 +52,16 @@ func (h host) GetExtensions() map[component.ID]component.Component { return h.ex
 // startStorage starts a file_storage extension on dir: a collector start.
 func startStorage(t testing.TB, dir string) (host, extension.Extension) {
 	t.Helper()
+	return startStorageSync(t, dir, false)
+}
+
+// startStorageSync: with fsync, as config/local.yaml.
+func startStorageSync(t testing.TB, dir string, fsync bool) (host, extension.Extension) {
+	t.Helper()
 	f := filestorage.NewFactory()
 	cfg := f.CreateDefaultConfig().(*filestorage.Config)
 	cfg.Directory = dir
+	cfg.FSync = fsync
 	cfg.Compaction.Directory = dir
 	ext, err := f.Create(context.Background(), extensiontest.NewNopSettings(f.Type()), cfg)
 	require.NoError(t, err)
