@@ -148,6 +148,9 @@ func (e *auditFileExporter) ConsumeLogs(ctx context.Context, ld plog.Logs) error
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.rec == nil {
+		return errors.New("audit_file: not running (not started, or shut down)")
+	}
 	if len(ps) == 0 {
 		return e.inner.ConsumeLogs(ctx, ld)
 	}
