@@ -449,3 +449,25 @@ func TestConcurrentWritesKeepOrder(t *testing.T) {
 	require.Len(t, recs, 1600)
 	requireCovered(t, readDigests(t, filepath.Join(dir, DefaultDigestFile)), pub, recs)
 }
+
+// Across rotations the archive readers take the files in name order, the
+// order they were written: the digests list the records in that order.
+func TestDigestsCoverARotatedArchive(t *testing.T) {
+	keyFile, pub := testKey(t)
+	dir := t.TempDir()
+	h, ext := startStorage(t, t.TempDir())
+	defer ext.Shutdown(ctx)
+	cfg := testConfig(dir, keyFile)
+	cfg.Rotation.MaxMegabytes = 1
+	e := startExporter(t, cfg, h)
+	for i := 0; i < 8; i++ {
+		require.NoError(t, e.ConsumeLogs(ctx, batch(i*1000, 1000, "a", "b")))
+	}
+	require.NoError(t, e.Shutdown(ctx))
+	files, err := filepath.Glob(filepath.Join(dir, "*.jsonl"))
+	require.NoError(t, err)
+	require.Greater(t, len(files), 2, "the archive rotated")
+	recs := readArchive(t, dir)
+	require.Len(t, recs, 8000)
+	requireCovered(t, readDigests(t, filepath.Join(dir, DefaultDigestFile)), pub, recs)
+}
