@@ -9,6 +9,7 @@ import (
 	pprofextension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/pprofextension"
 	filestorage "github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
 	auditelasticsearchexporter "github.com/otelcol-audit/otelcol-audit/exporter/auditelasticsearchexporter"
+	auditfileexporter "github.com/otelcol-audit/otelcol-audit/exporter/auditfileexporter"
 	jsonlimitextension "github.com/otelcol-audit/otelcol-audit/extension/jsonlimitextension"
 	auditprocessor "github.com/otelcol-audit/otelcol-audit/processor/auditprocessor"
 	auditreceiver "github.com/otelcol-audit/otelcol-audit/receiver/auditreceiver"
@@ -79,6 +80,7 @@ func components() (otelcol.Factories, error) {
 
 	factories.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](
 		auditelasticsearchexporter.NewFactory(),
+		auditfileexporter.NewFactory(),
 		debugexporter.NewFactory(),
 		nopexporter.NewFactory(),
 		fileexporter.NewFactory(),
@@ -88,6 +90,7 @@ func components() (otelcol.Factories, error) {
 	}
 	factories.ExporterModules = makeModulesMap(factories.Exporters, map[component.Type]string{
 		auditelasticsearchexporter.NewFactory().Type(): "github.com/otelcol-audit/otelcol-audit v0.0.0",
+		auditfileexporter.NewFactory().Type():          "github.com/otelcol-audit/otelcol-audit v0.0.0",
 		debugexporter.NewFactory().Type():              "go.opentelemetry.io/collector/exporter/debugexporter v0.165.0",
 		nopexporter.NewFactory().Type():                "go.opentelemetry.io/collector/exporter/nopexporter v0.165.0",
 		fileexporter.NewFactory().Type():               "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/fileexporter v0.165.1",

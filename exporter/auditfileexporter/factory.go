@@ -1,0 +1,58 @@
+// Package auditfileexporter is the contrib file exporter with tamper
+// evidence: with digest::key_file set, it lists each record it archived
+// (its id and the SHA-256 of its canonical document, digest.ArchiveDocument)
+// in signed, chained digests appended to a digest file beside the archive.
+// With no key it is the file exporter, unchanged.
+package auditfileexporter
+
+import (
+	"context"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/fileexporter"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/exporter"
+
+	"github.com/otelcol-audit/otelcol-audit/exporter/auditfileexporter/internal/metadata"
+	"github.com/otelcol-audit/otelcol-audit/internal/digest"
+)
+
+// NewFactory returns the audit_file exporter factory.
+func NewFactory() exporter.Factory {
+	return exporter.NewFactory(metadata.Type, createDefaultConfig,
+		exporter.WithLogs(createLogs, metadata.LogsStability))
+}
+
+var fileFactory = fileexporter.NewFactory()
+
+func createDefaultConfig() component.Config {
+	return &Config{
+		Config: *fileFactory.CreateDefaultConfig().(*fileexporter.Config),
+		Digest: DigestConfig{Config: digest.NewDefaultConfig()},
+	}
+}
+
+func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
+	c := cfg.(*Config)
+	// The file exporter keeps one exporter per config pointer: ours is
+	// the embedded one, one per audit_file instance.
+	inner, err := fileFactory.CreateLogs(ctx, innerSettings(set), &c.Config)
+	if err != nil {
+		return nil, err
+	}
+	if !c.Digest.Enabled() {
+		return inner, nil
+	}
+	return newExporter(set, c, inner), nil
+}
+
+// innerSettings are set for the file exporter inside, which checks that
+// the id is of its type: file/audit_file[/<name>], so its telemetry (sent
+// and failed records) names this exporter.
+func innerSettings(set exporter.Settings) exporter.Settings {
+	name := metadata.Type.String()
+	if set.ID.Name() != "" {
+		name += "/" + set.ID.Name()
+	}
+	set.ID = component.NewIDWithName(fileFactory.Type(), name)
+	return set
+}
