@@ -99,8 +99,8 @@ func exporterConfig(path, name string) (*auditelasticsearchexporter.Config, erro
 	return cfg, nil
 }
 
-// archiveDirs lists the directories the collector config's file
-// exporters write to, for a hint when Elasticsearch is out of reach.
+// archiveDirs lists the directories the collector config's archive
+// (audit_file) and file exporters write to, for a hint when Elasticsearch is out of reach.
 func archiveDirs(path string) []string {
 	conf, err := collectorConfig(path)
 	if err != nil {
@@ -111,7 +111,7 @@ func archiveDirs(path string) []string {
 		return nil
 	}
 	var dirs []string
-	for _, name := range exportersOfType(exporters, "file") {
+	for _, name := range append(exportersOfType(exporters, "audit_file"), exportersOfType(exporters, "file")...) {
 		if p, ok := exporters.Get(name + "::path").(string); ok && p != "" {
 			dirs = append(dirs, filepath.Dir(p))
 		}

@@ -196,3 +196,10 @@ func reads(es *estest.Server) int {
 	}
 	return n
 }
+
+// The hint for an unreachable Elasticsearch names the archive that
+// config/local.yaml's audit_file exporter writes.
+func TestArchiveDirsReadsAuditFile(t *testing.T) {
+	t.Setenv("AUDIT_ARCHIVE_PATH", "/srv/audit/archive/audit.jsonl")
+	assert.Equal(t, []string{"/srv/audit/archive"}, archiveDirs("../../config/local.yaml"))
+}

@@ -83,13 +83,19 @@ func KeyID(pub ed25519.PublicKey) string {
 
 // Sign signs d with key, setting its KeyID.
 func Sign(d Digest, key ed25519.PrivateKey) (Signed, error) {
+	s, _, err := sign(d, key)
+	return s, err
+}
+
+// sign also returns the payload, which Hash would encode again.
+func sign(d Digest, key ed25519.PrivateKey) (Signed, []byte, error) {
 	d.Version = Version
 	d.KeyID = KeyID(key.Public().(ed25519.PublicKey))
 	p, err := Payload(d)
 	if err != nil {
-		return Signed{}, err
+		return Signed{}, nil, err
 	}
-	return Signed{Digest: d, Signature: base64.StdEncoding.EncodeToString(ed25519.Sign(key, p))}, nil
+	return Signed{Digest: d, Signature: base64.StdEncoding.EncodeToString(ed25519.Sign(key, p))}, p, nil
 }
 
 // ErrBadSignature is in the chain of a digest whose signature does not
@@ -121,11 +127,15 @@ func Hash(s Signed) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return hashPayload(p, s.Signature), nil
+}
+
+func hashPayload(p []byte, signature string) string {
 	h := sha256.New()
 	h.Write(p)
 	h.Write([]byte{0})
-	h.Write([]byte(s.Signature))
-	return hex.EncodeToString(h.Sum(nil)), nil
+	h.Write([]byte(signature))
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // DocumentHash is the SHA-256, in hex, of an event's canonical form: its

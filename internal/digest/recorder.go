@@ -321,14 +321,11 @@ func (r *Recorder) seal(ctx context.Context, final, ignoreSettle bool) error {
 			es = es[len(chunk):]
 			d := Digest{Chain: r.instance + "/" + ns, Seq: h.Seq + 1, Previous: h.Hash, From: h.To, To: now,
 				Count: len(chunk), Events: chunk, Final: final && len(es) == 0}
-			s, err := Sign(d, r.key)
+			s, payload, err := sign(d, r.key)
 			if err != nil {
 				return err
 			}
-			hash, err := Hash(s)
-			if err != nil {
-				return err
-			}
+			hash := hashPayload(payload, s.Signature)
 			h = head{Seq: d.Seq, Hash: hash, To: now}
 			out = append(out, s)
 			covered += len(chunk)
