@@ -241,9 +241,19 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Tiers returns every retention tier of the config, the fixed ones first;
-// `auditctl setup` installs the same ones.
+// Tiers returns every retention tier of the config, the fixed ones first,
+// and the digest tier when digests are on; `auditctl setup` installs the
+// same ones.
 func (c *Config) Tiers() []assets.Tier {
+	out := c.eventTiers()
+	if c.Digest.Enabled() {
+		out = append(out, c.DigestTier())
+	}
+	return out
+}
+
+// eventTiers are the tiers that hold events (dead letters included).
+func (c *Config) eventTiers() []assets.Tier {
 	ro := c.Retention.Rollover
 	mk := func(name, dataset, deleteAfter string) assets.Tier {
 		return assets.Tier{Name: name, Dataset: dataset, DeleteAfter: deleteAfter, Period: c.Retention.Period,
@@ -258,9 +268,6 @@ func (c *Config) Tiers() []assets.Tier {
 	}
 	for _, t := range c.Retention.Tiers {
 		out = append(out, mk(t.Name, ds+"."+t.Name, t.DeleteAfter))
-	}
-	if c.Digest.Enabled() {
-		out = append(out, c.DigestTier())
 	}
 	return out
 }
@@ -291,10 +298,7 @@ func (c *Config) longestKept() (time.Duration, string) {
 	var longest time.Duration
 	what := ""
 	maxAge, _ := assets.Duration(c.Retention.Rollover.MaxAge)
-	for _, t := range c.Tiers() {
-		if t.Name == assets.DigestTierName {
-			continue
-		}
+	for _, t := range c.eventTiers() {
 		d, err := assets.Duration(t.DeleteAfter)
 		if err != nil {
 			continue // Validate reports it
