@@ -25,9 +25,13 @@ import (
 	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/extension/extensiontest"
 
+	assets "github.com/otelcol-audit/otelcol-audit/config/elasticsearch"
+	"github.com/otelcol-audit/otelcol-audit/config/kibana"
 	"github.com/otelcol-audit/otelcol-audit/exporter/auditelasticsearchexporter/internal/metadata"
+	"github.com/otelcol-audit/otelcol-audit/internal/auditctl"
 	"github.com/otelcol-audit/otelcol-audit/internal/digest"
 	"github.com/otelcol-audit/otelcol-audit/internal/estest"
+	"github.com/otelcol-audit/otelcol-audit/internal/eventstore"
 )
 
 const digestStream = "logs-audit.digest-default"
@@ -374,5 +378,46 @@ func TestDigestOutageKeepsDigestsUntilStored(t *testing.T) {
 	assert.Len(t, byID, 4, "the events stored before the outage; the refused ones never were")
 	for id, es := range byID {
 		assert.Len(t, es, 1, id)
+	}
+}
+
+// No pattern that searches events matches the digest stream: the asset
+// patterns (auditctl search and export use IndexPatterns), each tenant's
+// (the API, internal/eventstore) and the Kibana data view we ship. Each
+// still finds the events, so an exclusion that took everything would fail.
+func TestEventSearchesLeaveOutDigests(t *testing.T) {
+	v := newDigestEnv(t)
+	e, _ := v.startDigests(t, v.digestConfig(func(c *Config) { c.DataStream.NamespaceAttribute = "organization.id" }))
+	require.NoError(t, e.pushLogs(context.Background(), logs(rec{id: "a", action: "x"}, rec{id: "b", action: "x", org: "digest"}, rec{id: "c", action: "x", org: "org-a"})))
+	flush(t, e)
+	require.NotEmpty(t, v.es.IDs(digestStream))
+
+	var view struct {
+		Attributes struct {
+			Title string `json:"title"`
+		} `json:"attributes"`
+	}
+	line, _, _ := strings.Cut(string(kibana.SavedObjects), "\n")
+	require.NoError(t, json.Unmarshal([]byte(line), &view))
+	es := &eventstore.Elasticsearch{Dataset: "audit", Namespace: "default"}
+	for _, tc := range []struct {
+		name, expr string
+		want       []string
+	}{
+		{"assets.IndexPatterns (auditctl search)", auditctl.Index, []string{"a", "b", "c"}},
+		{"Kibana data view", view.Attributes.Title, []string{"a", "b", "c"}},
+		{"tenant default", strings.Join(assets.TenantIndexPatterns("audit", "default"), ","), []string{"a"}},
+		{"tenant digest", strings.Join(assets.TenantIndexPatterns("audit", "digest"), ","), []string{"b"}},
+		{"eventstore default", strings.Join(es.Indices("default"), ","), []string{"a"}},
+		{"eventstore org-a", strings.Join(es.Indices("org-a"), ","), []string{"c"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, ix := range v.es.Indices(tc.expr) {
+				assert.NotContains(t, ix, ".digest-", tc.expr)
+			}
+			ids := v.es.IDs(tc.expr)
+			sort.Strings(ids)
+			assert.Equal(t, tc.want, ids, tc.expr)
+		})
 	}
 }
