@@ -222,14 +222,14 @@ func (c *Config) Validate() error {
 	if err := c.Digest.Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	if c.Retention.Digest != "" && len(errs) == 0 {
+	if c.Retention.Digest != "" {
 		d, err := assets.Duration(c.Retention.Digest)
 		floor, what := c.longestKept()
 		switch {
 		case err != nil:
 			add("retention.digest: %v", err)
 		case d <= floor:
-			add("retention.digest: %s is not longer than %s, the longest %s can be kept counted from when it is written: digests must outlive the events they cover; set more than that, or leave it empty for %s", c.Retention.Digest, assets.FormatDuration(floor), what, c.DigestRetention())
+			add("retention.digest: %s is not longer than %s, the longest %s can be kept counted from when it is written: digests must outlive the events they cover; set %s or more, or leave it empty for %s", c.Retention.Digest, dayText(floor), what, assets.FormatDuration(ceilDay(floor+1)), c.defaultDigestRetention())
 		}
 	}
 	if c.BackOffConfig.Enabled && c.BackOffConfig.MaxElapsedTime != 0 {
@@ -321,9 +321,24 @@ func (c *Config) DigestRetention() string {
 	if c.Retention.Digest != "" {
 		return c.Retention.Digest
 	}
-	const day = 24 * time.Hour
+	return c.defaultDigestRetention()
+}
+
+func (c *Config) defaultDigestRetention() string {
 	floor, _ := c.longestKept()
-	return assets.FormatDuration((floor+day-1)/day*day + 30*day)
+	return assets.FormatDuration(ceilDay(floor) + 30*day)
+}
+
+const day = 24 * time.Hour
+
+func ceilDay(d time.Duration) time.Duration { return (d + day - 1) / day * day }
+
+// dayText writes d as days and the rest: 396d10m.
+func dayText(d time.Duration) string {
+	if d%day == 0 || d < day {
+		return assets.FormatDuration(d)
+	}
+	return assets.FormatDuration(d/day*day) + assets.FormatDuration(d%day)
 }
 
 // sanitizeNamespace makes s a valid namespace (assets.Namespace).
