@@ -152,7 +152,7 @@ func (e *auditExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	}
 	buf, docs, past, future := e.encode(enc, ld, buf)
 
-	if e.digests != nil {
+	if e.digests != nil && len(docs) > 0 {
 		ps, marks := e.digestEntries(buf, docs)
 		n, err := e.digests.Begin(ctx, ps)
 		if err != nil {
