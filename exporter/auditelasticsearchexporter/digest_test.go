@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -419,5 +420,39 @@ func TestEventSearchesLeaveOutDigests(t *testing.T) {
 			sort.Strings(ids)
 			assert.Equal(t, tc.want, ids, tc.expr)
 		})
+	}
+}
+
+// Concurrent exports (the queue's consumers) and sealing: every event is
+// listed once. Run with -race.
+func TestDigestConcurrentPushes(t *testing.T) {
+	v := newDigestEnv(t)
+	e, stop := v.startDigests(t, v.digestConfig(nil))
+	const workers, batches, per = 4, 5, 20
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := 0; b < batches; b++ {
+				assert.NoError(t, e.pushLogs(context.Background(), many(fmt.Sprintf("w%d-b%d", w, b), per)))
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	for flushing := true; flushing; {
+		select {
+		case <-done:
+			flushing = false
+		default:
+			assert.NoError(t, e.digests.Flush(context.Background()))
+		}
+	}
+	stop()
+	byID := entries(v.digests(t))
+	assert.Len(t, byID, workers*batches*per)
+	for id, es := range byID {
+		assert.Len(t, es, 1, id)
 	}
 }
