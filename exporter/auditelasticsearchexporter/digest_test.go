@@ -25,6 +25,7 @@ import (
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/extension/extensiontest"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	assets "github.com/otelcol-audit/otelcol-audit/config/elasticsearch"
 	"github.com/otelcol-audit/otelcol-audit/config/kibana"
@@ -247,6 +248,8 @@ func TestDigestListsEveryStoredEventOnce(t *testing.T) {
 		assert.False(t, es[0].Conflict || es[0].Dead || es[0].Unconfirmed, d.ID)
 	}
 	assert.Len(t, byID, len(recs))
+	assert.Equal(t, int64(len(ds)), v.metric(t, "exporter_audit_es_digests_written"))
+	assert.Zero(t, v.metric(t, "exporter_audit_es_digest_write_failures"))
 	inst := e.digests.Instance()
 	assert.Equal(t, map[string]bool{inst + "/default": true, inst + "/org_a": true, inst + "/org_b": true}, chains)
 }
@@ -360,12 +363,16 @@ func TestDigestOutageKeepsDigestsUntilStored(t *testing.T) {
 	v.es.SetFaults(estest.Faults{Outage: "503"})
 	require.Error(t, e1.digests.Flush(context.Background()))
 	require.Error(t, e1.pushLogs(context.Background(), many("p", 2)), "events wait too")
+	assert.Positive(t, v.metric(t, "exporter_audit_es_digest_write_failures"))
+	assert.Equal(t, int64(4), v.pendingGauge(t), "the events stored wait for a stored digest")
 	stop1() // the final digest cannot be written either
 	v.es.SetFaults(estest.Faults{})
 	assert.Empty(t, v.search(t, digestStream), "nothing written during the outage")
 
 	e2, stop2 := v.startDigests(t, v.digestConfig(nil))
+	assert.Equal(t, int64(4), v.pendingGauge(t), "still waiting after the restart")
 	flush(t, e2)
+	assert.Zero(t, v.pendingGauge(t))
 	stop2()
 	ds := v.digests(t)
 	seen := map[uint64]int{}
@@ -455,4 +462,19 @@ func TestDigestConcurrentPushes(t *testing.T) {
 	for id, es := range byID {
 		assert.Len(t, es, 1, id)
 	}
+}
+
+// pendingGauge reads exporter_audit_es_digest_pending_events.
+func (v *env) pendingGauge(t *testing.T) int64 {
+	t.Helper()
+	requireDeclared(t, "exporter_audit_es_digest_pending_events")
+	m, err := v.tel.GetMetric("otelcol_exporter_audit_es_digest_pending_events")
+	require.NoError(t, err)
+	g, ok := m.Data.(metricdata.Gauge[int64])
+	require.True(t, ok, "%T", m.Data)
+	var sum int64
+	for _, dp := range g.DataPoints {
+		sum += dp.Value
+	}
+	return sum
 }

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
 	assets "github.com/otelcol-audit/otelcol-audit/config/elasticsearch"
@@ -104,6 +105,18 @@ func (e *auditExporter) startDigests(ctx context.Context, host component.Host) e
 		return fmt.Errorf("audit_elasticsearch: tamper evidence: %w", err)
 	}
 	e.digests, e.digestClient = rec, client
+	stat := func(f func(digest.Stats) int64) metric.Int64Callback {
+		return func(_ context.Context, o metric.Int64Observer) error { o.Observe(f(rec.Stats())); return nil }
+	}
+	for _, err := range []error{
+		e.tel.RegisterExporterAuditEsDigestsWrittenCallback(stat(func(s digest.Stats) int64 { return s.Written })),
+		e.tel.RegisterExporterAuditEsDigestWriteFailuresCallback(stat(func(s digest.Stats) int64 { return s.Failures })),
+		e.tel.RegisterExporterAuditEsDigestPendingEventsCallback(stat(func(s digest.Stats) int64 { return s.Pending })),
+	} {
+		if err != nil {
+			return fmt.Errorf("audit_elasticsearch: tamper evidence telemetry: %w", err)
+		}
+	}
 	e.logger.Info("Tamper evidence on: digests go to "+e.cfg.digestStream(), zap.String("chains", rec.Instance()+"/<namespace>"), zap.Duration("interval", e.cfg.Digest.Interval))
 	return nil
 }
