@@ -43,7 +43,14 @@ func digestID(d digest.Digest) string {
 	return esdoc.ShortID(d.Chain + "/" + strconv.FormatUint(d.Seq, 10))
 }
 
-func (s digestSink) body(ds []digest.Signed) ([]byte, error) {
+// maxDigestBody bounds one bulk request of digests: after an outage many
+// wait, and Elasticsearch refuses a body over http.max_content_length
+// (100mb by default) whole. A digest larger than this goes alone.
+const maxDigestBody = 8 << 20
+
+// body appends the bulk lines of ds, from the first, until the body would
+// pass maxDigestBody; n is how many it took (at least one).
+func (s digestSink) body(ds []digest.Signed) (_ []byte, n int, _ error) {
 	e := s.e
 	stream := e.cfg.digestStream()
 	dsj := dataStreamJSON{Type: "logs", Dataset: e.cfg.DigestTier().Dataset, Namespace: e.cfg.DataStream.Namespace}
@@ -55,30 +62,45 @@ func (s digestSink) body(ds []digest.Signed) ([]byte, error) {
 		}
 		action, err := json.Marshal(map[string]map[string]string{"create": {"_index": stream, "_id": digestID(d)}})
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		doc, err := json.Marshal(digestDoc{Timestamp: d.To.UTC().Format(time.RFC3339Nano), DataStream: dsj, Digest: d, Signature: sd.Signature})
 		if err != nil {
-			return nil, err
+			return nil, 0, err
+		}
+		if n > 0 && buf.Len()+len(action)+len(doc)+2 > maxDigestBody {
+			break
 		}
 		buf.Write(action)
 		buf.WriteByte('\n')
 		buf.Write(doc)
 		buf.WriteByte('\n')
+		n++
 	}
-	return buf.Bytes(), nil
+	return buf.Bytes(), n, nil
 }
 
-// Write implements digest.Sink.
+// Write implements digest.Sink: every digest is stored (201, or 409 for
+// one stored before), or it returns an error.
 func (s digestSink) Write(ctx context.Context, ds []digest.Signed) error {
+	if !s.e.bootstrapped.Load() {
+		return fmt.Errorf("the digest data stream %s is not installed yet", s.e.cfg.digestStream())
+	}
+	for len(ds) > 0 {
+		body, n, err := s.body(ds)
+		if err != nil {
+			return err
+		}
+		if err := s.write(ctx, body, ds[:n]); err != nil {
+			return err
+		}
+		ds = ds[n:]
+	}
+	return nil
+}
+
+func (s digestSink) write(ctx context.Context, body []byte, ds []digest.Signed) error {
 	e := s.e
-	if !e.bootstrapped.Load() {
-		return fmt.Errorf("the digest data stream %s is not installed yet", e.cfg.digestStream())
-	}
-	body, err := s.body(ds)
-	if err != nil {
-		return err
-	}
 	rctx, cancel := context.WithTimeout(ctx, e.cfg.RequestTimeout)
 	defer cancel()
 	resp, err := esapi.BulkRequest{Body: bytes.NewReader(body), FilterPath: bulkFilterPath}.Do(rctx, e.client)

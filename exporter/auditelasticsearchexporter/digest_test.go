@@ -478,3 +478,40 @@ func (v *env) pendingGauge(t *testing.T) int64 {
 	}
 	return sum
 }
+
+// A backlog of digests goes in bulk requests of at most maxDigestBody
+// (Elasticsearch refuses a body past http.max_content_length whole); a
+// digest larger than that goes alone.
+func TestDigestSinkSplitsLargeBacklogs(t *testing.T) {
+	v := newDigestEnv(t)
+	e, _ := v.startDigests(t, v.digestConfig(nil))
+	var ds []digest.Signed
+	priv, err := digest.LoadPrivateKey(v.keyFile)
+	require.NoError(t, err)
+	prev := ""
+	for seq := uint64(1); seq <= 6; seq++ {
+		events := make([]digest.Entry, 20000) // about 2.4 MB of JSON each
+		for i := range events {
+			events[i] = digest.Entry{ID: fmt.Sprintf("id-%d-%d", seq, i), SHA256: strings.Repeat("a", 64), Index: "logs-audit-default-2025.11.01"}
+		}
+		s, err := digest.Sign(digest.Digest{Chain: "big/default", Seq: seq, Previous: prev, From: testNow, To: testNow, Count: len(events), Events: events}, priv)
+		require.NoError(t, err)
+		prev, err = digest.Hash(s)
+		require.NoError(t, err)
+		ds = append(ds, s)
+	}
+	before := len(v.es.Requests())
+	v.es.SetFaults(estest.Faults{MaxBodyBytes: maxDigestBody})
+	require.NoError(t, digestSink{e}.Write(context.Background(), ds))
+	bulks := 0
+	for _, r := range v.es.Requests()[before:] {
+		if strings.HasSuffix(r, "/_bulk") {
+			bulks++
+		}
+	}
+	assert.Equal(t, 2, bulks, "three digests of 2.4 MB per 8 MB request")
+	v.es.SetFaults(estest.Faults{})
+	assert.Len(t, v.es.IDs(digestStream), 6)
+	require.NoError(t, digestSink{e}.Write(context.Background(), ds), "written again: 409s, stored")
+	assert.Len(t, v.es.IDs(digestStream), 6)
+}
