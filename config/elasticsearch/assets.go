@@ -48,7 +48,11 @@ var Roles = []struct{ Name, File string }{
 var IndexPatterns = []string{"logs-audit-*", "logs-audit.*-*", "-" + DigestPattern("audit")}
 
 // DigestTierName names the digest tier: its dataset is <dataset>.digest, so
-// no retention tier may take the name.
+// no retention tier may take the name. Its template
+// (index-template-digest.json) sets index.mode standard: since 9.0 new
+// logs-*-* data streams default to logsdb (docs: manage-data/data-store/
+// data-streams/logs-data-stream.md), whose synthetic _source would not be
+// the bytes the digests hash.
 const DigestTierName = "digest"
 
 // DigestPattern matches the digest data streams of a dataset in every
