@@ -136,7 +136,6 @@ func (e *auditExporter) shutdown(ctx context.Context) error {
 		if err := e.digestClient.Close(ctx); err != nil {
 			e.logger.Warn("Tamper evidence: closing the storage client", zap.Error(err))
 		}
-		e.digests = nil
 	}
 	e.tel.Shutdown()
 	return nil
@@ -165,15 +164,15 @@ func (e *auditExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	}
 	buf, docs, past, future := e.encode(enc, ld, buf)
 
-	if e.digests != nil && len(docs) > 0 {
+	if rec := e.digests; rec != nil && len(docs) > 0 {
 		ps, marks := e.digestEntries(buf, docs)
-		n, err := e.digests.Begin(ctx, ps)
+		n, err := rec.Begin(ctx, ps)
 		if err != nil {
 			return fmt.Errorf("%d audit events not sent: %w", len(docs), err)
 		}
 		// Whatever happens below, the recorder learns what was stored, so
 		// nothing stays in flight: the rest is begun again on retry.
-		defer func() { e.digests.Commit(n, storedEntries(ps, marks)) }()
+		defer func() { rec.Commit(n, storedEntries(ps, marks)) }()
 	}
 
 	retry, dead, perm, err := e.send(ctx, buf, docs)
