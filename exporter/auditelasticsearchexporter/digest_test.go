@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/extension/extensiontest"
@@ -514,4 +515,34 @@ func TestDigestSinkSplitsLargeBacklogs(t *testing.T) {
 	assert.Len(t, v.es.IDs(digestStream), 6)
 	require.NoError(t, digestSink{e}.Write(context.Background(), ds), "written again: 409s, stored")
 	assert.Len(t, v.es.IDs(digestStream), 6)
+}
+
+// Through the factory, with a queue: Shutdown drains the queue first, so
+// the final digests list every event it held.
+func TestDigestFinalDigestCoversTheDrainedQueue(t *testing.T) {
+	v := newDigestEnv(t)
+	cfg := v.digestConfig(func(c *Config) {
+		q := exporterhelperDefaultQueue()
+		q.NumConsumers = 1
+		c.QueueConfig = configoptional.Some(q)
+	})
+	require.NoError(t, cfg.Validate())
+	host, ext := newStorage(t, v.dir)
+	defer func() { require.NoError(t, ext.Shutdown(context.Background())) }()
+	set := exportertest.NewNopSettings(metadata.Type)
+	set.ID = component.NewID(metadata.Type)
+	exp, err := NewFactory().CreateLogs(context.Background(), set, cfg)
+	require.NoError(t, err)
+	require.NoError(t, exp.Start(context.Background(), host))
+	require.Eventually(t, func() bool { return v.es.Has("data_stream", digestStream) }, 5*time.Second, 5*time.Millisecond)
+	for b := 0; b < 5; b++ {
+		require.NoError(t, exp.ConsumeLogs(context.Background(), many(fmt.Sprintf("q%d", b), 10)))
+	}
+	require.NoError(t, exp.Shutdown(context.Background()))
+	ds := v.digests(t)
+	require.NotEmpty(t, ds)
+	assert.True(t, ds[len(ds)-1].Digest.Final)
+	byID := entries(ds)
+	assert.Len(t, byID, 50)
+	assert.Len(t, v.es.IDs(events), 50)
 }
