@@ -9,7 +9,8 @@
 // create with its _id is refused as a duplicate however late it is resent;
 // and ILM counts retention from that date
 // (index.lifecycle.parse_origination_date), not from when the index was
-// written. Dead letters go to one data stream that bootstrap creates.
+// written. Dead letters go to one data stream that bootstrap creates, and
+// so do the tamper-evidence digests (logs-<dataset>.digest-<namespace>).
 package elasticsearch
 
 import (
@@ -37,10 +38,26 @@ var Roles = []struct{ Name, File string }{
 	{"audit_log_reader", "role-reader.json"},
 }
 
-// IndexPatterns are every audit index and data stream: the events tiers'
-// indices and the dead-letter stream, and nothing of another dataset
-// (logs-audit*-* would also take Elastic's logs-auditd.log-*).
-var IndexPatterns = []string{"logs-audit-*", "logs-audit.*-*"}
+// IndexPatterns are every audit index and data stream that holds events:
+// the events tiers' indices and the dead-letter stream, and nothing of
+// another dataset (logs-audit*-* would also take Elastic's
+// logs-auditd.log-*). The digest streams are excluded: they are not
+// events. A leading '-' excludes what the patterns before it matched
+// (multi-target syntax, Elasticsearch's api-conventions docs; a Kibana data
+// view title takes the same syntax).
+var IndexPatterns = []string{"logs-audit-*", "logs-audit.*-*", "-" + DigestPattern("audit")}
+
+// DigestTierName names the digest tier: its dataset is <dataset>.digest, so
+// no retention tier may take the name. Its template
+// (index-template-digest.json) sets index.mode standard: since 9.0 new
+// logs-*-* data streams default to logsdb (docs: manage-data/data-store/
+// data-streams/logs-data-stream.md), whose synthetic _source would not be
+// the bytes the digests hash.
+const DigestTierName = "digest"
+
+// DigestPattern matches the digest data streams of a dataset in every
+// namespace.
+func DigestPattern(dataset string) string { return "logs-" + dataset + "." + DigestTierName + "-*" }
 
 // Namespace makes s a valid namespace in an index name, as the exporter
 // does with namespace_attribute: lower case, and '_' for '-', spaces,
@@ -69,7 +86,8 @@ func Namespace(s, def string) string {
 // TenantIndexPatterns are the events indices of one namespace, every tier
 // and the quarantine: logs-<dataset>-<ns>-* and logs-<dataset>.*-<ns>-*.
 // Neither dataset, tier nor namespace holds '-', so no other namespace's
-// index matches, and the dead-letter data stream (no date) does not.
+// index matches, and neither do the dead-letter and digest data streams
+// (no date after the namespace).
 func TenantIndexPatterns(dataset, ns string) []string {
 	return []string{"logs-" + dataset + "-" + ns + "-*", "logs-" + dataset + ".*-" + ns + "-*"}
 }
@@ -122,14 +140,15 @@ type Tier struct {
 	// DeleteAfter is an Elasticsearch time unit: how long an event is kept.
 	DeleteAfter string
 	// Period is the event time one index holds; empty for the dead-letter
-	// tier, which is a data stream.
+	// and digest tiers, which are data streams.
 	Period Period
-	// Rollover* apply to the dead-letter data stream.
+	// Rollover* apply to the data streams.
 	RolloverMaxAge              string
 	RolloverMaxPrimaryShardSize string
 }
 
-// DataStream reports whether the tier is a data stream (dead letters).
+// DataStream reports whether the tier is a data stream (dead letters,
+// digests).
 func (t Tier) DataStream() bool { return t.Period == "" }
 
 // PolicyName is the tier's ILM policy; TemplateName its index template.
@@ -141,7 +160,7 @@ func (t Tier) TemplateName() string { return "audit-" + t.Name }
 // such as logs-auditd.log-*.
 func (t Tier) IndexPattern() string { return "logs-" + t.Dataset + "-*" }
 
-// StreamName names the dead-letter tier's data stream in a namespace.
+// StreamName names a data-stream tier's stream in a namespace.
 func (t Tier) StreamName(namespace string) string { return "logs-" + t.Dataset + "-" + namespace }
 
 // IndexName names the events index holding event time ts.
@@ -219,6 +238,9 @@ func (t Tier) render(file string) ([]byte, error) {
 }
 
 func (t Tier) kind() string {
+	if t.Name == DigestTierName {
+		return "digest"
+	}
 	if t.DataStream() {
 		return "deadletter"
 	}

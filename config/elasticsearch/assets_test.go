@@ -78,3 +78,57 @@ func TestPeriodsAndIndexNames(t *testing.T) {
 	assert.Equal(t, "36h", FormatDuration(36*time.Hour))
 	assert.Equal(t, "121d", FormatDuration(121*24*time.Hour))
 }
+
+// The digest tier is a data stream with its own mapping, in standard mode
+// (logsdb would synthesize _source, which the digests hash), kept
+// DeleteAfter past rollover.
+func TestDigestTier(t *testing.T) {
+	tier := Tier{Name: DigestTierName, Dataset: "audit.digest", DeleteAfter: "462d", RolloverMaxAge: "30d", RolloverMaxPrimaryShardSize: "50gb"}
+	require.True(t, tier.DataStream())
+	assert.Equal(t, "logs-audit.digest-default", tier.StreamName("default"))
+	assert.Equal(t, "audit-digest", tier.TemplateName())
+	raw, err := tier.IndexTemplate()
+	require.NoError(t, err)
+	var tmpl struct {
+		IndexPatterns []string       `json:"index_patterns"`
+		DataStream    map[string]any `json:"data_stream"`
+		ComposedOf    []string       `json:"composed_of"`
+		Template      struct {
+			Settings struct {
+				Index struct {
+					Mode      string            `json:"mode"`
+					Lifecycle map[string]string `json:"lifecycle"`
+				} `json:"index"`
+			} `json:"settings"`
+			Mappings struct {
+				Properties map[string]struct {
+					Type       string                    `json:"type"`
+					Index      *bool                     `json:"index"`
+					Properties map[string]map[string]any `json:"properties"`
+				} `json:"properties"`
+			} `json:"mappings"`
+		} `json:"template"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &tmpl))
+	assert.Equal(t, []string{"logs-audit.digest-*"}, tmpl.IndexPatterns)
+	assert.Equal(t, DigestPattern("audit"), tmpl.IndexPatterns[0])
+	assert.NotNil(t, tmpl.DataStream)
+	assert.Empty(t, tmpl.ComposedOf, "not the events mapping")
+	assert.Equal(t, "standard", tmpl.Template.Settings.Index.Mode)
+	assert.Equal(t, "audit-digest", tmpl.Template.Settings.Index.Lifecycle["name"])
+	props := tmpl.Template.Mappings.Properties
+	assert.Equal(t, "date_nanos", props["@timestamp"].Type)
+	d := props["digest"].Properties
+	for field, typ := range map[string]string{"chain": "keyword", "seq": "long", "from": "date_nanos", "to": "date_nanos", "count": "long",
+		"key_id": "keyword", "final": "boolean", "previous": "keyword", "version": "integer", "events": "object"} {
+		assert.Equal(t, typ, d[field]["type"], field)
+	}
+	assert.Equal(t, false, d["events"]["enabled"])
+	require.NotNil(t, props["signature"].Index)
+	assert.False(t, *props["signature"].Index)
+
+	policy, err := tier.ILMPolicy()
+	require.NoError(t, err)
+	assert.Contains(t, string(policy), `"min_age": "462d"`)
+	assert.Contains(t, string(policy), `"max_age": "30d"`)
+}

@@ -28,6 +28,33 @@ type pending struct {
 	ts         pcommon.Timestamp
 	rl, sl, lr int
 	dead       bool // a dead-letter document
+	// stored, with digests on, is where send notes what Elasticsearch
+	// stored of the record (the digest entry's flags); nil without.
+	stored *storedAs
+}
+
+// storedAs is what became of a record in one export: only what is stored
+// goes into a digest.
+type storedAs uint8
+
+const (
+	notStored      storedAs = iota // retried, lost, or not answered yet
+	storedCreated                  // 201
+	storedConflict                 // 409 on create: the id was there already
+	storedDead                     // refused, and its dead letter is stored
+)
+
+// note records that Elasticsearch stored d (201) or already held it (409).
+func (d pending) note(conflict bool) {
+	switch {
+	case d.stored == nil:
+	case d.dead:
+		*d.stored = storedDead // a dead letter stored, or already there
+	case conflict:
+		*d.stored = storedConflict
+	default:
+		*d.stored = storedCreated
+	}
 }
 
 // index names the index (or, for a dead letter, the data stream) the
@@ -105,11 +132,13 @@ func (e *auditExporter) send(ctx context.Context, buf []byte, docs []pending) (r
 				d := todo[i]
 				switch reason := retryReason(r.status, r.errType); {
 				case r.status == 201:
+					d.note(false)
 					e.tel.ExporterAuditEsDocsIndexed.Add(ctx, 1, e.kind(d))
 					if d.dead {
 						e.tel.ExporterAuditEsDocsDeadLettered.Add(ctx, 1)
 					}
 				case r.status == 409:
+					d.note(true)
 					e.tel.ExporterAuditEsDocsDuplicate.Add(ctx, 1, e.kind(d))
 					if d.dead {
 						e.tel.ExporterAuditEsDocsDeadLettered.Add(ctx, 1)

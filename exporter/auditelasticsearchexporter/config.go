@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	assets "github.com/otelcol-audit/otelcol-audit/config/elasticsearch"
+	"github.com/otelcol-audit/otelcol-audit/internal/digest"
 	"github.com/otelcol-audit/otelcol-audit/internal/strictconfig"
 )
 
@@ -44,6 +45,9 @@ type Config struct {
 	Retention  RetentionConfig  `mapstructure:"retention"`
 	Bootstrap  BootstrapConfig  `mapstructure:"bootstrap"`
 	Bulk       BulkConfig       `mapstructure:"bulk"`
+	// Digest turns tamper evidence on: signed, chained digests of what
+	// was stored, in the digest data stream.
+	Digest digest.Config `mapstructure:"digest"`
 
 	QueueConfig   configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
 	BackOffConfig configretry.BackOffConfig                                `mapstructure:"retry_on_failure"`
@@ -76,10 +80,14 @@ type RetentionConfig struct {
 	Period   assets.Period  `mapstructure:"period"`
 	Rollover RolloverConfig `mapstructure:"rollover"`
 	Tiers    []TierConfig   `mapstructure:"tiers"`
+	// Digest is how long the tamper-evidence digests are kept, counted
+	// from the rollover of their index. It must be longer than any event
+	// is kept; empty: that plus 30 days (DigestRetention).
+	Digest string `mapstructure:"digest"`
 }
 
-// RolloverConfig is the dead-letter data stream's rollover; its retention
-// counts from rollover.
+// RolloverConfig is the rollover of the data streams (dead letters,
+// digests); their retention counts from rollover.
 type RolloverConfig struct {
 	MaxAge              string `mapstructure:"max_age"`
 	MaxPrimaryShardSize string `mapstructure:"max_primary_shard_size"`
@@ -125,7 +133,7 @@ var (
 	sizeUnit   = regexp.MustCompile(`^[1-9][0-9]*(b|kb|mb|gb|tb|pb)$`)
 	nameRule   = regexp.MustCompile(`^[a-z0-9][a-z0-9_.]*$`)
 	tierRule   = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
-	reservedNS = []string{"quarantine", "deadletter", "default"}
+	reservedNS = []string{"quarantine", "deadletter", "default", assets.DigestTierName}
 )
 
 // maxDatasetBytes keeps logs-<dataset>.<tier>-<namespace>-<yyyy.MM.dd>
@@ -211,6 +219,19 @@ func (c *Config) Validate() error {
 	if c.Bulk.MaxRetries < 0 || c.Bulk.InitialBackoff <= 0 || c.Bulk.MaxBackoff < c.Bulk.InitialBackoff {
 		add("bulk: max_retries must be >= 0 and 0 < initial_backoff <= max_backoff (got %d, %s, %s)", c.Bulk.MaxRetries, c.Bulk.InitialBackoff, c.Bulk.MaxBackoff)
 	}
+	if err := c.Digest.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Retention.Digest != "" {
+		d, err := assets.Duration(c.Retention.Digest)
+		floor, what := c.longestKept()
+		switch {
+		case err != nil:
+			add("retention.digest: %v", err)
+		case d <= floor:
+			add("retention.digest: %s is not longer than %s, the longest %s can be kept counted from when it is written: digests must outlive the events they cover; set %s or more, or leave it empty for %s", c.Retention.Digest, dayText(floor), what, assets.FormatDuration(ceilDay(floor+1)), c.defaultDigestRetention())
+		}
+	}
 	if c.BackOffConfig.Enabled && c.BackOffConfig.MaxElapsedTime != 0 {
 		add("retry_on_failure.max_elapsed_time: %s would drop events after that long; set 0 to retry until Elasticsearch takes them (the queue bounds memory)", c.BackOffConfig.MaxElapsedTime)
 	}
@@ -220,9 +241,19 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Tiers returns every retention tier of the config, the fixed ones first;
-// `auditctl setup` installs the same ones.
+// Tiers returns every retention tier of the config, the fixed ones first,
+// and the digest tier when digests are on; `auditctl setup` installs the
+// same ones.
 func (c *Config) Tiers() []assets.Tier {
+	out := c.eventTiers()
+	if c.Digest.Enabled() {
+		out = append(out, c.DigestTier())
+	}
+	return out
+}
+
+// eventTiers are the tiers that hold events (dead letters included).
+func (c *Config) eventTiers() []assets.Tier {
 	ro := c.Retention.Rollover
 	mk := func(name, dataset, deleteAfter string) assets.Tier {
 		return assets.Tier{Name: name, Dataset: dataset, DeleteAfter: deleteAfter, Period: c.Retention.Period,
@@ -239,6 +270,75 @@ func (c *Config) Tiers() []assets.Tier {
 		out = append(out, mk(t.Name, ds+"."+t.Name, t.DeleteAfter))
 	}
 	return out
+}
+
+// DigestTier is the tamper-evidence digests' data stream tier,
+// logs-<dataset>.digest-<namespace>. Tiers has it when digests are on;
+// `auditctl setup` may install it regardless (the host running setup
+// need not hold the signing key).
+func (c *Config) DigestTier() assets.Tier {
+	ro := c.Retention.Rollover
+	return assets.Tier{Name: assets.DigestTierName, Dataset: c.DataStream.Dataset + "." + assets.DigestTierName,
+		DeleteAfter: c.DigestRetention(), RolloverMaxAge: ro.MaxAge, RolloverMaxPrimaryShardSize: ro.MaxPrimaryShardSize}
+}
+
+// digestStream is where this exporter writes digests.
+func (c *Config) digestStream() string {
+	return c.DigestTier().StreamName(c.DataStream.Namespace)
+}
+
+// longestKept is the longest any event of the config can be kept, counted
+// from when the exporter writes it, and which tier that is. An events
+// index is deleted its tier's retention plus at most one period after the
+// period's first day, and an event may pick a period up to maxFutureSkew
+// ahead; a dead letter is deleted its retention after its stream's
+// rollover, at most rollover.max_age after the write. Digests are written
+// after the events they cover, so outliving this is enough.
+func (c *Config) longestKept() (time.Duration, string) {
+	var longest time.Duration
+	what := ""
+	maxAge, _ := assets.Duration(c.Retention.Rollover.MaxAge)
+	for _, t := range c.eventTiers() {
+		d, err := assets.Duration(t.DeleteAfter)
+		if err != nil {
+			continue // Validate reports it
+		}
+		if t.DataStream() {
+			d += maxAge
+		} else {
+			d += t.Period.MaxLength() + maxFutureSkew
+		}
+		if d > longest {
+			longest, what = d, fmt.Sprintf("an event of tier %q", t.Name)
+		}
+	}
+	return longest, what
+}
+
+// DigestRetention is retention.digest, or by default the longest an event
+// is kept (longestKept) in whole days plus 30 days.
+func (c *Config) DigestRetention() string {
+	if c.Retention.Digest != "" {
+		return c.Retention.Digest
+	}
+	return c.defaultDigestRetention()
+}
+
+func (c *Config) defaultDigestRetention() string {
+	floor, _ := c.longestKept()
+	return assets.FormatDuration(ceilDay(floor) + 30*day)
+}
+
+const day = 24 * time.Hour
+
+func ceilDay(d time.Duration) time.Duration { return (d + day - 1) / day * day }
+
+// dayText writes d as days and the rest: 396d10m.
+func dayText(d time.Duration) string {
+	if d%day == 0 || d < day {
+		return assets.FormatDuration(d)
+	}
+	return assets.FormatDuration(d/day*day) + assets.FormatDuration(d%day)
 }
 
 // sanitizeNamespace makes s a valid namespace (assets.Namespace).

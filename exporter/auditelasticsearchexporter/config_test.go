@@ -14,6 +14,7 @@ import (
 
 	"github.com/otelcol-audit/otelcol-audit/exporter/auditelasticsearchexporter/internal/metadata"
 	"github.com/otelcol-audit/otelcol-audit/internal/comptest"
+	"github.com/otelcol-audit/otelcol-audit/internal/digest"
 )
 
 func loadConfig(t *testing.T, name string) (*Config, error) {
@@ -54,7 +55,13 @@ func TestEveryFieldTakesEffect(t *testing.T) {
 			{Name: "view_data", Categories: []string{"view_data", "view_content"}, DeleteAfter: "90d"},
 			{Name: "access_control", Categories: []string{"access_control"}, DeleteAfter: "400d"},
 		},
+		Digest: "800d",
 	}, cfg.Retention)
+	require.NotNil(t, cfg.Digest.Storage)
+	assert.Equal(t, "file_storage/digest", cfg.Digest.Storage.String())
+	cfg.Digest.Storage = nil
+	assert.Equal(t, digest.Config{KeyFile: "/etc/otelcol-audit/audit-signing.key", Interval: 30 * time.Second, MaxEvents: 5000,
+		MaxPendingEvents: 100000, Instance: "collector-1"}, cfg.Digest)
 	assert.Equal(t, BootstrapConfig{Enabled: false, RetryInterval: 3 * time.Second}, cfg.Bootstrap)
 	assert.Equal(t, BulkConfig{MaxRetries: 5, InitialBackoff: 50 * time.Millisecond, MaxBackoff: time.Second}, cfg.Bulk)
 	require.True(t, cfg.QueueConfig.HasValue())
@@ -151,4 +158,62 @@ func TestLifecycle(t *testing.T) {
 	err = exp.Start(context.Background(), componenttest.NewNopHost())
 	require.ErrorContains(t, err, `authenticator "oauth2client" is not an extension of this collector`)
 	require.NoError(t, exp.Shutdown(context.Background()))
+}
+
+func TestDigestDefaultsOff(t *testing.T) {
+	cfg, err := loadConfig(t, "")
+	require.NoError(t, err)
+	assert.Equal(t, digest.NewDefaultConfig(), cfg.Digest)
+	assert.False(t, cfg.Digest.Enabled())
+	for _, tier := range cfg.Tiers() {
+		assert.NotEqual(t, "digest", tier.Name, "no digest tier without digests")
+	}
+}
+
+// retention.digest must outlive every event: by default it is the longest
+// an event is kept, in whole days, plus 30 days.
+func TestDigestRetention(t *testing.T) {
+	storage := component.MustNewID("file_storage")
+	on := func(c *Config) { c.Digest.KeyFile = "k.pem"; c.Digest.Storage = &storage }
+	for _, tc := range []struct {
+		name    string
+		mut     func(*Config)
+		want    string // DigestRetention
+		wantErr string
+	}{
+		{name: "default: 365d plus a month's index plus 30d", mut: on, want: "427d"},
+		{name: "a longer tier decides", mut: func(c *Config) {
+			on(c)
+			c.Retention.Tiers = []TierConfig{{Name: "access_control", Categories: []string{"access_control"}, DeleteAfter: "400d"}}
+		}, want: "462d"},
+		{name: "weekly indices", mut: func(c *Config) { on(c); c.Retention.Period = "week" }, want: "403d"},
+		{name: "dead letters kept longest", mut: func(c *Config) { on(c); c.Retention.DeadLetter = "500d" }, want: "560d"},
+		{name: "set and longer", mut: func(c *Config) { on(c); c.Retention.Digest = "3650d" }, want: "3650d"},
+		{name: "set and not longer", mut: func(c *Config) { on(c); c.Retention.Digest = "396d" },
+			wantErr: `retention.digest: 396d is not longer than 396d10m, the longest an event of tier "default" can be kept counted from when it is written: digests must outlive the events they cover; set 397d or more, or leave it empty for 427d`},
+		{name: "not a time", mut: func(c *Config) { on(c); c.Retention.Digest = "2 years" }, wantErr: "retention.digest: "},
+		{name: "digest is a reserved tier name", mut: func(c *Config) {
+			c.Retention.Tiers = []TierConfig{{Name: "digest", Categories: []string{"x"}, DeleteAfter: "90d"}}
+		}, wantErr: `retention.tiers[0].name: "digest" is reserved`},
+		{name: "a key without storage", mut: func(c *Config) { c.Digest.KeyFile = "k.pem" }, wantErr: "digest::storage"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := createDefaultConfig().(*Config)
+			tc.mut(cfg)
+			err := cfg.Validate()
+			if tc.wantErr != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, cfg.DigestRetention())
+			tiers := cfg.Tiers()
+			last := tiers[len(tiers)-1]
+			assert.Equal(t, "digest", last.Name)
+			assert.Equal(t, "audit.digest", last.Dataset)
+			assert.Equal(t, tc.want, last.DeleteAfter)
+			assert.True(t, last.DataStream())
+		})
+	}
 }

@@ -11,11 +11,14 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
 	assets "github.com/otelcol-audit/otelcol-audit/config/elasticsearch"
+	"github.com/otelcol-audit/otelcol-audit/internal/digest"
 	"github.com/otelcol-audit/otelcol-audit/internal/esdoc"
 )
 
@@ -37,6 +40,10 @@ type auditExporter struct {
 	refusedLog   rateLog // items refused for a reason outside the document
 	misroutedLog rateLog
 
+	// digests records what is stored for tamper evidence; nil when off.
+	digests      *digest.Recorder
+	digestClient storage.Client
+
 	tel telemetry
 	now func() time.Time
 }
@@ -55,6 +62,11 @@ func (e *auditExporter) start(ctx context.Context, host component.Host) error {
 	if e.client, err = newClient(ctx, e.cfg, host); err != nil {
 		return err
 	}
+	if e.cfg.Digest.Enabled() {
+		if err := e.startDigests(ctx, host); err != nil {
+			return err
+		}
+	}
 	if !e.cfg.Bootstrap.Enabled {
 		e.bootstrapped.Store(true)
 		return nil
@@ -66,11 +78,65 @@ func (e *auditExporter) start(ctx context.Context, host component.Host) error {
 	return nil
 }
 
-func (e *auditExporter) shutdown(context.Context) error {
+// startDigests loads the signing key, gets the digest state's storage
+// client and starts the recorder.
+func (e *auditExporter) startDigests(ctx context.Context, host component.Host) error {
+	key, err := digest.LoadPrivateKey(e.cfg.Digest.KeyFile)
+	if err != nil {
+		// The error names the file, never its content.
+		return fmt.Errorf("audit_elasticsearch: digest::key_file: %w; make a key pair with `auditctl keygen --out DIR` and set key_file (AUDIT_SIGNING_KEY_FILE) to its private key, or leave key_file empty to turn tamper evidence off", err)
+	}
+	id := *e.cfg.Digest.Storage
+	ext, ok := host.GetExtensions()[id]
+	if !ok {
+		return fmt.Errorf("audit_elasticsearch: digest::storage: %q is not an extension of this collector; add a file_storage extension under extensions and service.extensions", id)
+	}
+	se, ok := ext.(storage.Extension)
+	if !ok {
+		return fmt.Errorf("audit_elasticsearch: digest::storage: extension %q is not a storage extension; name a file_storage extension", id)
+	}
+	client, err := se.GetClient(ctx, component.KindExporter, e.set.ID, "digest")
+	if err != nil {
+		return fmt.Errorf("audit_elasticsearch: digest::storage %q: %w", id, err)
+	}
+	rec := digest.NewRecorder(e.cfg.Digest, key, client, digestSink{e}, 0, e.logger)
+	if err := rec.Start(ctx); err != nil {
+		_ = client.Close(ctx)
+		return fmt.Errorf("audit_elasticsearch: tamper evidence: %w", err)
+	}
+	e.digests, e.digestClient = rec, client
+	stat := func(f func(digest.Stats) int64) metric.Int64Callback {
+		return func(_ context.Context, o metric.Int64Observer) error { o.Observe(f(rec.Stats())); return nil }
+	}
+	for _, err := range []error{
+		e.tel.RegisterExporterAuditEsDigestsWrittenCallback(stat(func(s digest.Stats) int64 { return s.Written })),
+		e.tel.RegisterExporterAuditEsDigestWriteFailuresCallback(stat(func(s digest.Stats) int64 { return s.Failures })),
+		e.tel.RegisterExporterAuditEsDigestPendingEventsCallback(stat(func(s digest.Stats) int64 { return s.Pending })),
+	} {
+		if err != nil {
+			return fmt.Errorf("audit_elasticsearch: tamper evidence telemetry: %w", err)
+		}
+	}
+	e.logger.Info("Tamper evidence on: digests go to "+e.cfg.digestStream(), zap.String("chains", rec.Instance()+"/<namespace>"), zap.Duration("interval", e.cfg.Digest.Interval))
+	return nil
+}
+
+// shutdown runs after exporterhelper drained the queue: the final digests
+// then cover every event it wrote.
+func (e *auditExporter) shutdown(ctx context.Context) error {
 	if e.stop != nil {
 		e.stop()
 	}
 	e.wg.Wait()
+	if e.digests != nil {
+		if err := e.digests.Shutdown(ctx); err != nil {
+			// They stay in storage and are written after the next start.
+			e.logger.Warn("Tamper evidence: final digests not written; they are kept and written after the next start", zap.Error(err))
+		}
+		if err := e.digestClient.Close(ctx); err != nil {
+			e.logger.Warn("Tamper evidence: closing the storage client", zap.Error(err))
+		}
+	}
 	e.tel.Shutdown()
 	return nil
 }
@@ -97,6 +163,17 @@ func (e *auditExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 		buf = make([]byte, 0, need)
 	}
 	buf, docs, past, future := e.encode(enc, ld, buf)
+
+	if rec := e.digests; rec != nil && len(docs) > 0 {
+		ps, marks := e.digestEntries(buf, docs)
+		n, err := rec.Begin(ctx, ps)
+		if err != nil {
+			return fmt.Errorf("%d audit events not sent: %w", len(docs), err)
+		}
+		// Whatever happens below, the recorder learns what was stored, so
+		// nothing stays in flight: the rest is begun again on retry.
+		defer func() { rec.Commit(n, storedEntries(ps, marks)) }()
+	}
 
 	retry, dead, perm, err := e.send(ctx, buf, docs)
 	if err == nil && len(retry) == 0 && cap(buf) <= maxPooledBody {
@@ -171,4 +248,50 @@ func (e *auditExporter) encode(enc *esdoc.Encoder, ld plog.Logs, buf []byte) (_ 
 		}
 	}
 	return buf, docs, past, future
+}
+
+// digestEntries hashes each document as sent (without its newline) and
+// names the index it is written to, for Begin; marks are where send notes
+// what was stored. Index names are shared among the records of an index.
+func (e *auditExporter) digestEntries(buf []byte, docs []pending) ([]digest.Pending, []storedAs) {
+	ps := make([]digest.Pending, len(docs))
+	marks := make([]storedAs, len(docs))
+	names := map[string]string{}
+	for i := range docs {
+		d := &docs[i]
+		d.stored = &marks[i]
+		ib := d.indexBytes(buf)
+		name, ok := names[string(ib)]
+		switch {
+		case ok:
+		case ib == nil: // not our action line: never, but stay right
+			name = d.index(e.period)
+		default:
+			name = string(ib)
+			names[name] = name
+		}
+		ps[i] = digest.Pending{Namespace: d.target.Namespace,
+			Entry: digest.Entry{ID: d.id, SHA256: digest.DocumentHash(buf[d.docStart : d.end-1]), Index: name}}
+	}
+	return ps, marks
+}
+
+// storedEntries keeps, in place, the entries of what Elasticsearch stored,
+// flagged as the design says: a 409 on create is a Conflict, a stored dead
+// letter is Dead with the index the event was meant for.
+func storedEntries(ps []digest.Pending, marks []storedAs) []digest.Pending {
+	out := ps[:0]
+	for i, p := range ps {
+		switch marks[i] {
+		case storedCreated:
+		case storedConflict:
+			p.Entry.Conflict = true
+		case storedDead:
+			p.Entry.Dead = true
+		default:
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
 }

@@ -20,6 +20,7 @@ import (
 
 	assets "github.com/otelcol-audit/otelcol-audit/config/elasticsearch"
 	"github.com/otelcol-audit/otelcol-audit/exporter/auditelasticsearchexporter/internal/metadata"
+	"github.com/otelcol-audit/otelcol-audit/internal/digest"
 )
 
 // NewFactory returns the audit_elasticsearch exporter factory.
@@ -42,6 +43,7 @@ func createDefaultConfig() component.Config {
 		},
 		Bootstrap:     BootstrapConfig{Enabled: true, RetryInterval: 10 * time.Second},
 		Bulk:          BulkConfig{MaxRetries: 3, InitialBackoff: 100 * time.Millisecond, MaxBackoff: 2 * time.Second},
+		Digest:        digest.NewDefaultConfig(),
 		QueueConfig:   configoptional.Some(exporterhelper.NewDefaultQueueConfig()),
 		BackOffConfig: retry,
 		TimeoutConfig: exporterhelper.NewDefaultTimeoutConfig(),

@@ -26,6 +26,9 @@ type fieldMapping struct {
 	value       string
 	hasValue    bool
 	index       bool
+	// disabled: an object with "enabled": false, whose value is not
+	// parsed at all (kept in _source only).
+	disabled bool
 }
 
 // leafParams are the parameters each field type accepts, beside the
@@ -143,6 +146,15 @@ func parseField(name string, raw json.RawMessage) (*fieldMapping, error) {
 		for k := range m {
 			if !slices.Contains(objectParams, k) {
 				return nil, mappingError("unknown parameter [%s] on mapper [%s] of type [%s]", k, name, typ)
+			}
+		}
+		if v, ok := m["enabled"]; ok {
+			switch string(v) {
+			case "false", `"false"`:
+				f.disabled = true
+			case "true", `"true"`:
+			default:
+				return nil, mappingError("Failed to parse value [%s] as only [true] or [false] are allowed.", strings.Trim(string(v), `"`))
 			}
 		}
 		return f, parseObject(f, name+".", m)
@@ -396,6 +408,15 @@ func (c *docCheck) value(f *fieldMapping, dynamic string, depth int) error {
 	s := &c.s
 	if depth > maxDepth {
 		return parseErr(errDepth)
+	}
+	if f.disabled {
+		// Source: mapping-reference/enabled.md: Elasticsearch skips
+		// parsing the contents of a disabled object entirely, whatever
+		// the value (an object, an array, a scalar).
+		if _, err := s.skip(depth); err != nil {
+			return parseErr(err)
+		}
+		return nil
 	}
 	switch s.peek() {
 	case '[':

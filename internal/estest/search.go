@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/netip"
 	"regexp"
 	"slices"
@@ -336,6 +337,7 @@ func (s *Server) search(c *call) {
 	}
 	end := min(start+size, len(matched))
 	out := make([]map[string]any, 0, end-start)
+	var sources [][]byte
 	for _, h := range matched[start:end] {
 		src := json.RawMessage(h.doc.src)
 		if h.ix.mode == "logsdb" && src != nil {
@@ -347,7 +349,8 @@ func (s *Server) search(c *call) {
 		}
 		e := map[string]any{"_index": h.ix.name, "_id": h.doc.id, "_score": nil, "sort": sortVals}
 		if src != nil {
-			e["_source"] = src
+			e["_source"] = sourcePlaceholder(len(sources))
+			sources = append(sources, src)
 		}
 		out = append(out, e)
 	}
@@ -360,7 +363,45 @@ func (s *Server) search(c *call) {
 	if pitID != "" {
 		resp["pit_id"] = pitID
 	}
-	writeJSON(c.w, 200, resp)
+	writeWithSources(c.w, resp, sources)
+}
+
+// sourcePlaceholder stands for the i-th hit's _source until
+// writeWithSources puts the stored bytes in its place.
+func sourcePlaceholder(i int) string { return "\x00_source\x00" + strconv.Itoa(i) + "\x00" }
+
+// writeWithSources answers with resp, each _source the bytes stored, as
+// sent: in a standard-mode index the _source field is the original JSON
+// document body passed at index time, returned as it is
+// (mapping-reference/mapping-source-field.md; SourceFieldMapper stores the
+// request's bytes). encoding/json would compact a json.RawMessage and
+// escape <, > and & in it, which a hash of the document would catch.
+func writeWithSources(w http.ResponseWriter, resp any, sources [][]byte) {
+	if len(sources) == 0 {
+		writeJSON(w, 200, resp)
+		return
+	}
+	out, err := json.Marshal(resp)
+	if err != nil {
+		writeError(w, 500, "exception", err.Error())
+		return
+	}
+	pos := 0
+	for i, src := range sources {
+		ph, _ := json.Marshal(sourcePlaceholder(i))
+		j := bytes.Index(out[pos:], ph)
+		if j < 0 {
+			writeError(w, 500, "exception", "estest: lost a _source placeholder")
+			return
+		}
+		j += pos
+		out = append(out[:j], append(append([]byte(nil), src...), out[j+len(ph):]...)...)
+		pos = j + len(src)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Elastic-Product", "Elasticsearch")
+	w.WriteHeader(200)
+	_, _ = w.Write(append(out, '\n'))
 }
 
 // afterCmp compares a hit with search_after values in sort order: > 0

@@ -3,10 +3,12 @@
 package metadata
 
 import (
+	"context"
 	"errors"
 	"sync"
 
 	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/embedded"
 	"go.opentelemetry.io/otel/trace"
 
 	"go.opentelemetry.io/collector/component"
@@ -23,18 +25,21 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                            metric.Meter
-	mu                               sync.Mutex
-	registrations                    []metric.Registration
-	ExporterAuditEsBulkLatency       metric.Float64Histogram
-	ExporterAuditEsDocsDeadLettered  metric.Int64Counter
-	ExporterAuditEsDocsDuplicate     metric.Int64Counter
-	ExporterAuditEsDocsFailed        metric.Int64Counter
-	ExporterAuditEsDocsFutureTime    metric.Int64Counter
-	ExporterAuditEsDocsIndexed       metric.Int64Counter
-	ExporterAuditEsDocsMisrouted     metric.Int64Counter
-	ExporterAuditEsDocsPastRetention metric.Int64Counter
-	ExporterAuditEsDocsRetried       metric.Int64Counter
+	meter                              metric.Meter
+	mu                                 sync.Mutex
+	registrations                      []metric.Registration
+	ExporterAuditEsBulkLatency         metric.Float64Histogram
+	ExporterAuditEsDigestPendingEvents metric.Int64ObservableGauge
+	ExporterAuditEsDigestWriteFailures metric.Int64ObservableCounter
+	ExporterAuditEsDigestsWritten      metric.Int64ObservableCounter
+	ExporterAuditEsDocsDeadLettered    metric.Int64Counter
+	ExporterAuditEsDocsDuplicate       metric.Int64Counter
+	ExporterAuditEsDocsFailed          metric.Int64Counter
+	ExporterAuditEsDocsFutureTime      metric.Int64Counter
+	ExporterAuditEsDocsIndexed         metric.Int64Counter
+	ExporterAuditEsDocsMisrouted       metric.Int64Counter
+	ExporterAuditEsDocsPastRetention   metric.Int64Counter
+	ExporterAuditEsDocsRetried         metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -46,6 +51,61 @@ type telemetryBuilderOptionFunc func(mb *TelemetryBuilder)
 
 func (tbof telemetryBuilderOptionFunc) apply(mb *TelemetryBuilder) {
 	tbof(mb)
+}
+
+// RegisterExporterAuditEsDigestPendingEventsCallback sets callback for observable ExporterAuditEsDigestPendingEvents metric.
+func (builder *TelemetryBuilder) RegisterExporterAuditEsDigestPendingEventsCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.ExporterAuditEsDigestPendingEvents, obs: o})
+		return nil
+	}, builder.ExporterAuditEsDigestPendingEvents)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterExporterAuditEsDigestWriteFailuresCallback sets callback for observable ExporterAuditEsDigestWriteFailures metric.
+func (builder *TelemetryBuilder) RegisterExporterAuditEsDigestWriteFailuresCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.ExporterAuditEsDigestWriteFailures, obs: o})
+		return nil
+	}, builder.ExporterAuditEsDigestWriteFailures)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterExporterAuditEsDigestsWrittenCallback sets callback for observable ExporterAuditEsDigestsWritten metric.
+func (builder *TelemetryBuilder) RegisterExporterAuditEsDigestsWrittenCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.ExporterAuditEsDigestsWritten, obs: o})
+		return nil
+	}, builder.ExporterAuditEsDigestsWritten)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+type observerInt64 struct {
+	embedded.Int64Observer
+	inst metric.Int64Observable
+	obs  metric.Observer
+}
+
+func (oi *observerInt64) Observe(value int64, opts ...metric.ObserveOption) {
+	oi.obs.ObserveInt64(oi.inst, value, opts...)
 }
 
 // Shutdown unregister all registered callbacks for async instruments.
@@ -70,6 +130,24 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_exporter_audit_es_bulk_latency",
 		metric.WithDescription("Duration of one _bulk request. [Development]"),
 		metric.WithUnit("s"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ExporterAuditEsDigestPendingEvents, err = builder.meter.Int64ObservableGauge(
+		"otelcol_exporter_audit_es_digest_pending_events",
+		metric.WithDescription("Events stored or being written and not yet in a stored digest; exports fail once it reaches digest::max_pending_events. [Development]"),
+		metric.WithUnit("{events}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ExporterAuditEsDigestWriteFailures, err = builder.meter.Int64ObservableCounter(
+		"otelcol_exporter_audit_es_digest_write_failures",
+		metric.WithDescription("Failed writes of digests to the digest data stream; the digests are kept and written again at the next interval. [Development]"),
+		metric.WithUnit("{writes}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ExporterAuditEsDigestsWritten, err = builder.meter.Int64ObservableCounter(
+		"otelcol_exporter_audit_es_digests_written",
+		metric.WithDescription("Tamper-evidence digests the digest data stream stored (a resent one counts again). [Development]"),
+		metric.WithUnit("{digests}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.ExporterAuditEsDocsDeadLettered, err = builder.meter.Int64Counter(

@@ -1,0 +1,129 @@
+package auditelasticsearchexporter
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8/esapi"
+
+	"github.com/otelcol-audit/otelcol-audit/internal/digest"
+	"github.com/otelcol-audit/otelcol-audit/internal/esbootstrap"
+	"github.com/otelcol-audit/otelcol-audit/internal/esdoc"
+)
+
+// digestSink writes digests into the digest data stream: a bulk create per
+// batch, _id from the chain and sequence number, so a digest written twice
+// is refused as a duplicate (409), which counts as stored. Anything else
+// fails the batch; the recorder keeps it and writes it again at the next
+// interval.
+type digestSink struct{ e *auditExporter }
+
+// digestDoc is a digest as stored: @timestamp is the end of its window.
+type digestDoc struct {
+	Timestamp  string         `json:"@timestamp"`
+	DataStream dataStreamJSON `json:"data_stream"`
+	Digest     digest.Digest  `json:"digest"`
+	Signature  string         `json:"signature"`
+}
+
+type dataStreamJSON struct {
+	Type      string `json:"type"`
+	Dataset   string `json:"dataset"`
+	Namespace string `json:"namespace"`
+}
+
+// digestID is a digest's _id: one per chain and sequence number.
+func digestID(d digest.Digest) string {
+	return esdoc.ShortID(d.Chain + "/" + strconv.FormatUint(d.Seq, 10))
+}
+
+// maxDigestBody bounds one bulk request of digests: after an outage many
+// wait, and Elasticsearch refuses a body over http.max_content_length
+// (100mb by default) whole. A digest larger than this goes alone.
+const maxDigestBody = 8 << 20
+
+// body appends the bulk lines of ds, from the first, until the body would
+// pass maxDigestBody; n is how many it took (at least one).
+func (s digestSink) body(ds []digest.Signed) (_ []byte, n int, _ error) {
+	e := s.e
+	stream := e.cfg.digestStream()
+	dsj := dataStreamJSON{Type: "logs", Dataset: e.cfg.DigestTier().Dataset, Namespace: e.cfg.DataStream.Namespace}
+	var buf bytes.Buffer
+	for _, sd := range ds {
+		d := sd.Digest
+		if d.Events == nil {
+			d.Events = []digest.Entry{} // as digest.Payload signs it
+		}
+		action, err := json.Marshal(map[string]map[string]string{"create": {"_index": stream, "_id": digestID(d)}})
+		if err != nil {
+			return nil, 0, err
+		}
+		doc, err := json.Marshal(digestDoc{Timestamp: d.To.UTC().Format(time.RFC3339Nano), DataStream: dsj, Digest: d, Signature: sd.Signature})
+		if err != nil {
+			return nil, 0, err
+		}
+		if n > 0 && buf.Len()+len(action)+len(doc)+2 > maxDigestBody {
+			break
+		}
+		buf.Write(action)
+		buf.WriteByte('\n')
+		buf.Write(doc)
+		buf.WriteByte('\n')
+		n++
+	}
+	return buf.Bytes(), n, nil
+}
+
+// Write implements digest.Sink: every digest is stored (201, or 409 for
+// one stored before), or it returns an error.
+func (s digestSink) Write(ctx context.Context, ds []digest.Signed) error {
+	if !s.e.bootstrapped.Load() {
+		return fmt.Errorf("the digest data stream %s is not installed yet", s.e.cfg.digestStream())
+	}
+	for len(ds) > 0 {
+		body, n, err := s.body(ds)
+		if err != nil {
+			return err
+		}
+		if err := s.write(ctx, body, ds[:n]); err != nil {
+			return err
+		}
+		ds = ds[n:]
+	}
+	return nil
+}
+
+func (s digestSink) write(ctx context.Context, body []byte, ds []digest.Signed) error {
+	e := s.e
+	rctx, cancel := context.WithTimeout(ctx, e.cfg.RequestTimeout)
+	defer cancel()
+	resp, err := esapi.BulkRequest{Body: bytes.NewReader(body), FilterPath: bulkFilterPath}.Do(rctx, e.client)
+	if err != nil {
+		return fmt.Errorf("bulk request to Elasticsearch failed: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		typ, reason := esbootstrap.ErrorOf(resp.Body)
+		return &requestRefused{status: resp.StatusCode, typ: typ, reason: reason}
+	}
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("reading the bulk answer: %w", err)
+	}
+	results, err := parseBulk(raw, len(ds))
+	if err != nil {
+		return fmt.Errorf("unexpected bulk answer from Elasticsearch: %w", err)
+	}
+	for i, r := range results {
+		if r.status != 201 && r.status != 409 {
+			return fmt.Errorf("%s refused digest %s#%d with %d %s: %s", e.cfg.digestStream(), ds[i].Digest.Chain, ds[i].Digest.Seq, r.status, r.errType, r.reason)
+		}
+	}
+	return nil
+}
