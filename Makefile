@@ -75,6 +75,7 @@ fuzz: ## Run every fuzz test for FUZZTIME each
 	$(GO) test ./internal/auditevent -run '^$$' -fuzz '^FuzzProperties$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/auditcsv -run '^$$' -fuzz '^FuzzReader$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/auditcsv -run '^$$' -fuzz '^FuzzBoundedRows$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/digest -run '^$$' -fuzz '^FuzzDecodeIntent$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/auditcsv -run '^$$' -fuzz '^FuzzNeutralize$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/auditcsv -run '^$$' -fuzz '^FuzzPropertyKey$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/auditctl -run '^$$' -fuzz '^FuzzPrintable$$' -fuzztime $(FUZZTIME)

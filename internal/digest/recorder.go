@@ -1,6 +1,7 @@
 package digest
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -81,6 +82,7 @@ type Recorder struct {
 	committed []ticket
 	pending   int // events begun and not yet in a sealed digest
 	sealed    []Signed
+	sealedRaw [][]byte // each sealed digest's JSON, kept so storage never re-encodes it
 	started   time.Time
 
 	sendMu sync.Mutex
@@ -138,7 +140,10 @@ func (r *Recorder) Start(ctx context.Context) error {
 		_, _ = rand.Read(b[:])
 		r.instance = "col-" + hex.EncodeToString(b[:])
 	}
-	for key, v := range map[string]any{keyHeads: &r.heads, keySealed: &r.sealed, keyLow: &r.low, keyNext: &r.next} {
+	if err := r.loadSealed(ctx); err != nil {
+		return err
+	}
+	for key, v := range map[string]any{keyHeads: &r.heads, keyLow: &r.low, keyNext: &r.next} {
 		if _, err := r.get(ctx, key, v); err != nil {
 			return err
 		}
@@ -150,13 +155,16 @@ func (r *Recorder) Start(ctx context.Context) error {
 		r.pending += s.Digest.Count
 	}
 	for n := r.low; n < r.next; n++ {
-		var ps []Pending
-		ok, err := r.get(ctx, intentKey(n), &ps)
+		b, err := r.client.Get(ctx, intentKey(n))
 		if err != nil {
-			return err
+			return fmt.Errorf("tamper evidence: storage: %w", err)
 		}
-		if !ok {
+		if b == nil {
 			continue
+		}
+		ps, err := decodeIntent(b)
+		if err != nil {
+			return fmt.Errorf("tamper evidence state %q: %w: the storage was changed or is corrupt; move the storage directory aside to start new chains", intentKey(n), err)
 		}
 		for i := range ps {
 			ps[i].Entry.Unconfirmed = true
@@ -186,13 +194,17 @@ func (r *Recorder) Instance() string {
 
 // Begin records, before the write, the events about to be written.
 func (r *Recorder) Begin(ctx context.Context, ps []Pending) (uint64, error) {
+	intent, err := encodeIntent(ps)
+	if err != nil {
+		return 0, err
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.pending+len(ps) > r.cfg.MaxPendingEvents && r.pending > 0 {
 		return 0, fmt.Errorf("%w: %d wait (digest::max_pending_events %d); the digests cannot be stored, see the log", ErrBacklog, r.pending, r.cfg.MaxPendingEvents)
 	}
 	n := r.next
-	err := r.client.Batch(ctx, setOp(intentKey(n), ps), setOp(keyNext, n+1))
+	err = r.client.Batch(ctx, storage.SetOperation(intentKey(n), intent), setOp(keyNext, n+1))
 	if err != nil {
 		return 0, fmt.Errorf("tamper evidence: storage: %w", err)
 	}
@@ -304,6 +316,7 @@ func (r *Recorder) seal(ctx context.Context, final, ignoreSettle bool) error {
 	}
 	heads := make(map[string]head, len(names))
 	var out []Signed
+	var outRaw [][]byte
 	covered := 0
 	for _, ns := range names {
 		h, ok := r.heads[ns]
@@ -326,6 +339,7 @@ func (r *Recorder) seal(ctx context.Context, final, ignoreSettle bool) error {
 				return err
 			}
 			hash := hashPayload(payload, s.Signature)
+			outRaw = append(outRaw, signedJSON(payload, s.Signature))
 			h = head{Seq: d.Seq, Hash: hash, To: now}
 			out = append(out, s)
 			covered += len(chunk)
@@ -333,6 +347,7 @@ func (r *Recorder) seal(ctx context.Context, final, ignoreSettle bool) error {
 		heads[ns] = h
 	}
 	sealed := append(append([]Signed(nil), r.sealed...), out...)
+	sealedRaw := append(append([][]byte(nil), r.sealedRaw...), outRaw...)
 	low := r.next
 	for n := range r.inflight {
 		low = min(low, n)
@@ -340,14 +355,14 @@ func (r *Recorder) seal(ctx context.Context, final, ignoreSettle bool) error {
 	for _, t := range keep {
 		low = min(low, t.n)
 	}
-	ops := []*storage.Operation{setOp(keySealed, sealed), setOp(keyHeads, heads), setOp(keyLow, low)}
+	ops := []*storage.Operation{storage.SetOperation(keySealed, bytes.Join(sealedRaw, []byte{'\n'})), setOp(keyHeads, heads), setOp(keyLow, low)}
 	for _, t := range used {
 		ops = append(ops, storage.DeleteOperation(intentKey(t.n)))
 	}
 	if err := r.client.Batch(ctx, ops...); err != nil {
 		return fmt.Errorf("storage: %w", err)
 	}
-	r.heads, r.sealed, r.committed, r.low = heads, sealed, keep, low
+	r.heads, r.sealed, r.sealedRaw, r.committed, r.low = heads, sealed, sealedRaw, keep, low
 	r.covered += int64(covered)
 	return nil
 }
@@ -371,15 +386,46 @@ func (r *Recorder) send(ctx context.Context) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	rest := r.sealed[len(batch):]
-	if err := r.client.Set(ctx, keySealed, mustJSON(rest)); err != nil {
+	rest, restRaw := r.sealed[len(batch):], r.sealedRaw[len(batch):]
+	if err := r.client.Set(ctx, keySealed, bytes.Join(restRaw, []byte{'\n'})); err != nil {
 		// They are stored: resending them later leaves one of each.
 		return fmt.Errorf("storage: %w", err)
 	}
-	r.sealed = append([]Signed(nil), rest...)
+	r.sealed, r.sealedRaw = append([]Signed(nil), rest...), append([][]byte(nil), restRaw...)
 	r.written += int64(len(batch))
 	for _, s := range batch {
 		r.pending -= s.Digest.Count // sealed events count until stored
+	}
+	return nil
+}
+
+// signedJSON is a Signed's JSON from its payload, encoded once.
+func signedJSON(payload []byte, signature string) []byte {
+	b := make([]byte, 0, len(payload)+len(signature)+32)
+	b = append(b, `{"digest":`...)
+	b = append(b, payload...)
+	b = append(b, `,"signature":"`...)
+	b = append(b, signature...) // base64: nothing to escape
+	return append(b, `"}`...)
+}
+
+// loadSealed reads the digests sealed and not yet stored, one JSON per
+// line.
+func (r *Recorder) loadSealed(ctx context.Context) error {
+	b, err := r.client.Get(ctx, keySealed)
+	if err != nil {
+		return fmt.Errorf("tamper evidence: storage: %w", err)
+	}
+	for _, line := range bytes.Split(b, []byte{'\n'}) {
+		if len(line) == 0 {
+			continue
+		}
+		var s Signed
+		if err := json.Unmarshal(line, &s); err != nil {
+			return fmt.Errorf("tamper evidence state %q does not decode (%v): the storage was changed or is corrupt; move the storage directory aside to start new chains", keySealed, err)
+		}
+		r.sealed = append(r.sealed, s)
+		r.sealedRaw = append(r.sealedRaw, append([]byte(nil), line...))
 	}
 	return nil
 }
