@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.uber.org/zap"
@@ -194,6 +195,9 @@ func (r *Recorder) Instance() string {
 
 // Begin records, before the write, the events about to be written.
 func (r *Recorder) Begin(ctx context.Context, ps []Pending) (uint64, error) {
+	for i := range ps {
+		ps[i].Entry.ID = validID(ps[i].Entry.ID)
+	}
 	intent, err := encodeIntent(ps)
 	if err != nil {
 		return 0, err
@@ -217,6 +221,9 @@ func (r *Recorder) Begin(ctx context.Context, ps []Pending) (uint64, error) {
 // Commit records what the write begun as n stored (nothing when it failed
 // whole: the events will be written again and begun again).
 func (r *Recorder) Commit(n uint64, stored []Pending) {
+	for i := range stored {
+		stored[i].Entry.ID = validID(stored[i].Entry.ID)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	begun, ok := r.inflight[n]
@@ -397,6 +404,19 @@ func (r *Recorder) send(ctx context.Context) error {
 		r.pending -= s.Digest.Count // sealed events count until stored
 	}
 	return nil
+}
+
+// validID is id as a JSON reader sees it after encoding/json wrote it:
+// each byte of invalid UTF-8 a U+FFFD. A signed digest must read back to
+// the bytes signed, and the stores hand verify the decoded id.
+func validID(id string) string {
+	if utf8.ValidString(id) {
+		return id
+	}
+	b, _ := json.Marshal(id)
+	var out string
+	_ = json.Unmarshal(b, &out)
+	return out
 }
 
 // signedJSON is a Signed's JSON from its payload, encoded once.

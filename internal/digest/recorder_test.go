@@ -3,6 +3,7 @@ package digest
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -362,4 +363,25 @@ func mustID(t *testing.T) component.ID {
 	var id component.ID
 	require.NoError(t, id.UnmarshalText([]byte("file_storage/digest")))
 	return id
+}
+
+// An id of invalid UTF-8 is listed as the store's reader will decode it,
+// and the digest still verifies after its JSON round trip.
+func TestRecorderInvalidUTF8ID(t *testing.T) {
+	f := newFixture(t)
+	r := f.start(0)
+	p := ps("default", "ev-\xff\xfe-1")
+	n, err := r.Begin(context.Background(), append([]Pending(nil), p...))
+	require.NoError(t, err)
+	r.Commit(n, p) // the writer's own copy, as the exporters commit
+	require.NoError(t, r.Shutdown(context.Background()))
+	got := f.sink.all()
+	require.Len(t, got, 1)
+	var raw []byte
+	raw, err = json.Marshal(got[0])
+	require.NoError(t, err)
+	var back Signed
+	require.NoError(t, json.Unmarshal(raw, &back))
+	assert.Equal(t, "ev-\ufffd\ufffd-1", back.Digest.Events[0].ID)
+	assert.Empty(t, CheckChains([]Signed{back}, []ed25519.PublicKey{f.pub}))
 }
