@@ -107,7 +107,13 @@ func setupCommand() *cobra.Command {
 		if err := auditctl.ValidateSpace(*kibanaSpace); err != nil {
 			return err
 		}
-		o := auditctl.SetupOptions{ES: es, Tiers: cfg.Tiers(), Namespace: ns, Kibana: auditctl.Kibana{URL: kibana, Space: *kibanaSpace}, DryRun: *dryRun, Out: stdout}
+		// The digest tier too: the host running setup need not hold the
+		// signing key that turns digests on in the collector.
+		tiers := cfg.Tiers()
+		if !cfg.Digest.Enabled() {
+			tiers = append(tiers, cfg.DigestTier())
+		}
+		o := auditctl.SetupOptions{ES: es, Tiers: tiers, Namespace: ns, Kibana: auditctl.Kibana{URL: kibana, Space: *kibanaSpace}, DryRun: *dryRun, Out: stdout}
 		if kibana != "" {
 			c := conn.cfg
 			o.Kibana.Auth = func(r *http.Request) {

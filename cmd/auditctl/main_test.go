@@ -203,3 +203,14 @@ func TestArchiveDirsReadsAuditFile(t *testing.T) {
 	t.Setenv("AUDIT_ARCHIVE_PATH", "/srv/audit/archive/audit.jsonl")
 	assert.Equal(t, []string{"/srv/audit/archive"}, archiveDirs("../../config/local.yaml"))
 }
+
+// setup installs the digest stream's policy, template and stream whether
+// or not this host holds the signing key.
+func TestSetupInstallsTheDigestTier(t *testing.T) {
+	var out, errOut bytes.Buffer
+	t.Setenv("AUDIT_SIGNING_KEY_FILE", "")
+	require.NoError(t, run(context.Background(), []string{"setup", "--dry-run", "--collector-config", "../../config/elasticsearch.yaml"}, &out, &errOut))
+	for _, want := range []string{"PUT _ilm/policy/audit-digest", "PUT _index_template/audit-digest", "PUT _data_stream/logs-audit.digest-default"} {
+		assert.Contains(t, out.String(), want)
+	}
+}
