@@ -50,7 +50,7 @@ func TestDigestsCoverTheArchiveInOrder(t *testing.T) {
 			for i := 0; i < 5; i++ {
 				require.NoError(t, e.ConsumeLogs(ctx, batch(i*50, 50, orgs...)))
 				if i == 1 {
-					require.NoError(t, e.(*auditFileExporter).rec.Flush(ctx))
+					require.NoError(t, e.(digesting).e.rec.Flush(ctx))
 				}
 			}
 			require.NoError(t, e.Shutdown(ctx))
@@ -80,7 +80,7 @@ func TestChainContinuesAcrossRestart(t *testing.T) {
 	for run := 0; run < 3; run++ {
 		h, ext := startStorage(t, state)
 		e := startExporter(t, testConfig(dir, keyFile), h)
-		instances = append(instances, e.(*auditFileExporter).rec.Instance())
+		instances = append(instances, e.(digesting).e.rec.Instance())
 		require.NoError(t, e.ConsumeLogs(ctx, batch(run*10, 10, "a", "b")))
 		require.NoError(t, e.Shutdown(ctx))
 		require.NoError(t, ext.Shutdown(ctx))
@@ -180,7 +180,7 @@ func TestFailedFlushClaimsNothing(t *testing.T) {
 
 	h, ext = startStorage(t, state)
 	defer ext.Shutdown(ctx)
-	e2 := startExporter(t, testConfig(dir, keyFile), h).(*auditFileExporter)
+	e2 := startExporter(t, testConfig(dir, keyFile), h).(digesting).e
 	require.NoError(t, e2.rec.Flush(ctx))
 	require.NoError(t, e2.Shutdown(ctx))
 	ds := readDigests(t, filepath.Join(dir, DefaultDigestFile))
@@ -200,7 +200,7 @@ func TestHeartbeatWhenIdle(t *testing.T) {
 	defer ext.Shutdown(ctx)
 	cfg := testConfig(dir, keyFile)
 	cfg.Digest.Interval = 200 * time.Millisecond
-	e := startExporter(t, cfg, h).(*auditFileExporter)
+	e := startExporter(t, cfg, h).(digesting).e
 	require.NoError(t, e.ConsumeLogs(ctx, batch(0, 2)))
 	require.NoError(t, e.rec.Flush(ctx))
 	path := filepath.Join(dir, DefaultDigestFile)
@@ -226,7 +226,7 @@ func TestFinalDigestOnShutdown(t *testing.T) {
 	cfg.Rotation, cfg.Append, cfg.FlushInterval = nil, true, time.Hour
 	e := startExporter(t, cfg, h)
 	onDisk := -1
-	e.(*auditFileExporter).sink.beforeWrite = func() { onDisk = len(readArchive(t, dir)) }
+	e.(digesting).e.sink.beforeWrite = func() { onDisk = len(readArchive(t, dir)) }
 	require.NoError(t, e.ConsumeLogs(ctx, batch(0, 4, "x", "y")))
 	assert.Empty(t, readArchive(t, dir), "the batch waits in the file exporter's buffer")
 	require.NoError(t, e.Shutdown(ctx))
@@ -387,7 +387,7 @@ func TestDigestsOffIsTheFileExporter(t *testing.T) {
 	cfg.Path, cfg.FlushInterval = filepath.Join(ours, "audit.jsonl"), time.Second
 	e, err := NewFactory().CreateLogs(ctx, settings(), cfg)
 	require.NoError(t, err)
-	_, wrapped := e.(*auditFileExporter)
+	_, wrapped := e.(digesting)
 	assert.False(t, wrapped)
 
 	fcfg := fileexporter.NewFactory().CreateDefaultConfig().(*fileexporter.Config)

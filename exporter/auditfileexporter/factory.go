@@ -11,6 +11,7 @@ import (
 	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/fileexporter"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	"github.com/otelcol-audit/otelcol-audit/exporter/auditfileexporter/internal/metadata"
 	"github.com/otelcol-audit/otelcol-audit/internal/digest"
@@ -42,7 +43,23 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 	if !c.Digest.Enabled() {
 		return inner, nil
 	}
-	return newExporter(set, c, inner), nil
+	e := newExporter(set, c, inner)
+	// exporterhelper counts what this exporter sent and failed under its
+	// own id, a refusal by the digest backlog included (no queue, no retry:
+	// the file exporter has none either).
+	helped, err := exporterhelper.NewLogs(ctx, set, cfg, e.ConsumeLogs,
+		exporterhelper.WithStart(e.Start), exporterhelper.WithShutdown(e.Shutdown),
+		exporterhelper.WithCapabilities(e.Capabilities()))
+	if err != nil {
+		return nil, err
+	}
+	return digesting{helped, e}, nil
+}
+
+// digesting is the helper-wrapped exporter, with ours at hand for tests.
+type digesting struct {
+	exporter.Logs
+	e *auditFileExporter
 }
 
 // innerSettings are set for the file exporter inside, which checks that
