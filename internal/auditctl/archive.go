@@ -58,6 +58,9 @@ type Archive struct {
 	// document, the costly part of a read: false skips it. It must keep
 	// every record the query can match (e.g. another tenant's is skipped).
 	Keep func(lr plog.LogRecord) bool
+	// OnSkip, when set, is also told of each line or record skipped, with
+	// the reason (not escaped): verify makes each a finding.
+	OnSkip func(file string, line int, reason string)
 }
 
 // DefaultMaxLineBytes is the default bound on one archive line; the file
@@ -120,10 +123,16 @@ func totalSize(files []string) int64 {
 const maxReason = 300
 
 func (a *Archive) report(file string, line int, format string, args ...any) {
-	if a.Warn == nil {
+	if a.Warn == nil && a.OnSkip == nil {
 		return
 	}
 	msg := fmt.Sprintf(format, args...)
+	if a.OnSkip != nil {
+		a.OnSkip(file, line, msg)
+	}
+	if a.Warn == nil {
+		return
+	}
 	if len(msg) > maxReason {
 		msg = strings.ToValidUTF8(msg[:maxReason], "") + "…"
 	}
