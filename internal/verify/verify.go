@@ -349,6 +349,8 @@ func (c *Checker) Record(r Record) {
 			}
 		}
 	}
+	// Conflict entries say the store held the id already: it does.
+	defer c.settleConflicts(lo, hi, r.Hash)
 	if match >= 0 {
 		e := &c.entries.e[match]
 		e.seen = true
@@ -387,17 +389,27 @@ func (c *Checker) Record(r Record) {
 			return
 		}
 	}
-	conflict := false
 	for i := lo; i < hi; i++ {
-		if e := &c.entries.e[i]; !c.heads[e.head].bad {
-			e.seen, conflict = true, true
+		if !c.heads[c.entries.e[i].head].bad {
+			return // conflicts only: settled above
 		}
 	}
-	if conflict {
-		s.Conflicts++
-		return
-	}
 	s.Unverified++
+}
+
+// settleConflicts marks the conflict entries of a stored event's key as
+// answered, counting those whose copy the store did not keep.
+func (c *Checker) settleConflicts(lo, hi int, stored [32]byte) {
+	for i := lo; i < hi; i++ {
+		e := &c.entries.e[i]
+		if e.flags&fConflict == 0 || e.seen || c.heads[e.head].bad {
+			continue
+		}
+		e.seen = true
+		if e.hash != stored {
+			c.rep.Summary.Conflicts++
+		}
+	}
 }
 
 // uncovered handles a stored event no entry names.
@@ -406,6 +418,8 @@ func (c *Checker) uncovered(r Record) {
 	switch {
 	case r.Dead:
 		// A dead letter is not an event of the log: counted only.
+	case r.Created.IsZero():
+		c.find(Finding{Kind: Inserted, EventID: r.ID, Index: r.Index, Where: r.Where, What: "stored, with no readable event.created or @timestamp, and in no digest"})
 	case r.Created.Before(c.scopeStart):
 		s.BeforeDigests++
 	case !c.o.To.IsZero() && r.Created.After(c.o.To):
