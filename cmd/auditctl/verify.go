@@ -28,6 +28,9 @@ func (e exitError) ExitCode() int { return e.code }
 
 func usage(err error) error { return exitError{2, err} }
 
+// outputUsage is --output's usage on every command that has it.
+const outputUsage = "table, json or csv (search: table on a terminal, else json; export: csv); verify: text (default) or json"
+
 const verifyLong = `Check the audit store against its signed digests, and report every event and digest
 concerned: modified, deleted, inserted or reordered events, missing, edited or undecodable
 digests, broken chains, bad signatures, and chains whose newest digest is older than --max-age
@@ -39,7 +42,7 @@ and not final (the newest entries cut off).
 Events observed within --grace may not be in a digest yet and are counted, not reported.
 Events gone with their retention are counted, not reported (Elasticsearch: the index is gone
 and its ILM delete age has run out; the archive: the digest began before the oldest record
-kept). Exit status: 0 intact, 1 findings, 2 a usage error or input that cannot be read.`
+kept). Dates without a zone are UTC. Exit status: 0 intact, 1 findings, 2 a usage error or input that cannot be read.`
 
 func verifyCommand() *cobra.Command {
 	cmd := &cobra.Command{
@@ -55,19 +58,20 @@ func verifyCommand() *cobra.Command {
 	esf := addESFlags(fs)
 	var archive, digests, since, from, to, org, output, dataset string
 	var keys []string
-	var maxLine, maxFindings int
-	fs.StringVar(&archive, "archive", "", "check the JSON-lines archive: its directory (every *.jsonl file) or one file")
+	var maxLine, maxDigest, maxFindings int
+	addArchiveFlag(fs, &archive)
 	fs.StringVar(&digests, "digests", "", "with --archive: the digests file (default "+verify.DigestsFile+" in the archive directory)")
 	fs.StringSliceVar(&keys, "public-key", nil, "public key file (auditctl keygen's "+digest.PublicKeyFile+"); repeat it or give a comma list for rotated keys")
-	fs.StringVar(&since, "since", "", "check digests sealed from this long ago: yesterday, 7d, 30d, or a duration such as 12h")
-	fs.StringVar(&from, "from", "", "check from: RFC 3339 or a date (YYYY-MM-DD, UTC)")
-	fs.StringVar(&to, "to", "", "check to: RFC 3339 or a date (YYYY-MM-DD, UTC)")
+	fs.StringVar(&since, "since", "", "yesterday, 2d, 7d, 30d, 90d, or a duration such as 12h")
+	fs.StringVar(&from, "from", "", "start: RFC 3339 or a date (YYYY-MM-DD)")
+	fs.StringVar(&to, "to", "", "end: RFC 3339 or a date (YYYY-MM-DD)")
 	fs.StringVar(&org, "organization", "", "check only this organization's chains and events (its namespace)")
 	grace := fs.Duration("grace", verify.DefaultGrace, "events observed within this are not yet in a digest: counted, not reported")
 	maxAge := fs.Duration("max-age", verify.DefaultMaxAge, "a chain whose newest digest is older and not final is stale (truncation)")
-	fs.StringVar(&output, "output", verify.Text, "text or json")
-	fs.StringVar(&dataset, "dataset", "audit", "with Elasticsearch: the exporter's data_stream.dataset")
-	fs.IntVar(&maxLine, "max-line-bytes", verify.DefaultMaxDigestBytes, "bound on one archive line or digest; a longer digest is a finding")
+	fs.StringVar(&output, "output", "", outputUsage)
+	fs.StringVar(&dataset, "dataset", "audit", "Elasticsearch: the exporter's data_stream.dataset")
+	fs.IntVar(&maxLine, "max-line-bytes", auditctl.DefaultMaxLineBytes, "with --archive: skip (and report) archive lines longer than this")
+	fs.IntVar(&maxDigest, "max-digest-bytes", verify.DefaultMaxDigestBytes, "bound on one stored digest; a longer one is a finding (bad_digest)")
 	fs.IntVar(&maxFindings, "max-findings", verify.DefaultMaxFindings, "list at most this many findings (all are counted)")
 	_ = cmd.MarkFlagFilename("public-key", "pub", "pem")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{verify.Text, verify.JSON}, cobra.ShellCompDirectiveNoFileComp))
@@ -78,6 +82,9 @@ func verifyCommand() *cobra.Command {
 		}
 		if digests != "" && archive == "" {
 			return usage(errors.New("--digests names the archive's digests file: use it with --archive (Elasticsearch keeps its digests in logs-<dataset>.digest-*)"))
+		}
+		if output == "" {
+			output = verify.Text
 		}
 		if output != verify.Text && output != verify.JSON {
 			return usage(fmt.Errorf("--output %q: use text or json", output))
@@ -90,6 +97,9 @@ func verifyCommand() *cobra.Command {
 		}
 		if maxLine < 1<<10 || maxLine > auditctl.MaxLineBytesLimit {
 			return usage(fmt.Errorf("--max-line-bytes %d: use %d to %d", maxLine, 1<<10, auditctl.MaxLineBytesLimit))
+		}
+		if maxDigest < 1<<10 || maxDigest > auditctl.MaxLineBytesLimit {
+			return usage(fmt.Errorf("--max-digest-bytes %d: use %d to %d", maxDigest, 1<<10, auditctl.MaxLineBytesLimit))
 		}
 		o := verify.Options{Now: time.Now(), Grace: *grace, MaxAge: *maxAge, MaxFindings: max(maxFindings, 1)}
 		for _, k := range keys {
@@ -125,7 +135,7 @@ func verifyCommand() *cobra.Command {
 		}
 		var rep *verify.Report
 		if archive != "" {
-			rep, err = verify.CheckArchive(cmd.Context(), o, verify.Archive{Dir: archive, Digests: digests, MaxLineBytes: maxLine})
+			rep, err = verify.CheckArchive(cmd.Context(), o, verify.Archive{Dir: archive, Digests: digests, MaxLineBytes: maxLine, MaxDigestBytes: maxDigest})
 		} else {
 			conn, cerr := esf.resolve(stderr)
 			if cerr != nil {
@@ -135,7 +145,7 @@ func verifyCommand() *cobra.Command {
 			if cerr != nil {
 				return usage(cerr)
 			}
-			rep, err = verify.CheckES(cmd.Context(), o, verify.ES{Client: client, Dataset: dataset})
+			rep, err = verify.CheckES(cmd.Context(), o, verify.ES{Client: client, Dataset: dataset, MaxDigestBytes: maxDigest})
 			if err != nil {
 				err = fmt.Errorf("%s: %w", auditctl.RedactURL(conn.URL), err)
 			}

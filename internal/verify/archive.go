@@ -26,8 +26,8 @@ type Archive struct {
 	// Digests is the digests file; default DigestsFile in Dir (or beside
 	// the file).
 	Digests string
-	// MaxLineBytes bounds an archive line and a digest line.
-	MaxLineBytes int
+	// MaxLineBytes bounds an archive line; MaxDigestBytes a digest line.
+	MaxLineBytes, MaxDigestBytes int
 	// Warn receives the archive reader's reports (may be nil).
 	Warn io.Writer
 }
@@ -53,7 +53,7 @@ func CheckArchive(ctx context.Context, o Options, a Archive) (*Report, error) {
 	c := New(o)
 	c.Ordered = true
 	path := a.DigestsPath()
-	if err := ReadDigestFile(ctx, path, a.MaxLineBytes, c); err != nil {
+	if err := ReadDigestFile(ctx, path, a.MaxDigestBytes, c); err != nil {
 		return nil, err
 	}
 	if !c.HasDigests() {

@@ -74,7 +74,7 @@ func ReadDigestFile(ctx context.Context, path string, maxLine int, c *Checker) e
 		}
 		where := fmt.Sprintf("%s:%d", path, n)
 		if tooLong {
-			c.BadDigestAt(where, fmt.Errorf("the line is longer than %d bytes (--max-line-bytes)", maxLine))
+			c.BadDigestAt(where, fmt.Errorf("the line is longer than %d bytes (--max-digest-bytes)", maxLine))
 			continue
 		}
 		if len(bytes.TrimSpace(line)) == 0 {

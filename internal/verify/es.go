@@ -30,6 +30,8 @@ type ES struct {
 	PageSize int
 	// MaxPageBytes bounds one answer (default 512 MiB).
 	MaxPageBytes int64
+	// MaxDigestBytes bounds one digest document: a longer one is a finding.
+	MaxDigestBytes int
 }
 
 const (
@@ -58,6 +60,9 @@ func CheckES(ctx context.Context, o Options, e ES) (*Report, error) {
 	if e.PageSize <= 0 {
 		e.PageSize = defaultPageSize
 	}
+	if e.MaxDigestBytes <= 0 {
+		e.MaxDigestBytes = DefaultMaxDigestBytes
+	}
 	if e.MaxPageBytes <= 0 {
 		e.MaxPageBytes = defaultMaxPageSize
 	}
@@ -65,6 +70,10 @@ func CheckES(ctx context.Context, o Options, e ES) (*Report, error) {
 	c := New(o)
 	err := e.scan(ctx, digests, digestPageSize, false, func(h hit) error {
 		where := h.Index + "/" + h.ID
+		if len(h.Source) > e.MaxDigestBytes {
+			c.BadDigestAt(where, fmt.Errorf("%d bytes, over --max-digest-bytes %d", len(h.Source), e.MaxDigestBytes))
+			return nil
+		}
 		s, err := decodeESDigest(h.Source)
 		if err != nil {
 			c.BadDigestAt(where, err)
