@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,6 +25,7 @@ import (
 	"github.com/otelcol-audit/otelcol-audit/internal/auditgen"
 	"github.com/otelcol-audit/otelcol-audit/internal/digest"
 	"github.com/otelcol-audit/otelcol-audit/internal/esdoc"
+	"github.com/otelcol-audit/otelcol-audit/internal/estest"
 	"github.com/otelcol-audit/otelcol-audit/internal/verify"
 )
 
@@ -172,4 +175,50 @@ func TestVerifyOutputEscapesHostileIDs(t *testing.T) {
 		assert.NotContains(t, out.String(), "\u202e")
 		assert.NotContains(t, out.String(), "\x07")
 	}
+}
+
+// verify --es: an intact store exits 0; a store without digests exits 2.
+func TestVerifyES(t *testing.T) {
+	es := estest.New(estest.WithSource())
+	srv := es.Start(t)
+	var out, errOut bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"setup", "--es", srv.URL, "--collector-config", "../../config/elasticsearch.yaml"}, &out, &errOut))
+	_, pubFile := signedArchive(t) // only for a key file of another key
+	err := run(context.Background(), []string{"verify", "--es", srv.URL, "--public-key", pubFile}, &out, &errOut)
+	assert.Equal(t, 2, exitCode(err))
+	assert.ErrorContains(t, err, "no digests in logs-audit.digest-*")
+
+	// One event and its digest, as the exporter writes them.
+	pub, key, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	der, _ := x509.MarshalPKIXPublicKey(pub)
+	pubFile = filepath.Join(t.TempDir(), "k.pub")
+	require.NoError(t, os.WriteFile(pubFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644))
+	ld := auditgen.Batch(1, auditgen.Options{Seed: 1, IDPrefix: "e"})
+	lr := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+	now := time.Now()
+	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(now.Add(-time.Hour)))
+	var enc esdoc.Encoder
+	target := esdoc.Target{Dataset: "audit", Namespace: "default"}
+	ts := enc.Timestamp(lr)
+	index := target.IndexName("month", ts)
+	doc := enc.AppendDocument(nil, ld.ResourceLogs().At(0).Resource(), lr, target, enc.ID(lr), ts)
+	s, err := digest.Sign(digest.Digest{Chain: "col-1/default", Seq: 1, From: now.Add(-2 * time.Hour).UTC(), To: now.Add(-time.Hour).UTC(), Count: 1, Final: true,
+		Events: []digest.Entry{{ID: enc.ID(lr), SHA256: digest.DocumentHash(doc), Index: index}}}, key)
+	require.NoError(t, err)
+	dj, _ := json.Marshal(s.Digest)
+	dsrc, _ := json.Marshal(map[string]any{"@timestamp": s.Digest.To, "digest": json.RawMessage(dj), "signature": s.Signature})
+	var bulk bytes.Buffer
+	fmt.Fprintf(&bulk, "{\"create\":{\"_index\":%q,\"_id\":%q}}\n%s\n", index, enc.ID(lr), doc)
+	fmt.Fprintf(&bulk, "{\"create\":{\"_index\":\"logs-audit.digest-default\",\"_id\":\"d1\"}}\n%s\n", dsrc)
+	res, err := http.Post(srv.URL+"/_bulk?refresh=true", "application/x-ndjson", &bulk)
+	require.NoError(t, err)
+	res.Body.Close()
+	out.Reset()
+	err = run(context.Background(), []string{"verify", "--es", srv.URL, "--public-key", pubFile, "--output", "json"}, &out, &errOut)
+	require.NoError(t, err, out.String())
+	var rep verify.Report
+	require.NoError(t, json.Unmarshal(out.Bytes(), &rep))
+	assert.Equal(t, 1, rep.Summary.Covered)
+	assert.Equal(t, 1, rep.Summary.Digests)
 }
