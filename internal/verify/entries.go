@@ -45,9 +45,9 @@ func (t *entryTable) len() int { return len(t.e) }
 func (t *entryTable) add(e digest.Entry, head, pos uint32) {
 	x := entry{head: head, pos: pos, idOff: uint32(len(t.arena)), idLen: uint32(len(e.ID))}
 	if !decodeHex32(&x.hash, e.SHA256) {
-		// Never equal to a stored event's hash: shows as modified or deleted.
+		// Not a hash (a signed digest, so the writer's bug): all zeros,
+		// which no stored event hashes to; shows as modified or deleted.
 		x.hash = [32]byte{}
-		x.flags |= 0
 	}
 	t.arena = append(t.arena, e.ID...)
 	ix, ok := t.byName[e.Index]

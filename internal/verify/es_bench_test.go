@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -21,11 +22,14 @@ import (
 	"github.com/otelcol-audit/otelcol-audit/internal/fields"
 )
 
-// BenchmarkVerifyES checks 100 000 events in the estest double per op
-// (the double answers from memory: this measures verify's side and the
-// HTTP paging, not a cluster).
+// BenchmarkVerifyES checks 100 000 events ($VERIFY_ES_EVENTS) in the
+// estest double per op (the double answers from memory: this measures
+// verify's side and the HTTP paging, not a cluster).
 func BenchmarkVerifyES(b *testing.B) {
-	const n = 100_000
+	n := 100_000
+	if s := os.Getenv("VERIFY_ES_EVENTS"); s != "" {
+		n, _ = strconv.Atoi(s)
+	}
 	w := newWorld(b, esStore)
 	srv := estest.New(estest.WithSource())
 	hs := srv.Start(b)

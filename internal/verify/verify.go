@@ -1,8 +1,9 @@
 // Package verify checks an audit store against its signed digests: the
-// checks of `auditctl verify`. The Checker is store-agnostic; digests.go
-// decodes digest lines, archive.go and es.go read the two stores into it,
-// entries.go keeps the digests' entries compactly, chains.go checks the
-// chains and output.go writes the report.
+// checks of `auditctl verify`. The Checker (this file) is store-agnostic;
+// digests.go decodes stored digests (lines.go bounds the lines),
+// archive.go and es.go read the two stores into it, entries.go keeps the
+// digests' entries compactly, chains.go checks the chains, output.go
+// writes the report.
 //
 // Memory is linear in the digest entries (about 60 bytes and the id
 // each); store records are streamed.
