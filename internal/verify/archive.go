@@ -94,6 +94,7 @@ func CheckArchive(ctx context.Context, o Options, a Archive) (*Report, error) {
 		return nil, err
 	}
 	// Rotation removes the oldest file: a digest begun before the first
-	// record kept lists events that may have gone with it.
-	return c.Finish(func(e EntryInfo) bool { return !first && e.From.Before(oldest) }), nil
+	// record kept lists events that may have gone with it, those before
+	// the chain's first event kept.
+	return c.Finish(func(e EntryInfo) bool { return !first && e.From.Before(oldest) && e.BeforeFirstKept }), nil
 }

@@ -131,6 +131,11 @@ func TestArchiveTamperingIsDetected(t *testing.T) {
 			records(a.files[liveFile][2]).RemoveIf(func(lr plog.LogRecord) bool { return eventID(lr) == id })
 			return []string{id}
 		}, []string{Deleted}, Deleted},
+		{"an event deleted from the first digest", func(t *testing.T, a *archiveState) []string {
+			id := eventID(a.rec(liveFile, 0, 4))
+			records(a.files[liveFile][0]).RemoveIf(func(lr plog.LogRecord) bool { return eventID(lr) == id })
+			return []string{id}
+		}, []string{Deleted}, Deleted},
 		{"a forged event inserted", func(t *testing.T, a *archiveState) []string {
 			forged := gen(1, "forged-", 99, time.Now())
 			a.files[liveFile] = append(a.files[liveFile], forged)

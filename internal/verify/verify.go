@@ -134,6 +134,10 @@ type EntryInfo struct {
 	Dead      bool
 	// From and To are the digest's window.
 	From, To time.Time
+	// BeforeFirstKept: the entry comes, in its chain's order, before the
+	// first of the chain's events found in the store (or none was): what
+	// removing the oldest records, as rotation does, takes.
+	BeforeFirstKept bool
 }
 
 // Record is one stored event as a store reader gives it.
@@ -164,6 +168,7 @@ type Checker struct {
 	// scopeStart: events observed before it are not reported as inserted.
 	scopeStart time.Time
 	lastPos    map[uint32]uint64 // chain -> position of the last record seen
+	firstPos   map[uint32]uint64 // chain -> position of the first record seen
 	chainIDs   map[string]uint32
 	chains     []string
 }
@@ -176,7 +181,7 @@ func New(o Options) *Checker {
 	if o.MaxFindings <= 0 {
 		o.MaxFindings = DefaultMaxFindings
 	}
-	c := &Checker{o: o, lastPos: map[uint32]uint64{}, chainIDs: map[string]uint32{}}
+	c := &Checker{o: o, lastPos: map[uint32]uint64{}, firstPos: map[uint32]uint64{}, chainIDs: map[string]uint32{}}
 	c.rep.Summary.Counts = map[string]int{}
 	c.entries.init()
 	return c
@@ -359,9 +364,16 @@ func (c *Checker) Record(r Record) {
 		if r.Dead {
 			s.DeadLettersCovered++
 		}
+		if e.flags&fUnconfirmed == 0 {
+			h := c.heads[e.head]
+			pos := position(h, e)
+			if first, ok := c.firstPos[h.chain]; !ok || pos < first {
+				c.firstPos[h.chain] = pos
+			}
+		}
 		if c.Ordered && e.flags&fUnconfirmed == 0 {
 			h := c.heads[e.head]
-			pos := h.seq<<24 | uint64(e.pos)
+			pos := position(h, e)
 			if last, ok := c.lastPos[h.chain]; ok && pos < last {
 				c.find(Finding{Kind: Reordered, EventID: r.ID, Chain: c.chains[h.chain], Seq: h.seq, Where: r.Where,
 					What: "the event is stored after events its chain's digests list after it"})
@@ -413,6 +425,9 @@ func (c *Checker) settleConflicts(lo, hi int, stored [32]byte) {
 	}
 }
 
+// position orders a chain's entries: by digest, then place in it.
+func position(h head, e *entry) uint64 { return h.seq<<24 | uint64(e.pos) }
+
 // uncovered handles a stored event no entry names.
 func (c *Checker) uncovered(r Record) {
 	s := &c.rep.Summary
@@ -453,7 +468,9 @@ func (c *Checker) Finish(ret Retention) *Report {
 			continue
 		}
 		id, index := c.entries.id(e), c.entries.indexName(e)
-		if ret != nil && ret(EntryInfo{ID: id, Index: index, Dead: e.flags&fDead != 0, From: h.from, To: h.to}) {
+		first, ok := c.firstPos[h.chain]
+		info := EntryInfo{ID: id, Index: index, Dead: e.flags&fDead != 0, From: h.from, To: h.to, BeforeFirstKept: !ok || position(h, e) < first}
+		if ret != nil && ret(info) {
 			s.PastRetention++
 			continue
 		}
