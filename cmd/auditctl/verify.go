@@ -72,7 +72,7 @@ func verifyCommand() *cobra.Command {
 	fs.StringVar(&dataset, "dataset", "audit", "Elasticsearch: the exporter's data_stream.dataset")
 	fs.IntVar(&maxLine, "max-line-bytes", auditctl.DefaultMaxLineBytes, "with --archive: skip (and report) archive lines longer than this")
 	fs.IntVar(&maxDigest, "max-digest-bytes", verify.DefaultMaxDigestBytes, "bound on one stored digest; a longer one is a finding (bad_digest)")
-	fs.IntVar(&maxFindings, "max-findings", verify.DefaultMaxFindings, "list at most this many findings (all are counted)")
+	fs.IntVar(&maxFindings, "max-findings", verify.DefaultMaxFindings, "list at most this many findings of each kind (all are counted)")
 	_ = cmd.MarkFlagFilename("public-key", "pub", "pem")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{verify.Text, verify.JSON}, cobra.ShellCompDirectiveNoFileComp))
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {

@@ -316,3 +316,19 @@ func TestArchiveNoFalseAlarm(t *testing.T) {
 		assert.Equal(t, 12, rep.Summary.Covered)
 	})
 }
+
+// A flood of one kind does not hide another: findings are bounded per kind.
+func TestMaxFindingsIsPerKind(t *testing.T) {
+	w := standard(t, archiveStore)
+	a := w.archive(t, 0)
+	i := a.findDigest(t, "col-1/org_a", 2)
+	a.digests = append(a.digests[:i], a.digests[i+1:]...) // 6 inserted
+	a.rec(liveFile, 3, 0).Attributes().PutStr("outcome", "edited")
+	o := w.opts()
+	o.MaxFindings = 2
+	rep := checkArchive(t, o, a.write(t))
+	got, _ := kinds(rep)
+	assert.Equal(t, []string{Inserted, MissingDigest, Modified}, got)
+	assert.Equal(t, 6, rep.Summary.Counts[Inserted])
+	assert.Equal(t, 4, rep.Omitted)
+}

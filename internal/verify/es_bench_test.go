@@ -38,7 +38,7 @@ func BenchmarkVerifyES(b *testing.B) {
 	require.NoError(b, auditctl.Setup(context.Background(), auditctl.SetupOptions{ES: c, Tiers: testTiers, Namespace: "default", Out: io.Discard}))
 	post := func(body *bytes.Buffer) {
 		lines := bytes.Count(body.Bytes(), []byte("\n")) / 2
-		res, err := http.Post(hs.URL+"/_bulk", "application/x-ndjson", body)
+		res, err := http.Post(hs.URL+"/_bulk", "application/x-ndjson", bytes.NewReader(body.Bytes()))
 		require.NoError(b, err)
 		var out struct {
 			Errors bool `json:"errors"`

@@ -58,7 +58,7 @@ func writeText(w io.Writer, r *Report, o Options) error {
 		fmt.Fprintf(&b, ": %s\n", p(f.What))
 	}
 	if r.Omitted > 0 {
-		fmt.Fprintf(&b, "… and %d more findings not listed (--max-findings); the counts below include them\n", r.Omitted)
+		fmt.Fprintf(&b, "… and %d more findings not listed (--max-findings, per kind); the counts below include them\n", r.Omitted)
 	}
 	s := r.Summary
 	fmt.Fprintf(&b, "digests: %d in %d chains, listing %d events\n", s.Digests, s.Chains, s.Entries)

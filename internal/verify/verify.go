@@ -91,7 +91,8 @@ type Summary struct {
 type Report struct {
 	Summary  Summary   `json:"summary"`
 	Findings []Finding `json:"findings"`
-	// Omitted counts findings past MaxFindings (in Counts, not listed).
+	// Omitted counts findings past MaxFindings of their kind (in Counts,
+	// not listed).
 	Omitted int `json:"omitted,omitempty"`
 }
 
@@ -113,7 +114,8 @@ type Options struct {
 	From, To time.Time
 	// Namespace, when set, checks only that tenant's chains.
 	Namespace string
-	// MaxFindings bounds the findings listed (0: DefaultMaxFindings).
+	// MaxFindings bounds the findings listed of each kind (0:
+	// DefaultMaxFindings); all are counted.
 	MaxFindings int
 }
 
@@ -189,7 +191,9 @@ func New(o Options) *Checker {
 
 func (c *Checker) find(f Finding) {
 	c.rep.Summary.Counts[f.Kind]++
-	if len(c.rep.Findings) >= c.o.MaxFindings {
+	// Bounded per kind: a flood of one kind (the events of a deleted
+	// digest) must not hide another (one edited event).
+	if c.rep.Summary.Counts[f.Kind] > c.o.MaxFindings {
 		c.rep.Omitted++
 		return
 	}
