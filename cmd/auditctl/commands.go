@@ -24,6 +24,8 @@ const rootLong = `auditctl administers the otelcol-audit store.
                                       viewer (--archive DIR or Elasticsearch)
   auditctl token create|list|revoke   manage the API's tokens (the file keeps hashes only)
   auditctl keygen --out DIR           write an Ed25519 key pair for signing digests
+  auditctl verify [flags]             check the archive or Elasticsearch against the signed
+                                      digests: exit 0 only when intact
   auditctl catalog lint FILE...       validate catalogs with the processor's rules
   auditctl catalog docs FILE          print a catalog as a Markdown table
   auditctl version                    print auditctl's version
@@ -56,7 +58,7 @@ func newRoot(ctx context.Context, stdout, stderr io.Writer) *cobra.Command {
 	root.SetContext(ctx)
 	// Read by loadConfigFile before parsing; declared for help and completion.
 	root.PersistentFlags().String("config", "", "auditctl config file (default ~/.config/auditctl/config.yaml, or AUDITCTL_CONFIG)")
-	root.AddCommand(setupCommand(), findCommand("search"), findCommand("export"), serveCommand(), tokenCommand(), keygenCommand(), catalogCommand(), versionCommand())
+	root.AddCommand(setupCommand(), findCommand("search"), findCommand("export"), serveCommand(), tokenCommand(), keygenCommand(), verifyCommand(), catalogCommand(), versionCommand())
 	return root
 }
 

@@ -49,7 +49,7 @@ func addFindFlags(cmd *cobra.Command) *findFlags {
 	fs.BoolVar(&f.q.Quarantined, "quarantined", false, "only events the collector quarantined (unknown actions; see audit.invalid_reason)")
 	fs.IntVar(&f.size, "size", 50, "hits per page (search)")
 	fs.IntVar(&f.page, "page", 1, "page, from 1 (search); deep pages use search_after")
-	fs.StringVar(&f.output, "output", "", "table, json or csv (search: table on a terminal, else json; export: csv)")
+	fs.StringVar(&f.output, "output", "", outputUsage)
 	fs.StringVar(&f.file, "file", "", "write to this file instead of stdout (export)")
 	addArchiveFlag(fs, &f.archive)
 	fs.IntVar(&f.maxLine, "max-line-bytes", auditctl.DefaultMaxLineBytes, "with --archive: skip (and report) archive lines longer than this")

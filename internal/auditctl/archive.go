@@ -58,6 +58,9 @@ type Archive struct {
 	// document, the costly part of a read: false skips it. It must keep
 	// every record the query can match (e.g. another tenant's is skipped).
 	Keep func(lr plog.LogRecord) bool
+	// OnSkip, when set, is also told of each line or record skipped, with
+	// the reason (not escaped): verify makes each a finding.
+	OnSkip func(file string, line int, reason string)
 }
 
 // DefaultMaxLineBytes is the default bound on one archive line; the file
@@ -120,10 +123,16 @@ func totalSize(files []string) int64 {
 const maxReason = 300
 
 func (a *Archive) report(file string, line int, format string, args ...any) {
-	if a.Warn == nil {
+	if a.Warn == nil && a.OnSkip == nil {
 		return
 	}
 	msg := fmt.Sprintf(format, args...)
+	if a.OnSkip != nil {
+		a.OnSkip(file, line, msg)
+	}
+	if a.Warn == nil {
+		return
+	}
 	if len(msg) > maxReason {
 		msg = strings.ToValidUTF8(msg[:maxReason], "") + "…"
 	}
@@ -215,14 +224,33 @@ func plural(n int, what string) string {
 }
 
 func (a *Archive) readFile(ctx context.Context, f string, limit int, p *progress, fn func(doc []byte, r *auditcsv.Row) error) error {
+	var enc esdoc.Encoder
+	buf := make([]byte, 0, 4096)
+	return a.scanFile(ctx, f, limit, p, func(_, idx int, res pcommon.Resource, lr plog.LogRecord, bad func(string)) error {
+		if a.Keep != nil && !a.Keep(lr) {
+			return nil
+		}
+		buf = digest.ArchiveDocument(&enc, buf[:0], res, lr)
+		row, err := RowOf(buf)
+		if err != nil {
+			bad(fmt.Sprintf("record %d: %v", idx, err))
+			return nil
+		}
+		return fn(buf, row)
+	})
+}
+
+// scanFile calls emit with every record of f that decodes, with its line
+// and its index in the line (from 1), in file order. A bad line or record
+// is counted, reported to Warn and skipped; emit reports a record it
+// cannot use with bad.
+func (a *Archive) scanFile(ctx context.Context, f string, limit int, p *progress, emit func(line, idx int, res pcommon.Resource, lr plog.LogRecord, bad func(string)) error) error {
 	fh, err := os.Open(f)
 	if err != nil {
 		return fmt.Errorf("--archive: %w", err)
 	}
 	defer fh.Close()
-	var enc esdoc.Encoder
 	var u plog.JSONUnmarshaler
-	buf := make([]byte, 0, 4096)
 	lines := newLineReader(fh, limit)
 	var reported int64
 	for n := 1; ; n++ {
@@ -251,18 +279,10 @@ func (a *Archive) readFile(ctx context.Context, f string, limit int, p *progress
 		}
 		idx := 0
 		var bad []string
-		emit := func(res pcommon.Resource, lr plog.LogRecord) error {
+		addBad := func(reason string) { bad = append(bad, reason) }
+		one := func(res pcommon.Resource, lr plog.LogRecord) error {
 			idx++
-			if a.Keep != nil && !a.Keep(lr) {
-				return nil
-			}
-			buf = digest.ArchiveDocument(&enc, buf[:0], res, lr)
-			row, err := RowOf(buf)
-			if err != nil {
-				bad = append(bad, fmt.Sprintf("record %d: %v", idx, err))
-				return nil
-			}
-			return fn(buf, row)
+			return emit(n, idx, res, lr, addBad)
 		}
 		ld, err := u.UnmarshalLogs(text)
 		if err == nil {
@@ -272,7 +292,7 @@ func (a *Archive) readFile(ctx context.Context, f string, limit int, p *progress
 				for j := 0; j < sls.Len(); j++ {
 					recs := sls.At(j).LogRecords()
 					for k := 0; k < recs.Len(); k++ {
-						if err := emit(rls.At(i).Resource(), recs.At(k)); err != nil {
+						if err := one(rls.At(i).Resource(), recs.At(k)); err != nil {
 							return err
 						}
 					}
@@ -280,7 +300,7 @@ func (a *Archive) readFile(ctx context.Context, f string, limit int, p *progress
 			}
 		} else {
 			// One bad record fails the whole line: read the others one by one.
-			serr := salvage(text, emit, func(i int, reason string) {
+			serr := salvage(text, one, func(i int, reason string) {
 				idx = max(idx, i)
 				bad = append(bad, fmt.Sprintf("record %d: %s", i, reason))
 			})
@@ -295,6 +315,53 @@ func (a *Archive) readFile(ctx context.Context, f string, limit int, p *progress
 			a.report(f, n, "skipped %d of %d records: %s", len(bad), idx, strings.Join(bad, "; "))
 		}
 	}
+}
+
+// RawRecord is one archived record as EachRecord gives it: where it is,
+// and the record itself (valid during the call only).
+type RawRecord struct {
+	File        string
+	Line, Index int // the line (from 1) and the record's place in it (from 1)
+	FirstInFile bool
+	Resource    pcommon.Resource
+	Record      plog.LogRecord
+}
+
+// EachRecord calls fn with every record that decodes, raw, in archive
+// order (files oldest first, then line and record order), repeats
+// included: what `verify` checks against the digests. Lines and records
+// that do not decode are skipped, counted and reported to Warn as Each
+// does. Keep and MaxDistinctIDs do not apply.
+func (a *Archive) EachRecord(ctx context.Context, fn func(r RawRecord) error) error {
+	a.SkippedRecords, a.SkippedLines, a.Repeated, a.DistinctIDs = 0, 0, 0, 0
+	files, err := a.files()
+	if err != nil {
+		return err
+	}
+	limit := a.MaxLineBytes
+	if limit <= 0 {
+		limit = DefaultMaxLineBytes
+	}
+	p := progress{report: a.Progress}
+	if p.report != nil {
+		p.total = totalSize(files)
+	}
+	for _, f := range files {
+		first := true
+		err := a.scanFile(ctx, f, limit, &p, func(line, idx int, res pcommon.Resource, lr plog.LogRecord, _ func(string)) error {
+			r := RawRecord{File: f, Line: line, Index: idx, FirstInFile: first, Resource: res, Record: lr}
+			first = false
+			return fn(r)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if a.Warn != nil && a.SkippedRecords+a.SkippedLines > 0 {
+		fmt.Fprintf(a.Warn, "auditctl: archive: skipped %s and %s of %s (each reported above); everything else was read\n",
+			plural(a.SkippedRecords, "record"), plural(a.SkippedLines, "line"), Printable(a.Dir))
+	}
+	return nil
 }
 
 type archived struct {

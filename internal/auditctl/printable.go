@@ -95,3 +95,7 @@ func escapeJSONControls(b []byte) []byte {
 	}
 	return out
 }
+
+// EscapeJSONControls is escapeJSONControls for other packages' JSON
+// output (verify's report): the same value, no terminal control.
+func EscapeJSONControls(b []byte) []byte { return escapeJSONControls(b) }
