@@ -37,7 +37,7 @@ run: build ## Run the collector on config/local.yaml and the audit log service o
 test: check-generated lint build ## Everything CI runs: generated code, vet, gofmt, all tests, the race detector on the concurrent packages
 	cd web && npm test --silent
 	OTELCOL_AUDIT_BIN=$(CURDIR)/$(OTELCOL) AUDITCTL_BIN=$(CURDIR)/$(BIN)/auditctl $(GO) test -count=1 ./...
-	$(GO) test -race -count=1 -timeout 15m ./processor/... ./receiver/... ./exporter/... ./internal/estest/ ./internal/kibanatest/ ./internal/loadharness/ ./internal/comptest/ ./internal/auditapi/ ./internal/apitoken/
+	$(GO) test -race -count=1 -timeout 15m ./processor/... ./receiver/... ./exporter/... ./internal/estest/ ./internal/kibanatest/ ./internal/loadharness/ ./internal/comptest/ ./internal/auditapi/ ./internal/apitoken/ ./internal/digest/
 
 test-unit: ## Unit tests only (no end-to-end)
 	$(GO) test -count=1 -short ./...
@@ -76,6 +76,8 @@ fuzz: ## Run every fuzz test for FUZZTIME each
 	$(GO) test ./internal/auditcsv -run '^$$' -fuzz '^FuzzReader$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/auditcsv -run '^$$' -fuzz '^FuzzBoundedRows$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/digest -run '^$$' -fuzz '^FuzzDecodeIntent$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/verify -run '^$$' -fuzz '^FuzzDecodeDigest$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/verify -run '^$$' -fuzz '^FuzzDecodeESDigest$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/auditcsv -run '^$$' -fuzz '^FuzzNeutralize$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/auditcsv -run '^$$' -fuzz '^FuzzPropertyKey$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/auditctl -run '^$$' -fuzz '^FuzzPrintable$$' -fuzztime $(FUZZTIME)
