@@ -46,6 +46,7 @@ exporters:
     path: %s
     format: json
     flush_interval: 100ms
+    rotation: {max_megabytes: 10}
     digest: {key_file: %s, storage: file_storage/digest, interval: 1s}
 service:
   extensions: [health_check, file_storage/digest]
@@ -143,14 +144,15 @@ func TestArchiveDigestsNoFalseAlarmAfterKillAndReimport(t *testing.T) {
 
 	// Re-import what the archive holds, as the README shows.
 	csvFile := filepath.Join(dir, "export.csv")
-	out, err := exec.Command(testcollector.Auditctl(t), "export", "--archive", archiveDir, "--file", csvFile).CombinedOutput()
+	out, err := exec.Command(testcollector.Auditctl(t), "export", "--archive", archiveDir, "--file", csvFile,
+		"--audit-endpoint", fmt.Sprintf("http://127.0.0.1:%d", p.http)).CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	body, err := os.ReadFile(csvFile)
 	require.NoError(t, err)
 	resp, err := http.Post(fmt.Sprintf("http://127.0.0.1:%d/v1/import", audit), "text/csv", bytes.NewReader(body))
 	require.NoError(t, err)
 	resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, http.StatusAccepted, resp.StatusCode)
 	proc2.Stop(30 * time.Second)
 
 	code, text := verify(t, "--archive", archiveDir, "--public-key", pub, "--grace", "0s")
@@ -180,7 +182,7 @@ func TestElasticsearchDigestsNoFalseAlarmAfterKillDuringOutage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test")
 	}
-	es := estest.New()
+	es := estest.New(estest.WithSource()) // verify hashes _source
 	srv := es.Start(t)
 	bin := testcollector.Binary(t)
 	dir := t.TempDir()
