@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"regexp"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -59,6 +60,9 @@ func (s *Server) hitOf(ix *index, d *document) *hit {
 type pit struct {
 	hits    []*hit
 	expires time.Time
+	// sorted keeps each query and sort's matches: a point in time does not
+	// change, so paging through it costs one sort, not one per page.
+	sorted map[string][]*hit
 }
 
 // openPIT: POST <index>/_pit?keep_alive=…. Source:
@@ -251,6 +255,7 @@ func (s *Server) search(c *call) {
 	now := s.clock()
 	var hits []*hit
 	pitID := ""
+	var thePit *pit
 	if req.Pit != nil {
 		if c.params["index"] != "" {
 			s.mu.Unlock()
@@ -276,7 +281,7 @@ func (s *Server) search(c *call) {
 				p.expires = now.Add(d)
 			}
 		}
-		hits, pitID = p.hits, req.Pit.ID
+		hits, pitID, thePit = p.hits, req.Pit.ID, p
 		if !explicitShardDoc {
 			keys = append(keys, sortKey{field: "_shard_doc"})
 		}
@@ -303,37 +308,40 @@ func (s *Server) search(c *call) {
 		writeError(c.w, 400, "parsing_exception", err.Error())
 		return
 	}
+	cacheKey := ""
 	var matched []*hit
-	for _, h := range hits {
-		if q(h) {
-			matched = append(matched, h)
+	cached := false
+	if thePit != nil {
+		qk, _ := json.Marshal(req.Query)
+		cacheKey = fmt.Sprint(string(qk), keys)
+		s.mu.Lock()
+		matched, cached = thePit.sorted[cacheKey]
+		s.mu.Unlock()
+	}
+	if !cached {
+		for _, h := range hits {
+			if q(h) {
+				matched = append(matched, h)
+			}
+		}
+		sortHits(matched, keys)
+		if thePit != nil {
+			s.mu.Lock()
+			if thePit.sorted == nil {
+				thePit.sorted = map[string][]*hit{}
+			}
+			thePit.sorted[cacheKey] = matched
+			s.mu.Unlock()
 		}
 	}
-	slices.SortStableFunc(matched, func(a, b *hit) int {
-		for _, k := range keys {
-			c := compareValues(a.sortValue(k.field), b.sortValue(k.field))
-			if k.desc {
-				c = -c
-			}
-			if c != 0 {
-				return c
-			}
-		}
-		return 0
-	})
 	start := min(req.From, len(matched))
 	if len(req.SearchAfter) > 0 {
 		if len(req.SearchAfter) != len(keys) {
 			writeError(c.w, 400, "illegal_argument_exception", fmt.Sprintf("search_after has %d value(s) but sort has %d.", len(req.SearchAfter), len(keys)))
 			return
 		}
-		start = len(matched)
-		for i, h := range matched {
-			if afterCmp(h, keys, req.SearchAfter) > 0 {
-				start = i
-				break
-			}
-		}
+		// matched is in sort order: the first hit after the values.
+		start = sort.Search(len(matched), func(i int) bool { return afterCmp(matched[i], keys, req.SearchAfter) > 0 })
 	}
 	end := min(start+size, len(matched))
 	out := make([]map[string]any, 0, end-start)
@@ -749,4 +757,20 @@ func wildcardRegexp(p string, ci bool) (*regexp.Regexp, error) {
 	}
 	b.WriteString("$")
 	return regexp.Compile(b.String())
+}
+
+// sortHits orders hits by keys, stably.
+func sortHits(matched []*hit, keys []sortKey) {
+	slices.SortStableFunc(matched, func(a, b *hit) int {
+		for _, k := range keys {
+			c := compareValues(a.sortValue(k.field), b.sortValue(k.field))
+			if k.desc {
+				c = -c
+			}
+			if c != 0 {
+				return c
+			}
+		}
+		return 0
+	})
 }
