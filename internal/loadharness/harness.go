@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -181,7 +182,11 @@ func startDouble(o Options, flags ...string) (*double, error) {
 	port := freePort()
 	d := &double{url: fmt.Sprintf("http://127.0.0.1:%d", port)}
 	if o.ESDouble == "" {
-		srv := &http.Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), Handler: estest.New(estest.WithLatency()).Handler(), ReadHeaderTimeout: 10 * time.Second}
+		opts := []estest.Option{estest.WithLatency()}
+		if slices.Contains(flags, "-keep-source") {
+			opts = append(opts, estest.WithSource())
+		}
+		srv := &http.Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), Handler: estest.New(opts...).Handler(), ReadHeaderTimeout: 10 * time.Second}
 		ln, err := net.Listen("tcp", srv.Addr)
 		if err != nil {
 			return nil, err
@@ -369,7 +374,11 @@ func Run(ctx context.Context, o Options, sc Scenario) (Report, error) {
 		return rep, err
 	}
 	defer os.RemoveAll(dir)
-	d, err := startDouble(o, "-latency")
+	flags := []string{"-latency"}
+	if sc.Digests {
+		flags = append(flags, "-keep-source") // verify hashes every _source
+	}
+	d, err := startDouble(o, flags...)
 	if err != nil {
 		return rep, err
 	}
