@@ -26,10 +26,10 @@ type digestSink struct{ e *auditExporter }
 
 // digestDoc is a digest as stored: @timestamp is the end of its window.
 type digestDoc struct {
-	Timestamp  string         `json:"@timestamp"`
-	DataStream dataStreamJSON `json:"data_stream"`
-	Digest     digest.Digest  `json:"digest"`
-	Signature  string         `json:"signature"`
+	Timestamp  string          `json:"@timestamp"`
+	DataStream dataStreamJSON  `json:"data_stream"`
+	Digest     json.RawMessage `json:"digest"` // digest.Signed.PayloadJSON: encoded once
+	Signature  string          `json:"signature"`
 }
 
 type dataStreamJSON struct {
@@ -57,14 +57,15 @@ func (s digestSink) body(ds []digest.Signed) (_ []byte, n int, _ error) {
 	var buf bytes.Buffer
 	for _, sd := range ds {
 		d := sd.Digest
-		if d.Events == nil {
-			d.Events = []digest.Entry{} // as digest.Payload signs it
+		payload, err := sd.PayloadJSON()
+		if err != nil {
+			return nil, 0, err
 		}
 		action, err := json.Marshal(map[string]map[string]string{"create": {"_index": stream, "_id": digestID(d)}})
 		if err != nil {
 			return nil, 0, err
 		}
-		doc, err := json.Marshal(digestDoc{Timestamp: d.To.UTC().Format(time.RFC3339Nano), DataStream: dsj, Digest: d, Signature: sd.Signature})
+		doc, err := json.Marshal(digestDoc{Timestamp: d.To.UTC().Format(time.RFC3339Nano), DataStream: dsj, Digest: payload, Signature: sd.Signature})
 		if err != nil {
 			return nil, 0, err
 		}

@@ -2,7 +2,6 @@ package auditfileexporter
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -82,11 +81,11 @@ func (s *fileSink) Write(_ context.Context, ds []digest.Signed) error {
 		b = append(b, '\n')
 	}
 	for _, d := range ds {
-		j, err := json.Marshal(d)
-		if err != nil {
+		var err error
+		if b, err = d.AppendJSON(b); err != nil {
 			return err
 		}
-		b = append(append(b, j...), '\n')
+		b = append(b, '\n')
 	}
 	s.buf = b
 	if _, err := s.f.Write(b); err != nil {

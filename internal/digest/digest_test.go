@@ -2,6 +2,7 @@ package digest
 
 import (
 	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -129,4 +130,27 @@ func mustHash(t *testing.T, s Signed) string {
 	h, err := Hash(s)
 	require.NoError(t, err)
 	return h
+}
+
+// AppendJSON writes what json.Marshal would, from the payload encoded at
+// signing or, for a digest read back, encoded again.
+func TestAppendJSONIsMarshal(t *testing.T) {
+	priv, pub := keys(t)
+	for _, s := range append(chain(t, priv, 2), func() Signed {
+		s, err := Sign(Digest{Chain: "c/<ns>&", Seq: 1, To: t0, Events: []Entry{{ID: "a<b>&\u2028", SHA256: DocumentHash(nil), Dead: true}}}, priv)
+		require.NoError(t, err)
+		return s
+	}()) {
+		want, err := json.Marshal(s)
+		require.NoError(t, err)
+		got, err := s.AppendJSON(nil)
+		require.NoError(t, err)
+		assert.Equal(t, string(want), string(got))
+		var back Signed
+		require.NoError(t, json.Unmarshal(got, &back))
+		again, err := back.AppendJSON(nil)
+		require.NoError(t, err)
+		assert.Equal(t, string(want), string(again), "read back, it encodes the same")
+		require.NoError(t, Verify(back, []ed25519.PublicKey{pub}))
+	}
 }

@@ -54,8 +54,11 @@ type head struct {
 	To   time.Time `json:"to"`
 }
 
+type inflight struct{ events, chunks int }
+
 type ticket struct {
 	n       uint64
+	chunks  int // storage values holding its intent
 	at      time.Time // when the store answered
 	entries []Pending
 }
@@ -79,11 +82,12 @@ type Recorder struct {
 	instance  string
 	heads     map[string]head // namespace -> last digest
 	low, next uint64
-	inflight  map[uint64]int // ticket -> events begun
+	inflight  map[uint64]inflight // ticket -> what was begun
 	committed []ticket
 	pending   int // events begun and not yet in a sealed digest
 	sealed    []Signed
 	sealedRaw [][]byte // each sealed digest's JSON, kept so storage never re-encodes it
+	sealedChunks int
 	started   time.Time
 
 	sendMu sync.Mutex
@@ -102,7 +106,7 @@ func NewRecorder(cfg Config, key ed25519.PrivateKey, client storage.Client, sink
 		logger = zap.NewNop()
 	}
 	return &Recorder{cfg: cfg, key: key, client: client, sink: sink, settle: settle, logger: logger, now: time.Now,
-		heads: map[string]head{}, inflight: map[uint64]int{}, kick: make(chan struct{}, 1)}
+		heads: map[string]head{}, inflight: map[uint64]inflight{}, kick: make(chan struct{}, 1)}
 }
 
 func (r *Recorder) get(ctx context.Context, key string, v any) (bool, error) {
@@ -122,6 +126,63 @@ func setOp(key string, v any) *storage.Operation {
 }
 
 func intentKey(n uint64) string { return keyIntent + strconv.FormatUint(n, 10) }
+
+func chunkKey(key string, i int) string { return key + "." + strconv.Itoa(i) }
+
+// chunk bounds one stored value. bbolt (file_storage) rewrites a leaf page
+// and all on it per transaction, and keeps a large value in overflow pages
+// it must allocate whole: small values keep a write's cost near its size.
+const chunk = 2048
+
+// chunkedOps stores b under key as numbered chunks and their count at key,
+// deleting the chunks of an earlier value past the new count.
+func chunkedOps(key string, b []byte, old int) ([]*storage.Operation, int) {
+	k := (len(b) + chunk - 1) / chunk
+	ops := make([]*storage.Operation, 0, k+2)
+	ops = append(ops, storage.SetOperation(key, strconv.AppendInt(nil, int64(k), 10)))
+	for i := 0; i < k; i++ {
+		ops = append(ops, storage.SetOperation(chunkKey(key, i), b[i*chunk:min(len(b), (i+1)*chunk)]))
+	}
+	for i := k; i < old; i++ {
+		ops = append(ops, storage.DeleteOperation(chunkKey(key, i)))
+	}
+	return ops, k
+}
+
+// deleteChunked deletes what chunkedOps stored in k chunks.
+func deleteChunked(key string, k int) []*storage.Operation {
+	ops := []*storage.Operation{storage.DeleteOperation(key)}
+	for i := 0; i < k; i++ {
+		ops = append(ops, storage.DeleteOperation(chunkKey(key, i)))
+	}
+	return ops
+}
+
+var errChunks = errors.New("a stored value's chunks are missing or miscounted")
+
+// readChunked reads what chunkedOps stored; nil when there is nothing.
+func (r *Recorder) readChunked(ctx context.Context, key string) ([]byte, int, error) {
+	head, err := r.client.Get(ctx, key)
+	if err != nil || head == nil {
+		return nil, 0, err
+	}
+	k, err := strconv.Atoi(string(head))
+	if err != nil || k < 0 || k > 1<<24 {
+		return nil, 0, errChunks
+	}
+	out := []byte{}
+	for i := 0; i < k; i++ {
+		b, err := r.client.Get(ctx, chunkKey(key, i))
+		if err != nil {
+			return nil, 0, err
+		}
+		if b == nil {
+			return nil, 0, errChunks
+		}
+		out = append(out, b...)
+	}
+	return out, k, nil
+}
 
 // Start loads the chains' state, turns the writes a crash interrupted into
 // unconfirmed entries, resends digests not yet stored and starts the
@@ -156,7 +217,10 @@ func (r *Recorder) Start(ctx context.Context) error {
 		r.pending += s.Digest.Count
 	}
 	for n := r.low; n < r.next; n++ {
-		b, err := r.client.Get(ctx, intentKey(n))
+		b, chunks, err := r.readChunked(ctx, intentKey(n))
+		if errors.Is(err, errChunks) {
+			return fmt.Errorf("tamper evidence state %q: %w: the storage was changed or is corrupt; move the storage directory aside to start new chains", intentKey(n), err)
+		}
 		if err != nil {
 			return fmt.Errorf("tamper evidence: storage: %w", err)
 		}
@@ -170,7 +234,7 @@ func (r *Recorder) Start(ctx context.Context) error {
 		for i := range ps {
 			ps[i].Entry.Unconfirmed = true
 		}
-		r.committed = append(r.committed, ticket{n: n, entries: ps})
+		r.committed = append(r.committed, ticket{n: n, chunks: chunks, entries: ps})
 		r.pending += len(ps)
 	}
 	if err := r.client.Set(ctx, keyInstance, mustJSON(r.instance)); err != nil {
@@ -208,12 +272,13 @@ func (r *Recorder) Begin(ctx context.Context, ps []Pending) (uint64, error) {
 		return 0, fmt.Errorf("%w: %d wait (digest::max_pending_events %d); the digests cannot be stored, see the log", ErrBacklog, r.pending, r.cfg.MaxPendingEvents)
 	}
 	n := r.next
-	err = r.client.Batch(ctx, storage.SetOperation(intentKey(n), intent), setOp(keyNext, n+1))
+	ops, chunks := chunkedOps(intentKey(n), intent, 0)
+	err = r.client.Batch(ctx, append(ops, setOp(keyNext, n+1))...)
 	if err != nil {
 		return 0, fmt.Errorf("tamper evidence: storage: %w", err)
 	}
 	r.next = n + 1
-	r.inflight[n] = len(ps)
+	r.inflight[n] = inflight{events: len(ps), chunks: chunks}
 	r.pending += len(ps)
 	return n, nil
 }
@@ -231,8 +296,8 @@ func (r *Recorder) Commit(n uint64, stored []Pending) {
 		return
 	}
 	delete(r.inflight, n)
-	r.pending += len(stored) - begun
-	r.committed = append(r.committed, ticket{n: n, at: r.now(), entries: stored})
+	r.pending += len(stored) - begun.events
+	r.committed = append(r.committed, ticket{n: n, chunks: begun.chunks, at: r.now(), entries: stored})
 	if r.pending >= r.cfg.MaxEvents {
 		select {
 		case r.kick <- struct{}{}:
@@ -346,7 +411,11 @@ func (r *Recorder) seal(ctx context.Context, final, ignoreSettle bool) error {
 				return err
 			}
 			hash := hashPayload(payload, s.Signature)
-			outRaw = append(outRaw, signedJSON(payload, s.Signature))
+			raw, err := s.AppendJSON(nil)
+			if err != nil {
+				return err
+			}
+			outRaw = append(outRaw, raw)
 			h = head{Seq: d.Seq, Hash: hash, To: now}
 			out = append(out, s)
 			covered += len(chunk)
@@ -362,14 +431,16 @@ func (r *Recorder) seal(ctx context.Context, final, ignoreSettle bool) error {
 	for _, t := range keep {
 		low = min(low, t.n)
 	}
-	ops := []*storage.Operation{storage.SetOperation(keySealed, bytes.Join(sealedRaw, []byte{'\n'})), setOp(keyHeads, heads), setOp(keyLow, low)}
+	ops, sealedChunks := chunkedOps(keySealed, bytes.Join(sealedRaw, []byte{'\n'}), r.sealedChunks)
+	ops = append(ops, setOp(keyHeads, heads), setOp(keyLow, low))
 	for _, t := range used {
-		ops = append(ops, storage.DeleteOperation(intentKey(t.n)))
+		ops = append(ops, deleteChunked(intentKey(t.n), t.chunks)...)
 	}
 	if err := r.client.Batch(ctx, ops...); err != nil {
 		return fmt.Errorf("storage: %w", err)
 	}
 	r.heads, r.sealed, r.sealedRaw, r.committed, r.low = heads, sealed, sealedRaw, keep, low
+	r.sealedChunks = sealedChunks
 	r.covered += int64(covered)
 	return nil
 }
@@ -394,10 +465,12 @@ func (r *Recorder) send(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	rest, restRaw := r.sealed[len(batch):], r.sealedRaw[len(batch):]
-	if err := r.client.Set(ctx, keySealed, bytes.Join(restRaw, []byte{'\n'})); err != nil {
+	ops, chunks := chunkedOps(keySealed, bytes.Join(restRaw, []byte{'\n'}), r.sealedChunks)
+	if err := r.client.Batch(ctx, ops...); err != nil {
 		// They are stored: resending them later leaves one of each.
 		return fmt.Errorf("storage: %w", err)
 	}
+	r.sealedChunks = chunks
 	r.sealed, r.sealedRaw = append([]Signed(nil), rest...), append([][]byte(nil), restRaw...)
 	r.written += int64(len(batch))
 	for _, s := range batch {
@@ -419,23 +492,17 @@ func validID(id string) string {
 	return out
 }
 
-// signedJSON is a Signed's JSON from its payload, encoded once.
-func signedJSON(payload []byte, signature string) []byte {
-	b := make([]byte, 0, len(payload)+len(signature)+32)
-	b = append(b, `{"digest":`...)
-	b = append(b, payload...)
-	b = append(b, `,"signature":"`...)
-	b = append(b, signature...) // base64: nothing to escape
-	return append(b, `"}`...)
-}
-
 // loadSealed reads the digests sealed and not yet stored, one JSON per
 // line.
 func (r *Recorder) loadSealed(ctx context.Context) error {
-	b, err := r.client.Get(ctx, keySealed)
+	b, chunks, err := r.readChunked(ctx, keySealed)
+	if errors.Is(err, errChunks) {
+		return fmt.Errorf("tamper evidence state %q: %w: the storage was changed or is corrupt; move the storage directory aside to start new chains", keySealed, err)
+	}
 	if err != nil {
 		return fmt.Errorf("tamper evidence: storage: %w", err)
 	}
+	r.sealedChunks = chunks
 	for _, line := range bytes.Split(b, []byte{'\n'}) {
 		if len(line) == 0 {
 			continue

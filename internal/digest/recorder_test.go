@@ -185,6 +185,35 @@ func TestRecorderSealsCommittedEventsPerChain(t *testing.T) {
 	assert.Equal(t, Stats{Written: 6, Covered: 3}, r.Stats())
 }
 
+// An intent and the sealed digests larger than one stored value are kept
+// in chunks and read back whole after a crash.
+func TestRecorderChunksLargeValues(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	r := f.start(0)
+	f.sink.failing = true
+	var many []string
+	for i := range 300 {
+		many = append(many, fmt.Sprintf("event-%04d", i))
+	}
+	f.write(r, nil, ps("default", many...))
+	require.Error(t, r.Flush(ctx))
+	_, err := r.Begin(ctx, ps("default", many...))
+	require.NoError(t, err)
+	close(r.stop)
+	<-r.done
+	assert.NotEqual(t, "1", string(f.store.m[keySealed]), "the sealed digest spans chunks")
+
+	f.sink.failing = false
+	r2 := f.start(0)
+	require.NoError(t, r2.Shutdown(ctx))
+	got := ids(f.sink.all())[r2.Instance()+"/default"]
+	require.Len(t, got, 600)
+	assert.Equal(t, "event-0299", got[299])
+	assert.Equal(t, "event-0000?", got[300], "the begun write comes back unconfirmed")
+	assert.Empty(t, CheckChains(f.sink.all(), []ed25519.PublicKey{f.pub}))
+}
+
 func TestRecorderSplitsAtMaxEvents(t *testing.T) {
 	f := newFixture(t)
 	f.cfg.MaxEvents = 2
@@ -238,7 +267,10 @@ func TestRecorderRestartContinuesTheChain(t *testing.T) {
 	got := f.sink.all()
 	assert.Equal(t, []string{"a", "b?", "c?", "d"}, ids(got)[instance+"/default"])
 	assert.Empty(t, CheckChains(got, []ed25519.PublicKey{f.pub}))
-	assert.Empty(t, f.store.m[intentKey(0)], "sealed intents are deleted")
+	for k := range f.store.m {
+		assert.NotContains(t, k, keyIntent, "sealed intents are deleted, every chunk")
+	}
+	assert.Equal(t, "0", string(f.store.m[keySealed]), "stored digests leave no chunk")
 }
 
 // The sink is down: digests wait in storage, one heartbeat per chain at
