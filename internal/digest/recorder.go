@@ -58,7 +58,7 @@ type inflight struct{ events, chunks int }
 
 type ticket struct {
 	n       uint64
-	chunks  int // storage values holding its intent
+	chunks  int       // storage values holding its intent
 	at      time.Time // when the store answered
 	entries []Pending
 }
@@ -78,17 +78,17 @@ type Recorder struct {
 	logger *zap.Logger
 	now    func() time.Time
 
-	mu        sync.Mutex
-	instance  string
-	heads     map[string]head // namespace -> last digest
-	low, next uint64
-	inflight  map[uint64]inflight // ticket -> what was begun
-	committed []ticket
-	pending   int // events begun and not yet in a sealed digest
-	sealed    []Signed
-	sealedRaw [][]byte // each sealed digest's JSON, kept so storage never re-encodes it
+	mu           sync.Mutex
+	instance     string
+	heads        map[string]head // namespace -> last digest
+	low, next    uint64
+	inflight     map[uint64]inflight // ticket -> what was begun
+	committed    []ticket
+	pending      int // events begun and not yet in a sealed digest
+	sealed       []Signed
+	sealedRaw    [][]byte // each sealed digest's JSON, kept so storage never re-encodes it
 	sealedChunks int
-	started   time.Time
+	started      time.Time
 
 	sendMu sync.Mutex
 	kick   chan struct{}

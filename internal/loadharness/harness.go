@@ -64,6 +64,9 @@ type Scenario struct {
 	// Digests turns tamper evidence on (a fresh key pair, digests every
 	// 5s) and ends the run with bin/auditctl verify against the double.
 	Digests bool
+	// KeepSource has the double keep every document's source, as it must
+	// for verify: set it on the runs compared with a Digests run.
+	KeepSource bool
 }
 
 // digestInstance names the harness collector's chains, so their digest
@@ -375,7 +378,7 @@ func Run(ctx context.Context, o Options, sc Scenario) (Report, error) {
 	}
 	defer os.RemoveAll(dir)
 	flags := []string{"-latency"}
-	if sc.Digests {
+	if sc.Digests || sc.KeepSource {
 		flags = append(flags, "-keep-source") // verify hashes every _source
 	}
 	d, err := startDouble(o, flags...)
