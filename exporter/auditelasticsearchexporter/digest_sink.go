@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -38,6 +39,25 @@ type dataStreamJSON struct {
 	Namespace string `json:"namespace"`
 }
 
+// digestDocument is the digestDoc of a digest, with its payload copied in
+// as encoded: json.Marshal would scan the megabyte again to compact it.
+func digestDocument(d digest.Digest, dsj dataStreamJSON, payload []byte, signature string) ([]byte, error) {
+	head, err := json.Marshal(digestDoc{Timestamp: d.To.UTC().Format(time.RFC3339Nano), DataStream: dsj, Digest: json.RawMessage("0"), Signature: signature})
+	if err != nil {
+		return nil, err
+	}
+	// head ends `"digest":0,"signature":"…"}`: put the payload for the 0.
+	i := bytes.LastIndex(head, []byte(`"digest":0,`))
+	if i < 0 {
+		return nil, errors.New("digest document: unexpected encoding")
+	}
+	i += len(`"digest":`)
+	out := make([]byte, 0, len(head)+len(payload))
+	out = append(out, head[:i]...)
+	out = append(out, payload...)
+	return append(out, head[i+1:]...), nil
+}
+
 // digestID is a digest's _id: one per chain and sequence number.
 func digestID(d digest.Digest) string {
 	return esdoc.ShortID(d.Chain + "/" + strconv.FormatUint(d.Seq, 10))
@@ -65,7 +85,7 @@ func (s digestSink) body(ds []digest.Signed) (_ []byte, n int, _ error) {
 		if err != nil {
 			return nil, 0, err
 		}
-		doc, err := json.Marshal(digestDoc{Timestamp: d.To.UTC().Format(time.RFC3339Nano), DataStream: dsj, Digest: payload, Signature: sd.Signature})
+		doc, err := digestDocument(d, dsj, payload, sd.Signature)
 		if err != nil {
 			return nil, 0, err
 		}
