@@ -58,9 +58,17 @@ func digestDocument(d digest.Digest, dsj dataStreamJSON, payload []byte, signatu
 	return append(out, head[i+1:]...), nil
 }
 
-// digestID is a digest's _id: one per chain and sequence number.
-func digestID(d digest.Digest) string {
-	return esdoc.ShortID(d.Chain + "/" + strconv.FormatUint(d.Seq, 10))
+// digestID is a digest's _id: its chain, sequence number and hash. A
+// resend of the same digest is refused (409) as already stored; a
+// different digest for the same place (a chain restarted on lost
+// storage) is stored beside it, where verify names the fork, instead of
+// being taken for stored.
+func digestID(s digest.Signed) (string, error) {
+	h, err := s.LinkHash()
+	if err != nil {
+		return "", err
+	}
+	return esdoc.ShortID(s.Digest.Chain + "/" + strconv.FormatUint(s.Digest.Seq, 10) + "/" + h[:16]), nil
 }
 
 // maxDigestBody bounds one bulk request of digests: after an outage many
@@ -81,7 +89,11 @@ func (s digestSink) body(ds []digest.Signed) (_ []byte, n int, _ error) {
 		if err != nil {
 			return nil, 0, err
 		}
-		action, err := json.Marshal(map[string]map[string]string{"create": {"_index": stream, "_id": digestID(d)}})
+		id, err := digestID(sd)
+		if err != nil {
+			return nil, 0, err
+		}
+		action, err := json.Marshal(map[string]map[string]string{"create": {"_index": stream, "_id": id}})
 		if err != nil {
 			return nil, 0, err
 		}

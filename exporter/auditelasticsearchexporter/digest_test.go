@@ -169,7 +169,9 @@ func (v *digestEnv) digests(t *testing.T) []digest.Signed {
 	for _, d := range v.search(t, digestStream) {
 		var s digest.Signed
 		require.NoError(t, json.Unmarshal(d.Source, &s))
-		assert.Equal(t, digestID(s.Digest), d.ID)
+		id, err := digestID(s)
+		require.NoError(t, err)
+		assert.Equal(t, id, d.ID)
 		out = append(out, s)
 	}
 	assert.Empty(t, digest.CheckChains(out, []ed25519.PublicKey{v.pub}))

@@ -79,6 +79,15 @@ func (s Signed) PayloadJSON() ([]byte, error) {
 	return Payload(s.Digest)
 }
 
+// LinkHash is Hash(s), from the payload encoded once.
+func (s Signed) LinkHash() (string, error) {
+	p, err := s.PayloadJSON()
+	if err != nil {
+		return "", err
+	}
+	return hashPayload(p, s.Signature), nil
+}
+
 // AppendJSON appends the JSON of s (as json.Marshal writes it).
 func (s Signed) AppendJSON(b []byte) ([]byte, error) {
 	p, err := s.PayloadJSON()

@@ -1,7 +1,6 @@
 package digest
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -25,6 +24,14 @@ type Sink interface {
 	Write(ctx context.Context, ds []Signed) error
 }
 
+// BeforeSealer is a Sink that must make the events it will be told about
+// durable before they are claimed (the archive fsyncs its files): the
+// recorder calls BeforeSeal, and seals only what was committed before the
+// call, and only when it succeeded.
+type BeforeSealer interface {
+	BeforeSeal(ctx context.Context) error
+}
+
 // Pending is an event a write is about to store, or has stored.
 type Pending struct {
 	// Namespace names the chain (with the recorder's instance): the
@@ -42,7 +49,9 @@ var ErrBacklog = errors.New("tamper evidence: too many events wait for a digest"
 const (
 	keyInstance = "digest.instance"
 	keyHeads    = "digest.heads"
-	keySealed   = "digest.sealed"
+	keySealed   = "digest.sealed." // + number: one sealed digest not yet stored
+	keySealedLo = "digest.sealedlow"
+	keySealedHi = "digest.sealednext"
 	keyLow      = "digest.low"
 	keyNext     = "digest.next"
 	keyIntent   = "digest.intent."
@@ -55,6 +64,20 @@ type head struct {
 }
 
 type inflight struct{ events, chunks int }
+
+// sealedKey is where one sealed digest waits for the sink: its own value,
+// written once and deleted once stored (never the whole backlog again).
+type sealedKey struct {
+	n      uint64
+	chunks int
+}
+
+func sealedKeyName(n uint64) string { return keySealed + strconv.FormatUint(n, 10) }
+
+// maxStateSpan bounds the numbers Start walks: more open intents or
+// sealed digests than this is a corrupt (or hostile) storage, not a
+// backlog (max_pending_events bounds a real one far below it).
+const maxStateSpan = 10_000_000
 
 type ticket struct {
 	n       uint64
@@ -87,7 +110,8 @@ type Recorder struct {
 	pending      int // events begun and not yet in a sealed digest
 	sealed       []Signed
 	sealedRaw    [][]byte // each sealed digest's JSON, kept so storage never re-encodes it
-	sealedChunks int
+	sealedKeys   []sealedKey // where each is stored
+	sealedNext   uint64
 	started      time.Time
 
 	sendMu sync.Mutex
@@ -216,6 +240,9 @@ func (r *Recorder) Start(ctx context.Context) error {
 	for _, s := range r.sealed {
 		r.pending += s.Digest.Count
 	}
+	if r.next < r.low || r.next-r.low > maxStateSpan {
+		return fmt.Errorf("tamper evidence state: intents %d to %d: the storage was changed or is corrupt; move the storage directory aside to start new chains", r.low, r.next)
+	}
 	for n := r.low; n < r.next; n++ {
 		b, chunks, err := r.readChunked(ctx, intentKey(n))
 		if errors.Is(err, errChunks) {
@@ -298,7 +325,8 @@ func (r *Recorder) Commit(n uint64, stored []Pending) {
 	delete(r.inflight, n)
 	r.pending += len(stored) - begun.events
 	r.committed = append(r.committed, ticket{n: n, chunks: begun.chunks, at: r.now(), entries: stored})
-	if r.pending >= r.cfg.MaxEvents {
+	if r.pending >= r.cfg.MaxEvents && len(r.sealed) == 0 {
+		// Seal early on a burst, not while the sink is behind.
 		select {
 		case r.kick <- struct{}{}:
 		default:
@@ -340,13 +368,23 @@ func (r *Recorder) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	close(r.stop)
-	<-r.done
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+		return fmt.Errorf("tamper evidence: the digest writer did not stop in time: %w; what is not written stays in storage for the next start", ctx.Err())
+	}
 	r.stop = nil
 	return r.run(ctx, true, true)
 }
 
 func (r *Recorder) run(ctx context.Context, final, now bool) error {
-	if err := r.seal(ctx, final, now); err != nil {
+	cut := r.now()
+	if bs, ok := r.sink.(BeforeSealer); ok {
+		if err := bs.BeforeSeal(ctx); err != nil {
+			return fmt.Errorf("before sealing: %w", err)
+		}
+	}
+	if err := r.seal(ctx, final, now, cut); err != nil {
 		return err
 	}
 	return r.send(ctx)
@@ -355,7 +393,7 @@ func (r *Recorder) run(ctx context.Context, final, now bool) error {
 // seal turns the committed events into signed digests, one or more per
 // chain and a heartbeat for a chain without events, and keeps them in
 // storage together with the new heads: from then on they are the chain.
-func (r *Recorder) seal(ctx context.Context, final, ignoreSettle bool) error {
+func (r *Recorder) seal(ctx context.Context, final, ignoreSettle bool, cut time.Time) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.now().UTC()
@@ -363,7 +401,7 @@ func (r *Recorder) seal(ctx context.Context, final, ignoreSettle bool) error {
 	var used []ticket
 	var keep []ticket
 	for _, t := range r.committed {
-		if !ignoreSettle && !t.at.IsZero() && now.Sub(t.at) < r.settle {
+		if !t.at.IsZero() && (t.at.After(cut) || !ignoreSettle && now.Sub(t.at) < r.settle) {
 			keep = append(keep, t)
 			continue
 		}
@@ -424,6 +462,15 @@ func (r *Recorder) seal(ctx context.Context, final, ignoreSettle bool) error {
 	}
 	sealed := append(append([]Signed(nil), r.sealed...), out...)
 	sealedRaw := append(append([][]byte(nil), r.sealedRaw...), outRaw...)
+	sealedKeys := append([]sealedKey(nil), r.sealedKeys...)
+	next := r.sealedNext
+	var ops []*storage.Operation
+	for _, raw := range outRaw {
+		o, k := chunkedOps(sealedKeyName(next), raw, 0)
+		ops = append(ops, o...)
+		sealedKeys = append(sealedKeys, sealedKey{next, k})
+		next++
+	}
 	low := r.next
 	for n := range r.inflight {
 		low = min(low, n)
@@ -431,8 +478,7 @@ func (r *Recorder) seal(ctx context.Context, final, ignoreSettle bool) error {
 	for _, t := range keep {
 		low = min(low, t.n)
 	}
-	ops, sealedChunks := chunkedOps(keySealed, bytes.Join(sealedRaw, []byte{'\n'}), r.sealedChunks)
-	ops = append(ops, setOp(keyHeads, heads), setOp(keyLow, low))
+	ops = append(ops, setOp(keySealedHi, next), setOp(keyHeads, heads), setOp(keyLow, low))
 	for _, t := range used {
 		ops = append(ops, deleteChunked(intentKey(t.n), t.chunks)...)
 	}
@@ -440,7 +486,7 @@ func (r *Recorder) seal(ctx context.Context, final, ignoreSettle bool) error {
 		return fmt.Errorf("storage: %w", err)
 	}
 	r.heads, r.sealed, r.sealedRaw, r.committed, r.low = heads, sealed, sealedRaw, keep, low
-	r.sealedChunks = sealedChunks
+	r.sealedKeys, r.sealedNext = sealedKeys, next
 	r.covered += int64(covered)
 	return nil
 }
@@ -464,14 +510,22 @@ func (r *Recorder) send(ctx context.Context) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	rest, restRaw := r.sealed[len(batch):], r.sealedRaw[len(batch):]
-	ops, chunks := chunkedOps(keySealed, bytes.Join(restRaw, []byte{'\n'}), r.sealedChunks)
+	var ops []*storage.Operation
+	for _, k := range r.sealedKeys[:len(batch)] {
+		ops = append(ops, deleteChunked(sealedKeyName(k.n), k.chunks)...)
+	}
+	lo := r.sealedNext
+	if len(r.sealedKeys) > len(batch) {
+		lo = r.sealedKeys[len(batch)].n
+	}
+	ops = append(ops, setOp(keySealedLo, lo))
 	if err := r.client.Batch(ctx, ops...); err != nil {
 		// They are stored: resending them later leaves one of each.
 		return fmt.Errorf("storage: %w", err)
 	}
-	r.sealedChunks = chunks
-	r.sealed, r.sealedRaw = append([]Signed(nil), rest...), append([][]byte(nil), restRaw...)
+	r.sealed = append([]Signed(nil), r.sealed[len(batch):]...)
+	r.sealedRaw = append([][]byte(nil), r.sealedRaw[len(batch):]...)
+	r.sealedKeys = append([]sealedKey(nil), r.sealedKeys[len(batch):]...)
 	r.written += int64(len(batch))
 	for _, s := range batch {
 		r.pending -= s.Digest.Count // sealed events count until stored
@@ -492,27 +546,35 @@ func validID(id string) string {
 	return out
 }
 
-// loadSealed reads the digests sealed and not yet stored, one JSON per
-// line.
+// loadSealed reads the digests sealed and not yet stored, in order.
 func (r *Recorder) loadSealed(ctx context.Context) error {
-	b, chunks, err := r.readChunked(ctx, keySealed)
-	if errors.Is(err, errChunks) {
-		return fmt.Errorf("tamper evidence state %q: %w: the storage was changed or is corrupt; move the storage directory aside to start new chains", keySealed, err)
-	}
-	if err != nil {
-		return fmt.Errorf("tamper evidence: storage: %w", err)
-	}
-	r.sealedChunks = chunks
-	for _, line := range bytes.Split(b, []byte{'\n'}) {
-		if len(line) == 0 {
-			continue
+	var lo uint64
+	for key, v := range map[string]*uint64{keySealedLo: &lo, keySealedHi: &r.sealedNext} {
+		if _, err := r.get(ctx, key, v); err != nil {
+			return err
 		}
-		var s Signed
-		if err := json.Unmarshal(line, &s); err != nil {
-			return fmt.Errorf("tamper evidence state %q does not decode (%v): the storage was changed or is corrupt; move the storage directory aside to start new chains", keySealed, err)
+	}
+	if r.sealedNext < lo || r.sealedNext-lo > maxStateSpan {
+		return fmt.Errorf("tamper evidence state: sealed digests %d to %d: the storage was changed or is corrupt; move the storage directory aside to start new chains", lo, r.sealedNext)
+	}
+	for n := lo; n < r.sealedNext; n++ {
+		b, chunks, err := r.readChunked(ctx, sealedKeyName(n))
+		if errors.Is(err, errChunks) {
+			return fmt.Errorf("tamper evidence state %q: %w: the storage was changed or is corrupt; move the storage directory aside to start new chains", sealedKeyName(n), err)
 		}
-		r.sealed = append(r.sealed, s)
-		r.sealedRaw = append(r.sealedRaw, append([]byte(nil), line...))
+		if err != nil {
+			return fmt.Errorf("tamper evidence: storage: %w", err)
+		}
+		if b == nil {
+			continue // stored and deleted; low was not moved yet
+		}
+		var sd Signed
+		if err := json.Unmarshal(b, &sd); err != nil {
+			return fmt.Errorf("tamper evidence state %q does not decode (%v): the storage was changed or is corrupt; move the storage directory aside to start new chains", sealedKeyName(n), err)
+		}
+		r.sealed = append(r.sealed, sd)
+		r.sealedRaw = append(r.sealedRaw, b)
+		r.sealedKeys = append(r.sealedKeys, sealedKey{n, chunks})
 	}
 	return nil
 }

@@ -21,6 +21,7 @@ type memStorage struct {
 	mu      sync.Mutex
 	m       map[string][]byte
 	failing bool
+	written int // bytes set, ever
 }
 
 func newMemStorage() *memStorage { return &memStorage{m: map[string][]byte{}} }
@@ -50,6 +51,7 @@ func (s *memStorage) Batch(_ context.Context, ops ...*storage.Operation) error {
 			op.Value = s.m[op.Key]
 		case storage.Set:
 			s.m[op.Key] = append([]byte(nil), op.Value...)
+			s.written += len(op.Value)
 		case storage.Delete:
 			delete(s.m, op.Key)
 		}
@@ -202,7 +204,7 @@ func TestRecorderChunksLargeValues(t *testing.T) {
 	require.NoError(t, err)
 	close(r.stop)
 	<-r.done
-	assert.NotEqual(t, "1", string(f.store.m[keySealed]), "the sealed digest spans chunks")
+	assert.NotEqual(t, "1", string(f.store.m[sealedKeyName(0)]), "the sealed digest spans chunks")
 
 	f.sink.failing = false
 	r2 := f.start(0)
@@ -269,8 +271,8 @@ func TestRecorderRestartContinuesTheChain(t *testing.T) {
 	assert.Empty(t, CheckChains(got, []ed25519.PublicKey{f.pub}))
 	for k := range f.store.m {
 		assert.NotContains(t, k, keyIntent, "sealed intents are deleted, every chunk")
+		assert.NotContains(t, k, keySealed, "stored digests leave nothing behind")
 	}
-	assert.Equal(t, "0", string(f.store.m[keySealed]), "stored digests leave no chunk")
 }
 
 // The sink is down: digests wait in storage, one heartbeat per chain at
@@ -416,4 +418,62 @@ func TestRecorderInvalidUTF8ID(t *testing.T) {
 	require.NoError(t, json.Unmarshal(raw, &back))
 	assert.Equal(t, "ev-\ufffd\ufffd-1", back.Digest.Events[0].ID)
 	assert.Empty(t, CheckChains([]Signed{back}, []ed25519.PublicKey{f.pub}))
+}
+
+// syncSink is a sink that must sync before a seal.
+type syncSink struct {
+	memSink
+	syncs   int
+	syncErr error
+}
+
+func (s *syncSink) BeforeSeal(context.Context) error { s.syncs++; return s.syncErr }
+
+func TestRecorderBeforeSeal(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	sink := &syncSink{syncErr: errors.New("fsync: input/output error")}
+	r := NewRecorder(f.cfg, f.priv, f.store, sink, 0, nil)
+	r.now = f.clk.now
+	require.NoError(t, r.Start(ctx))
+	f.write(r, nil, ps("default", "a"))
+	assert.ErrorContains(t, r.Flush(ctx), "input/output error")
+	assert.Empty(t, sink.all(), "nothing is claimed when the store could not be made durable")
+	sink.syncErr = nil
+	require.NoError(t, r.Shutdown(ctx))
+	assert.Equal(t, []string{"a"}, ids(sink.all())[r.Instance()+"/default"])
+	assert.Equal(t, 2, sink.syncs)
+}
+
+// While the sink is down, each seal writes only its new digests: the
+// backlog is not rewritten every interval.
+func TestRecorderOutageWritesEachDigestOnce(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	r := f.start(0)
+	f.sink.failing = true
+	var per []int
+	for i := range 20 {
+		before := f.store.written
+		f.write(r, nil, ps("default", fmt.Sprintf("a%d", i), fmt.Sprintf("b%d", i)))
+		f.clk.add(time.Minute)
+		require.Error(t, r.Flush(ctx))
+		per = append(per, f.store.written-before)
+	}
+	assert.Less(t, per[19], 2*per[1], "storage written per seal stays flat as the backlog grows: %v", per)
+	f.sink.failing = false
+	require.NoError(t, r.Shutdown(ctx))
+	assert.Len(t, ids(f.sink.all())[r.Instance()+"/default"], 40)
+	assert.Empty(t, CheckChains(f.sink.all(), []ed25519.PublicKey{f.pub}))
+}
+
+// A storage that claims an absurd number of open intents is refused at
+// start, at once, rather than walked.
+func TestRecorderRefusesCorruptState(t *testing.T) {
+	for _, key := range []string{keyNext, keySealedHi} {
+		f := newFixture(t)
+		f.store.m[key] = []byte("4611686018427387904")
+		r := NewRecorder(f.cfg, f.priv, f.store, f.sink, 0, nil)
+		assert.ErrorContains(t, r.Start(context.Background()), "corrupt", key)
+	}
 }
