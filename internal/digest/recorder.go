@@ -101,18 +101,18 @@ type Recorder struct {
 	logger *zap.Logger
 	now    func() time.Time
 
-	mu           sync.Mutex
-	instance     string
-	heads        map[string]head // namespace -> last digest
-	low, next    uint64
-	inflight     map[uint64]inflight // ticket -> what was begun
-	committed    []ticket
-	pending      int // events begun and not yet in a sealed digest
-	sealed       []Signed
-	sealedRaw    [][]byte // each sealed digest's JSON, kept so storage never re-encodes it
-	sealedKeys   []sealedKey // where each is stored
-	sealedNext   uint64
-	started      time.Time
+	mu         sync.Mutex
+	instance   string
+	heads      map[string]head // namespace -> last digest
+	low, next  uint64
+	inflight   map[uint64]inflight // ticket -> what was begun
+	committed  []ticket
+	pending    int // events begun and not yet in a sealed digest
+	sealed     []Signed
+	sealedRaw  [][]byte    // each sealed digest's JSON, kept so storage never re-encodes it
+	sealedKeys []sealedKey // where each is stored
+	sealedNext uint64
+	started    time.Time
 
 	sendMu sync.Mutex
 	kick   chan struct{}
