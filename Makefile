@@ -76,6 +76,7 @@ fuzz: ## Run every fuzz test for FUZZTIME each
 	$(GO) test ./internal/auditcsv -run '^$$' -fuzz '^FuzzReader$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/auditcsv -run '^$$' -fuzz '^FuzzBoundedRows$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/digest -run '^$$' -fuzz '^FuzzDecodeIntent$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/digest -run '^$$' -fuzz '^FuzzPayload$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/verify -run '^$$' -fuzz '^FuzzDecodeDigest$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/verify -run '^$$' -fuzz '^FuzzDecodeESDigest$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/auditcsv -run '^$$' -fuzz '^FuzzNeutralize$$' -fuzztime $(FUZZTIME)

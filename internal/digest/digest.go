@@ -102,12 +102,13 @@ func (s Signed) AppendJSON(b []byte) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-// Payload is the bytes signed: the digest's JSON.
+// Payload is the bytes signed: the digest's JSON, as encoding/json writes
+// it.
 func Payload(d Digest) ([]byte, error) {
 	if d.Events == nil {
 		d.Events = []Entry{}
 	}
-	return json.Marshal(d)
+	return appendPayload(make([]byte, 0, 256+len(d.Events)*160), d)
 }
 
 // KeyID names a public key.
