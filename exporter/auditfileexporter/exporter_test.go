@@ -406,25 +406,6 @@ func TestDigestsOffIsTheFileExporter(t *testing.T) {
 	assert.ErrorIs(t, err, os.ErrNotExist)
 }
 
-// A digest file that a crash left inside a line gets the next digest on a
-// line of its own.
-func TestSinkEndsAPartialLine(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, DefaultDigestFile)
-	require.NoError(t, os.WriteFile(path, []byte(`{"digest":{"cha`), 0o640))
-	s, err := openSink(path, filepath.Join(dir, "audit.jsonl"))
-	require.NoError(t, err)
-	d := digest.Signed{Digest: digest.Digest{Chain: "c/default", Seq: 1, Events: []digest.Entry{}}, Signature: "x"}
-	require.NoError(t, s.Write(ctx, []digest.Signed{d}))
-	require.NoError(t, s.Close())
-	b, err := os.ReadFile(path)
-	require.NoError(t, err)
-	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
-	require.Len(t, lines, 2)
-	assert.Equal(t, `{"digest":{"cha`, lines[0])
-	assert.True(t, strings.HasPrefix(lines[1], `{"digest":{"version":0,"chain":"c/default","seq":1`), lines[1])
-}
-
 // Concurrent writers: the archive's order is still the digests' order.
 func TestConcurrentWritesKeepOrder(t *testing.T) {
 	keyFile, pub := testKey(t)
