@@ -90,7 +90,8 @@ func (e *auditFileExporter) Start(ctx context.Context, host component.Host) erro
 	// the file; the wait of a full flush_interval plus settleMargin is
 	// kept as a margin should it ever buffer. A clean shutdown flushes
 	// first (Shutdown), so the final digests claim everything. Against a
-	// machine crash the sink fsyncs the archive before it stores a digest.
+	// machine crash the sink fsyncs the archive before the recorder seals
+	// (BeforeSeal) and before it stores a digest (Write).
 	settle := c.FlushInterval + settleMargin
 	e.rec = digest.NewRecorder(c.Digest.Config, key, e.client, e.sink, settle, e.set.Logger)
 	if err := e.rec.Start(ctx); err != nil {

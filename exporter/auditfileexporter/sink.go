@@ -157,6 +157,20 @@ func (s *fileSink) Write(_ context.Context, ds []digest.Signed) error {
 	return nil
 }
 
+// BeforeSeal syncs the archive before the recorder seals digests (and
+// deletes the intents of what they claim): a machine crash after the seal
+// must not take from the page cache a record a sealed digest claims.
+// The recorder does not seal when it fails. Write syncs again, for what
+// was written between the seal and the write.
+func (s *fileSink) BeforeSeal(context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.syncArchive(); err != nil {
+		return fmt.Errorf("syncing the archive before sealing its digests: %w", err)
+	}
+	return nil
+}
+
 // syncArchive fsyncs the archive files written since the last sync, and
 // their directory (a rotation renames and creates files): the file
 // exporter never does, and a digest must not claim what a machine crash
@@ -183,12 +197,22 @@ func (s *fileSink) syncArchive() error {
 		if !s.synced.IsZero() && info.ModTime().Before(since) {
 			continue
 		}
-		if err := syncFile(filepath.Join(s.archiveDir, e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
+		p := filepath.Join(s.archiveDir, e.Name())
+		if err := syncFile(p); err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				continue
+			}
 			return err
+		}
+		if s.onSync != nil {
+			s.onSync(p)
 		}
 	}
 	if err := syncDir(s.archiveDir); err != nil {
 		return err
+	}
+	if s.onSync != nil {
+		s.onSync(s.archiveDir)
 	}
 	s.synced = start
 	return nil

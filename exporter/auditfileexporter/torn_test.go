@@ -1,6 +1,7 @@
 package auditfileexporter
 
 import (
+	"context"
 	"crypto/ed25519"
 	"errors"
 	"os"
@@ -242,4 +243,26 @@ func TestTornDigestLineAfterKill(t *testing.T) {
 	require.NoError(t, e2.Shutdown(ctx))
 	readDigests(t, p) // every line a digest
 	assert.True(t, verifyArchive(t, dir, pub).Intact(), "findings after a torn digest write")
+}
+
+// BeforeSeal is the recorder's hook before it seals: the archive is synced
+// then, and a failure stops the seal.
+func TestBeforeSealSyncsTheArchive(t *testing.T) {
+	var _ interface {
+		BeforeSeal(context.Context) error
+	} = (*fileSink)(nil)
+	dir := t.TempDir()
+	archive := filepath.Join(dir, "archive", "audit.jsonl")
+	require.NoError(t, os.MkdirAll(filepath.Dir(archive), 0o750))
+	require.NoError(t, os.WriteFile(archive, []byte("{}\n"), 0o600))
+	s, err := openSink(filepath.Join(dir, DefaultDigestFile), archive, zap.NewNop())
+	require.NoError(t, err)
+	defer s.Close()
+	var synced []string
+	s.onSync = func(p string) { synced = append(synced, p) }
+	require.NoError(t, s.BeforeSeal(ctx))
+	assert.Equal(t, []string{archive, filepath.Dir(archive)}, synced)
+
+	require.NoError(t, os.RemoveAll(filepath.Dir(archive)))
+	assert.ErrorContains(t, s.BeforeSeal(ctx), "syncing the archive before sealing")
 }
