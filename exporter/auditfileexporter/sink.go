@@ -32,7 +32,6 @@ type fileSink struct {
 	newline bool      // a failed write left half a line that could not be cut
 	synced  time.Time // when the archive was last synced
 	buf     []byte
-	logger  *zap.Logger
 
 	beforeWrite func()                              // tests: look at the archive as a digest is stored
 	write       func(*os.File, []byte) (int, error) // tests: a write cut short; nil: f.Write
@@ -49,7 +48,7 @@ func openSink(path, archive string, logger *zap.Logger) (*fileSink, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &fileSink{path: path, archiveDir: filepath.Dir(archive), f: f, logger: logger}
+	s := &fileSink{path: path, archiveDir: filepath.Dir(archive), f: f}
 	// A crash during a write can leave half a line, which verify would
 	// report as a bad digest forever. The digests on it are still in
 	// storage (the recorder forgets them only once Write returned), so
