@@ -90,14 +90,19 @@ func (c *Config) Validate() error {
 	if c.GroupBy != nil && c.GroupBy.Enabled {
 		refuse("group_by: the archive readers read one directory of *.jsonl files in name order; disable group_by")
 	}
-	if c.Rotation == nil && !c.Append {
-		refuse("without rotation the file exporter truncates path at every start, deleting events earlier digests cover: set append: true or a rotation section")
+	// Without rotation the file exporter writes through a bufio.Writer
+	// (fileexporter's newFileWriter, case rotation == nil:
+	// newBufferedWriteCloser) and only logs a failed periodic flush
+	// (fileWriter.startFlusher): records lost in that buffer would still
+	// be claimed (and without append it truncates path at every start).
+	// With rotation it writes each line straight to the file through
+	// timberjack.Logger.Write (an *os.File, no buffer; newFileWriter's
+	// default case), so a failed write fails the export.
+	if c.Rotation == nil {
+		refuse("a rotation section is required: without one the file exporter buffers writes and only logs a failed flush, so digests could claim lost records; add e.g. rotation: {max_megabytes: 100}")
 	}
 	if c.Rotation != nil && c.Rotation.LocalTime {
 		refuse("rotation::localtime: backups named in local time do not sort in write order across a clock change, and verify checks order; remove localtime (UTC names)")
-	}
-	if c.Rotation == nil && c.FlushInterval <= 0 {
-		refuse("flush_interval must be positive: a digest claims an event only once the file exporter has flushed it")
 	}
 	dp := c.digestPath()
 	switch {

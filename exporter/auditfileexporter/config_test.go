@@ -56,8 +56,9 @@ func TestConfig(t *testing.T) {
 			Digest: on(func(d *digest.Config) { d.Interval = 30 * time.Second }),
 		}, digestPath: filepath.Join("archive", DefaultDigestFile)},
 		{name: "digest_path", want: &Config{
-			Config: fileexporter.Config{Path: "./archive/audit.jsonl", Append: true, FormatType: "json", FlushInterval: time.Second,
-				GroupBy: &fileexporter.GroupBy{ResourceAttribute: "fileexporter.path_segment", MaxOpenFiles: 100}},
+			Config: fileexporter.Config{Path: "./archive/audit.jsonl", FormatType: "json", FlushInterval: time.Second,
+				Rotation: &fileexporter.Rotation{MaxMegabytes: 10, MaxBackups: 100},
+				GroupBy:  &fileexporter.GroupBy{ResourceAttribute: "fileexporter.path_segment", MaxOpenFiles: 100}},
 			Digest: func() DigestConfig { d := on(nil); d.Path = "./digests/archive.ndjson"; return d }(),
 		}, digestPath: "./digests/archive.ndjson"},
 		// Digests off: the file exporter's settings, all of them.
@@ -65,7 +66,10 @@ func TestConfig(t *testing.T) {
 		{name: "compressed", validateErr: `compression "zstd": the archive readers read uncompressed JSON lines`},
 		{name: "grouped", validateErr: "group_by: the archive readers read one directory"},
 		{name: "proto", validateErr: "format must be json"},
-		{name: "truncating", validateErr: "truncates path at every start"},
+		// No rotation: the file exporter buffers and only logs a failed
+		// flush; without append it also truncates path at every start.
+		{name: "truncating", validateErr: "a rotation section is required"},
+		{name: "append_no_rotation", validateErr: "a rotation section is required"},
 		{name: "localtime", validateErr: "rotation::localtime"},
 		{name: "digest_jsonl", validateErr: `must not contain ".jsonl"`},
 		{name: "digest_is_path", validateErr: "digest::path is path"},

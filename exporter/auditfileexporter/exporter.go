@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.uber.org/zap"
 
 	assets "github.com/otelcol-audit/otelcol-audit/config/elasticsearch"
 	"github.com/otelcol-audit/otelcol-audit/internal/digest"
@@ -69,25 +71,27 @@ func (e *auditFileExporter) Start(ctx context.Context, host component.Host) erro
 		return err
 	}
 	e.client = &freezable{Client: client}
+	if err := cutTornArchive(c.Path, e.set.Logger); err != nil {
+		_ = client.Close(ctx)
+		return err
+	}
 	if err := e.inner.Start(ctx, host); err != nil {
 		_ = client.Close(ctx)
 		return err
 	}
-	e.sink, err = openSink(c.digestPath(), c.Path)
+	e.sink, err = openSink(c.digestPath(), c.Path, e.set.Logger)
 	if err != nil {
 		_ = e.inner.Shutdown(ctx)
 		_ = client.Close(ctx)
 		return fmt.Errorf("audit_file: digest::path: %w", err)
 	}
-	// settle: how long after a write a digest may claim it. Without
-	// rotation the file exporter keeps writes in a memory buffer that it
-	// flushes every flush_interval (with rotation it writes through); a
-	// crash before that flush loses them, and a digest must never claim
-	// an event a crash can still lose. So a record is claimed only a full
-	// flush_interval after its write, plus settleMargin for a late tick or
-	// a slow flush. A clean shutdown flushes first (Shutdown), so the
-	// final digests claim everything. Against a machine crash the sink
-	// fsyncs the archive before it stores a digest.
+	// settle: how long after a write a digest may claim it. Digests need
+	// rotation (Validate), with which the file exporter writes through to
+	// the file; the wait of a full flush_interval plus settleMargin is
+	// kept as a margin should it ever buffer. A clean shutdown flushes
+	// first (Shutdown), so the final digests claim everything. Against a
+	// machine crash the sink fsyncs the archive before the recorder seals
+	// (BeforeSeal) and before it stores a digest (Write).
 	settle := c.FlushInterval + settleMargin
 	e.rec = digest.NewRecorder(c.Digest.Config, key, e.client, e.sink, settle, e.set.Logger)
 	if err := e.rec.Start(ctx); err != nil {
@@ -96,6 +100,33 @@ func (e *auditFileExporter) Start(ctx context.Context, host component.Host) erro
 		_ = client.Close(ctx)
 		e.rec = nil
 		return fmt.Errorf("audit_file: tamper evidence: %w", err)
+	}
+	return nil
+}
+
+// cutTornArchive cuts the active archive file back to just after its last
+// '\n'. The file exporter writes a batch's line, then "\n", in two writes:
+// a kill between or during them leaves a torn line, and the next batch
+// would be appended onto it, one unreadable line. That write was never
+// sealed (its intent is still in storage: an unconfirmed entry), so
+// cutting it loses nothing a digest claims. Digests need rotation, so the
+// active file is path.
+func cutTornArchive(path string, logger *zap.Logger) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("audit_file: opening the archive to check its last line: %w; the collector needs read and write access to path", err)
+	}
+	defer f.Close()
+	cut, err := cutTornLine(f)
+	if err != nil {
+		return fmt.Errorf("audit_file: cutting the torn last line of %s: %w", path, err)
+	}
+	if cut > 0 {
+		logger.Warn("audit_file: cut the torn last line of the archive (a write cut short by a kill or crash; never in a digest, its events are listed as unconfirmed)",
+			zap.String("file", path), zap.Int64("bytes", cut))
 	}
 	return nil
 }

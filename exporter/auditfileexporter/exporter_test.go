@@ -36,7 +36,6 @@ func TestDigestsCoverTheArchiveInOrder(t *testing.T) {
 		mod  func(*Config)
 	}{
 		{"rotation", func(*Config) {}},
-		{"append, buffered", func(c *Config) { c.Rotation, c.Append = nil, true }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			keyFile, pub := testKey(t)
@@ -214,21 +213,19 @@ func TestHeartbeatWhenIdle(t *testing.T) {
 	require.Empty(t, digest.CheckChains(ds, []ed25519.PublicKey{pub}))
 }
 
-// Shutdown flushes the archive, then claims everything in final digests:
-// with a buffer never flushed before (a batch smaller than the file
-// exporter's 4 KiB buffer), the records were only in memory.
+// Shutdown closes the archive, then claims everything in final digests,
+// before the flush interval and settle margin have passed.
 func TestFinalDigestOnShutdown(t *testing.T) {
 	keyFile, pub := testKey(t)
 	dir := t.TempDir()
 	h, ext := startStorage(t, t.TempDir())
 	defer ext.Shutdown(ctx)
 	cfg := testConfig(dir, keyFile)
-	cfg.Rotation, cfg.Append, cfg.FlushInterval = nil, true, time.Hour
+	cfg.FlushInterval = time.Hour
 	e := startExporter(t, cfg, h)
 	onDisk := -1
 	e.(digesting).e.sink.beforeWrite = func() { onDisk = len(readArchive(t, dir)) }
 	require.NoError(t, e.ConsumeLogs(ctx, batch(0, 4, "x", "y")))
-	assert.Empty(t, readArchive(t, dir), "the batch waits in the file exporter's buffer")
 	require.NoError(t, e.Shutdown(ctx))
 	assert.Equal(t, 4, onDisk, "the archive held every record when the final digests were stored")
 	ds := readDigests(t, filepath.Join(dir, DefaultDigestFile))
@@ -248,7 +245,7 @@ func TestDigestWaitsForTheFlush(t *testing.T) {
 	h, ext := startStorage(t, t.TempDir())
 	defer ext.Shutdown(ctx)
 	cfg := testConfig(dir, keyFile)
-	cfg.Rotation, cfg.Append, cfg.FlushInterval = nil, true, 300*time.Millisecond
+	cfg.FlushInterval = 300 * time.Millisecond
 	cfg.Digest.Interval = 100 * time.Millisecond
 	e := startExporter(t, cfg, h)
 	defer e.Shutdown(ctx)
@@ -407,25 +404,6 @@ func TestDigestsOffIsTheFileExporter(t *testing.T) {
 	assert.Equal(t, string(b), string(a))
 	_, err = os.Stat(filepath.Join(ours, DefaultDigestFile))
 	assert.ErrorIs(t, err, os.ErrNotExist)
-}
-
-// A digest file that a crash left inside a line gets the next digest on a
-// line of its own.
-func TestSinkEndsAPartialLine(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, DefaultDigestFile)
-	require.NoError(t, os.WriteFile(path, []byte(`{"digest":{"cha`), 0o640))
-	s, err := openSink(path, filepath.Join(dir, "audit.jsonl"))
-	require.NoError(t, err)
-	d := digest.Signed{Digest: digest.Digest{Chain: "c/default", Seq: 1, Events: []digest.Entry{}}, Signature: "x"}
-	require.NoError(t, s.Write(ctx, []digest.Signed{d}))
-	require.NoError(t, s.Close())
-	b, err := os.ReadFile(path)
-	require.NoError(t, err)
-	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
-	require.Len(t, lines, 2)
-	assert.Equal(t, `{"digest":{"cha`, lines[0])
-	assert.True(t, strings.HasPrefix(lines[1], `{"digest":{"version":0,"chain":"c/default","seq":1`), lines[1])
 }
 
 // Concurrent writers: the archive's order is still the digests' order.

@@ -1,6 +1,7 @@
 package auditfileexporter
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"go.uber.org/zap"
 
 	"github.com/otelcol-audit/otelcol-audit/internal/digest"
 )
@@ -26,14 +29,16 @@ type fileSink struct {
 
 	mu      sync.Mutex
 	f       *os.File
-	newline bool      // the file may end inside a line: start with a newline
+	newline bool      // a failed write left half a line that could not be cut
 	synced  time.Time // when the archive was last synced
 	buf     []byte
 
-	beforeWrite func() // tests: look at the archive as a digest is stored
+	beforeWrite func()                              // tests: look at the archive as a digest is stored
+	write       func(*os.File, []byte) (int, error) // tests: a write cut short; nil: f.Write
+	onSync      func(path string)                   // tests: what syncArchive synced
 }
 
-func openSink(path, archive string) (*fileSink, error) {
+func openSink(path, archive string, logger *zap.Logger) (*fileSink, error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, err
@@ -44,15 +49,18 @@ func openSink(path, archive string) (*fileSink, error) {
 		return nil, err
 	}
 	s := &fileSink{path: path, archiveDir: filepath.Dir(archive), f: f}
-	// A crash during a write can leave half a line: the next digest must
-	// not run on from it.
-	if st, err := f.Stat(); err == nil && st.Size() > 0 {
-		last := make([]byte, 1)
-		if _, err := f.ReadAt(last, st.Size()-1); err != nil && !errors.Is(err, io.EOF) {
-			f.Close()
-			return nil, err
-		}
-		s.newline = last[0] != '\n'
+	// A crash during a write can leave half a line, which verify would
+	// report as a bad digest forever. The digests on it are still in
+	// storage (the recorder forgets them only once Write returned), so
+	// they are written again: cut the fragment.
+	cut, err := cutTornLine(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: cutting a torn last line: %w", path, err)
+	}
+	if cut > 0 {
+		logger.Warn("audit_file: cut the torn last line of the digest file (a write cut short by a crash; its digests are written again)",
+			zap.String("file", path), zap.Int64("bytes", cut))
 	}
 	if errors.Is(statErr, os.ErrNotExist) {
 		if err := syncDir(dir); err != nil {
@@ -61,6 +69,45 @@ func openSink(path, archive string) (*fileSink, error) {
 		}
 	}
 	return s, nil
+}
+
+// cutTornLine truncates f to just after its last '\n' (to empty when it
+// has none) and fsyncs it, when f does not end in '\n'. It returns how
+// many bytes it cut.
+func cutTornLine(f *os.File) (int64, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	size := st.Size()
+	if size == 0 {
+		return 0, nil
+	}
+	// A line can be megabytes (a batch): read back in blocks.
+	buf := make([]byte, 64<<10)
+	keep := int64(0)
+	for end := size; end > 0; {
+		start := max(0, end-int64(len(buf)))
+		b := buf[:end-start]
+		if _, err := f.ReadAt(b, start); err != nil && !errors.Is(err, io.EOF) {
+			return 0, err
+		}
+		if end == size && b[len(b)-1] == '\n' {
+			return 0, nil // whole lines
+		}
+		if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
+			keep = start + int64(i) + 1
+			break
+		}
+		end = start
+	}
+	if err := f.Truncate(keep); err != nil {
+		return 0, err
+	}
+	if err := f.Sync(); err != nil {
+		return 0, err
+	}
+	return size - keep, nil
 }
 
 // Write appends the digests once the archive they cover is on disk.
@@ -88,13 +135,37 @@ func (s *fileSink) Write(_ context.Context, ds []digest.Signed) error {
 		b = append(b, '\n')
 	}
 	s.buf = b
-	if _, err := s.f.Write(b); err != nil {
-		s.newline = true
+	write := (*os.File).Write
+	if s.write != nil {
+		write = s.write
+	}
+	if _, err := write(s.f, b); err != nil {
+		// The file ended in '\n' before: cut what this write left, so
+		// the retry (the digests stay in storage) writes whole lines.
+		if _, cerr := cutTornLine(s.f); cerr != nil {
+			s.newline = true
+			return fmt.Errorf("%s: %w (and cutting the half-written line: %v)", s.path, err, cerr)
+		}
+		s.newline = false
 		return fmt.Errorf("%s: %w", s.path, err)
 	}
 	s.newline = false
 	if err := s.f.Sync(); err != nil {
 		return fmt.Errorf("%s: %w", s.path, err)
+	}
+	return nil
+}
+
+// BeforeSeal syncs the archive before the recorder seals digests (and
+// deletes the intents of what they claim): a machine crash after the seal
+// must not take from the page cache a record a sealed digest claims.
+// The recorder does not seal when it fails. Write syncs again, for what
+// was written between the seal and the write.
+func (s *fileSink) BeforeSeal(context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.syncArchive(); err != nil {
+		return fmt.Errorf("syncing the archive before sealing its digests: %w", err)
 	}
 	return nil
 }
@@ -125,12 +196,22 @@ func (s *fileSink) syncArchive() error {
 		if !s.synced.IsZero() && info.ModTime().Before(since) {
 			continue
 		}
-		if err := syncFile(filepath.Join(s.archiveDir, e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
+		p := filepath.Join(s.archiveDir, e.Name())
+		if err := syncFile(p); err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				continue
+			}
 			return err
+		}
+		if s.onSync != nil {
+			s.onSync(p)
 		}
 	}
 	if err := syncDir(s.archiveDir); err != nil {
 		return err
+	}
+	if s.onSync != nil {
+		s.onSync(s.archiveDir)
 	}
 	s.synced = start
 	return nil
