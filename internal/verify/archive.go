@@ -86,7 +86,7 @@ func CheckArchive(ctx context.Context, o Options, a Archive) (*Report, error) {
 			}
 		}
 		buf = digest.ArchiveDocument(&enc, buf[:0], r.Resource, lr)
-		c.Record(Record{ID: enc.ID(lr), Hash: SHA256(buf), Created: created.AsTime(),
+		c.Record(Record{ID: digest.ValidID(enc.ID(lr)), Hash: SHA256(buf), Created: created.AsTime(),
 			Where: fmt.Sprintf("%s:%d record %d", r.File, r.Line, r.Index)})
 		return nil
 	})

@@ -100,7 +100,7 @@ func CheckES(ctx context.Context, o Options, e ES) (*Report, error) {
 			c.UnreadableAt(where, "no _source")
 			return nil
 		}
-		c.Record(Record{ID: h.ID, Index: h.Index, Hash: SHA256(h.Source), Created: createdOf(h.Source), Where: where})
+		c.Record(Record{ID: digest.ValidID(h.ID), Index: h.Index, Hash: SHA256(h.Source), Created: createdOf(h.Source), Where: where})
 		return nil
 	})
 	if err != nil {
@@ -126,7 +126,7 @@ func CheckES(ctx context.Context, o Options, e ES) (*Report, error) {
 			return nil
 		}
 		t, _ := time.Parse(time.RFC3339Nano, d.Timestamp)
-		c.Record(Record{ID: d.Event.ID, Index: d.Audit.TargetIndex, Hash: SHA256([]byte(*d.Event.Original)), Created: t, Dead: true, Where: where})
+		c.Record(Record{ID: digest.ValidID(d.Event.ID), Index: d.Audit.TargetIndex, Hash: SHA256([]byte(*d.Event.Original)), Created: t, Dead: true, Where: where})
 		return nil
 	})
 	if err != nil {

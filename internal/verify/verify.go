@@ -142,7 +142,8 @@ type EntryInfo struct {
 	BeforeFirstKept bool
 }
 
-// Record is one stored event as a store reader gives it.
+// Record is one stored event as a store reader gives it. ID is keyed as
+// the digests list it: digest.ValidID.
 type Record struct {
 	ID string
 	// Index is the Elasticsearch index (for a dead letter, the one it was
