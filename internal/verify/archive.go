@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
 	assets "github.com/otelcol-audit/otelcol-audit/config/elasticsearch"
 	"github.com/otelcol-audit/otelcol-audit/internal/auditctl"
 	"github.com/otelcol-audit/otelcol-audit/internal/digest"
@@ -77,9 +79,11 @@ func CheckArchive(ctx context.Context, o Options, a Archive) (*Report, error) {
 			oldest, first = created.AsTime(), false
 		}
 		if o.Namespace != "" {
+			// The writer's rule (auditfileexporter): a string
+			// organization.id only; anything else is "default".
 			org := ""
-			if v, ok := lr.Attributes().Get(fields.Organization); ok {
-				org = v.AsString()
+			if v, ok := lr.Attributes().Get(fields.Organization); ok && v.Type() == pcommon.ValueTypeStr {
+				org = v.Str()
 			}
 			if assets.Namespace(org, "default") != o.Namespace {
 				return nil

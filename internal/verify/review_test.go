@@ -1,10 +1,12 @@
 package verify
 
 import (
+	"context"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // Ids with invalid UTF-8: the digest lists them as digest.ValidID does;
@@ -35,6 +37,50 @@ func TestInvalidUTF8IDs(t *testing.T) {
 			rep := tc.check(t, w)
 			assert.True(t, rep.Intact(), "%+v", rep.Findings)
 			assert.Equal(t, 6, rep.Summary.Covered)
+		})
+	}
+}
+
+// --organization on the archive reads organization.id as the writer
+// does: a string attribute only; anything else is namespace "default".
+func TestArchiveOrganizationNotAString(t *testing.T) {
+	w := newWorld(t, archiveStore)
+	r := w.recorder(t)
+	ld := gen(6, "a", 1, time.Now())
+	records(ld).At(0).Attributes().PutInt("organization.id", 42)
+	records(ld).At(3).Attributes().PutBool("organization.id", true)
+	b := w.prepare(ld)
+	for _, i := range []int{0, 3} {
+		b.entries[i].Namespace = "default" // the writer's rule
+	}
+	ctx := context.Background()
+	n, err := r.Begin(ctx, b.entries)
+	require.NoError(t, err)
+	w.batches = append(w.batches, b)
+	r.Commit(n, b.entries)
+	w.finish(t, r)
+	dir := w.archive(t, 0).write(t)
+	for _, tc := range []struct {
+		org     string
+		covered int
+	}{
+		{"", 6},
+		{"default", 2},
+		{"org_a", 2},
+		{"org_b", 2},
+		{"42", 0},
+	} {
+		t.Run("organization="+tc.org, func(t *testing.T) {
+			o := w.opts()
+			o.Namespace = tc.org
+			rep, err := CheckArchive(ctx, o, Archive{Dir: dir})
+			if tc.covered == 0 {
+				require.Error(t, err) // no chain of that namespace
+				return
+			}
+			require.NoError(t, err)
+			assert.True(t, rep.Intact(), "%+v", rep.Findings)
+			assert.Equal(t, tc.covered, rep.Summary.Covered)
 		})
 	}
 }
