@@ -34,7 +34,8 @@ const outputUsage = "table, json or csv (search: table on a terminal, else json;
 const verifyLong = `Check the audit store against its signed digests, and report every event and digest
 concerned: modified, deleted, inserted or reordered events, missing, edited or undecodable
 digests, broken chains, bad signatures, and chains whose newest digest is older than --max-age
-and not final (the newest entries cut off).
+(or 3 of that digest's windows, To − From, when longer: the chain's cadence) and not final
+(the newest entries cut off).
 
   auditctl verify --archive DIR --public-key audit-signing.pub
   auditctl verify --es https://es:9200 --public-key old.pub,new.pub --since 30d
@@ -67,7 +68,7 @@ func verifyCommand() *cobra.Command {
 	fs.StringVar(&to, "to", "", "end: RFC 3339 or a date (YYYY-MM-DD)")
 	fs.StringVar(&org, "organization", "", "check only this organization's chains and events (its namespace)")
 	grace := fs.Duration("grace", verify.DefaultGrace, "events observed within this are not yet in a digest: counted, not reported")
-	maxAge := fs.Duration("max-age", verify.DefaultMaxAge, "a chain whose newest digest is older and not final is stale (truncation)")
+	maxAge := fs.Duration("max-age", verify.DefaultMaxAge, "a chain whose newest digest is not final and older than this, or than 3 × that digest's window (To − From) when longer (the chain's cadence), is stale (truncation)")
 	fs.StringVar(&output, "output", "", outputUsage)
 	fs.StringVar(&dataset, "dataset", "audit", "Elasticsearch: the exporter's data_stream.dataset")
 	fs.IntVar(&maxLine, "max-line-bytes", auditctl.DefaultMaxLineBytes, "with --archive: skip (and report) archive lines longer than this")

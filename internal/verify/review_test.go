@@ -84,3 +84,44 @@ func TestArchiveOrganizationNotAString(t *testing.T) {
 		})
 	}
 }
+
+// Staleness follows each chain's cadence: stale when the newest digest
+// is older than max(MaxAge, 3 × its To − From).
+func TestStalenessFollowsCadence(t *testing.T) {
+	w := standard(t, archiveStore)
+	w.batches = w.batches[:3]
+	w.digests = w.digests[:6] // seq 1-3 of both chains: no final
+	var newest time.Time
+	for i, s := range w.digests {
+		if s.Digest.Seq == 3 && s.Digest.Chain == "col-1/org_a" {
+			d := s.Digest
+			d.From = d.To.Add(-time.Hour) // an hourly chain
+			w.digests[i] = w.resign(t, d)
+		}
+		if s.Digest.To.After(newest) {
+			newest = s.Digest.To
+		}
+	}
+	dir := w.archive(t, 0).write(t)
+	for _, tc := range []struct {
+		name  string
+		age   time.Duration
+		stale []string
+	}{
+		{"within max-age", 4 * time.Minute, nil},
+		{"past max-age, within 3 hourly windows", 2 * time.Hour, []string{"col-1/org_b"}},
+		{"past 3 hourly windows", 4 * time.Hour, []string{"col-1/org_a", "col-1/org_b"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := w.opts()
+			o.Now = newest.Add(tc.age)
+			rep := checkArchive(t, o, dir)
+			var stale []string
+			for _, f := range rep.Findings {
+				require.Equal(t, StaleChain, f.Kind, "%+v", f)
+				stale = append(stale, f.Chain)
+			}
+			assert.Equal(t, tc.stale, stale)
+		})
+	}
+}

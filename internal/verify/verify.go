@@ -106,7 +106,8 @@ type Options struct {
 	Now time.Time
 	// Grace: stored events observed within it may not be in a digest yet.
 	Grace time.Duration
-	// MaxAge: a chain whose newest digest is older and not final is stale.
+	// MaxAge: a chain whose newest digest is not final and older than
+	// max(MaxAge, 3 × the digest's To − From) is stale.
 	MaxAge time.Duration
 	// From, To bound the check (zero: unbounded): digests sealed before
 	// From are left out, events observed outside [From, To] are not
