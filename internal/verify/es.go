@@ -80,7 +80,7 @@ func CheckES(ctx context.Context, o Options, e ES) (*Report, error) {
 			return nil
 		}
 		c.AddDigest(s, where)
-		return nil
+		return c.Err()
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reading the digests (%s): %w", strings.Join(digests, ","), err)

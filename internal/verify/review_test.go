@@ -125,3 +125,45 @@ func TestStalenessFollowsCadence(t *testing.T) {
 		})
 	}
 }
+
+// The id arena's offsets are uint32: past the limit the check stops (no
+// verdict) instead of wrapping.
+func TestIDArenaLimit(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		limit uint64
+		fails bool
+	}{
+		{"within", 1 << 20, false},
+		{"just enough", 36 * 2, false}, // 36 ids of two bytes
+		{"past", 36*2 - 1, true},
+	} {
+		for _, st := range []struct {
+			name  string
+			store store
+			check func(t *testing.T, w *world) (*Report, error)
+		}{
+			{"archive", archiveStore, func(t *testing.T, w *world) (*Report, error) {
+				return CheckArchive(context.Background(), w.opts(), Archive{Dir: w.archive(t, 0).write(t)})
+			}},
+			{"elasticsearch", esStore, func(t *testing.T, w *world) (*Report, error) {
+				_, c := w.es(t).load(t)
+				return CheckES(context.Background(), w.opts(), ES{Client: c})
+			}},
+		} {
+			t.Run(tc.name+"/"+st.name, func(t *testing.T) {
+				w := standard(t, st.store) // ids a0…d8: two bytes each
+				old := arenaLimit
+				arenaLimit = tc.limit
+				defer func() { arenaLimit = old }()
+				rep, err := st.check(t, w)
+				if tc.fails {
+					require.ErrorIs(t, err, errArenaFull)
+					return
+				}
+				require.NoError(t, err)
+				assert.True(t, rep.Intact(), "%+v", rep.Findings)
+			})
+		}
+	}
+}

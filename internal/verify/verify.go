@@ -175,7 +175,12 @@ type Checker struct {
 	firstPos   map[uint32]uint64 // chain -> position of the first record seen
 	chainIDs   map[string]uint32
 	chains     []string
+	err        error // what stops the check (Err)
 }
+
+// Err is what stops the check, if anything: AddDigest could not keep the
+// digests' entries (no verdict).
+func (c *Checker) Err() error { return c.err }
 
 // New makes a checker.
 func New(o Options) *Checker {
@@ -253,7 +258,9 @@ func (c *Checker) AddDigest(s digest.Signed, where string) {
 	}
 	hi := uint32(len(c.heads))
 	for i, e := range d.Events {
-		c.entries.add(e, hi, uint32(i))
+		if c.err == nil && !c.entries.add(e, hi, uint32(i)) {
+			c.err = errArenaFull
+		}
 	}
 	c.heads = append(c.heads, h)
 }
