@@ -40,7 +40,9 @@ digests, broken chains, bad signatures, and chains whose newest digest is older 
   auditctl verify --archive DIR --public-key audit-signing.pub
   auditctl verify --es https://es:9200 --public-key old.pub,new.pub --since 30d
 
-Events observed within --grace may not be in a digest yet and are counted, not reported.
+Events and dead letters observed within --grace may not be in a digest yet and are counted,
+not reported; one dated more than 10m in the future, or before the first digest when no
+--since/--from limited the window, is inserted.
 Events gone with their retention are counted, not reported (Elasticsearch: the index is gone
 and its ILM delete age has run out; the archive: the digest began before the oldest record
 kept). Dates without a zone are UTC. Exit status: 0 intact, 1 findings, 2 a usage error or input that cannot be read.`

@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/otelcol-audit/otelcol-audit/internal/esdoc"
 )
 
 // Ids with invalid UTF-8: the digest lists them as digest.ValidID does;
@@ -163,6 +165,76 @@ func TestIDArenaLimit(t *testing.T) {
 				}
 				require.NoError(t, err)
 				assert.True(t, rep.Intact(), "%+v", rep.Findings)
+			})
+		}
+	}
+}
+
+// An uncovered event or dead letter: inserted when dated in the future
+// past the clock skew, or before the first digest unless --from limited
+// the window; within the grace, not yet covered.
+func TestUncoveredDates(t *testing.T) {
+	const (
+		inserted = "inserted"
+		notYet   = "not yet covered"
+		before   = "before the digests"
+	)
+	t0 := time.Now()
+	ws := map[string]*world{"archive": standard(t, archiveStore), "elasticsearch": standard(t, esStore)}
+	now := t0.Add(time.Hour)
+	for _, tc := range []struct {
+		name    string
+		created time.Time
+		from    time.Time
+		want    string
+	}{
+		{"in the future past the skew", now.Add(ClockSkew + time.Minute), time.Time{}, inserted},
+		{"far in the future", now.AddDate(1, 0, 0), time.Time{}, inserted},
+		{"in the future within the skew", now.Add(ClockSkew - time.Minute), time.Time{}, notYet},
+		{"within the grace", now.Add(-time.Minute), time.Time{}, notYet},
+		{"past the grace", now.Add(-DefaultGrace - time.Minute), time.Time{}, inserted},
+		{"before the first digest", t0.Add(-time.Hour), time.Time{}, inserted},
+		{"before --from", t0.Add(-time.Hour), t0.Add(-time.Minute), before},
+		{"after --from, before the first digest", t0.Add(-time.Hour), t0.Add(-2 * time.Hour), before},
+	} {
+		for _, store := range []string{"archive", "elasticsearch", "elasticsearch dead letter"} {
+			t.Run(tc.name+"/"+store, func(t *testing.T) {
+				o := ws["archive"].opts()
+				o.Now, o.From = now, tc.from
+				var rep *Report
+				switch store {
+				case "archive":
+					w := ws["archive"]
+					a := w.archive(t, 0)
+					a.files[liveFile] = append(a.files[liveFile], gen(1, "z", 99, tc.created))
+					o.Keys = w.opts().Keys
+					rep = checkArchive(t, o, a.write(t))
+				default:
+					w := ws["elasticsearch"]
+					st := w.es(t)
+					b := w.prepare(gen(1, "z", 99, tc.created))
+					if store == "elasticsearch" {
+						st.docs = append(st.docs, esDoc{b.index[0], b.entries[0].Entry.ID, b.docs[0]})
+					} else {
+						st.dead = append(st.dead, esDoc{"logs-audit.deadletter-default", "", esdoc.AppendDeadLetter(nil, b.docs[0], b.entries[0].Entry.ID,
+							"document_parsing_exception", "refused", esdoc.Target{Dataset: "audit.deadletter", Namespace: "default"}, b.index[0], tc.created)})
+					}
+					o.Keys = w.opts().Keys
+					_, c := st.load(t)
+					rep = checkES(t, o, c)
+				}
+				got := ""
+				switch {
+				case len(rep.Findings) == 1 && rep.Findings[0].Kind == Inserted && rep.Findings[0].EventID == "z0":
+					got = inserted
+				case !rep.Intact():
+					t.Fatalf("findings %+v", rep.Findings)
+				case rep.Summary.NotYetCovered == 1:
+					got = notYet
+				case rep.Summary.BeforeDigests == 1:
+					got = before
+				}
+				assert.Equal(t, tc.want, got, "%+v", rep.Summary)
 			})
 		}
 	}

@@ -62,8 +62,9 @@ type Summary struct {
 	Covered int `json:"covered"`
 	// NotYetCovered: stored events no digest lists yet, newer than the grace.
 	NotYetCovered int `json:"not_yet_covered"`
-	// BeforeDigests: stored events observed before the first digest
-	// checked (or --from): digests cannot speak for them.
+	// BeforeDigests: stored events observed before the window --from
+	// (or --since) asked for and before the first digest checked. Without
+	// --from such an event is inserted.
 	BeforeDigests int `json:"before_digests"`
 	// PastRetention: entries whose events are gone with their retention.
 	PastRetention int `json:"past_retention"`
@@ -441,23 +442,43 @@ func (c *Checker) settleConflicts(lo, hi int, stored [32]byte) {
 // position orders a chain's entries: by digest, then place in it.
 func position(h head, e *entry) uint64 { return h.seq<<24 | uint64(e.pos) }
 
-// uncovered handles a stored event no entry names.
+// ClockSkew is how far in the future a stored event may be dated (the
+// clocks of the collector and of the check disagree) and still be taken
+// as not yet covered.
+const ClockSkew = 10 * time.Minute
+
+// uncovered handles a stored event (or dead letter: the same rules) no
+// entry names.
 func (c *Checker) uncovered(r Record) {
 	s := &c.rep.Summary
+	what := "stored, observed %s, and in no digest"
+	if r.Dead {
+		what = "a dead letter, dated %s, and in no digest"
+	}
 	switch {
-	case r.Dead:
-		// A dead letter is not an event of the log: counted only.
 	case r.Created.IsZero():
 		c.find(Finding{Kind: Inserted, EventID: r.ID, Index: r.Index, Where: r.Where, What: "stored, with no readable event.created or @timestamp, and in no digest"})
+		return
+	case r.Created.After(c.o.Now.Add(ClockSkew)):
+		// Dated in the future past any clock skew: the grace must not
+		// excuse it (it would forever).
+		what += fmt.Sprintf(", in the future past %s of clock skew", ClockSkew)
 	case r.Created.Before(c.scopeStart):
-		s.BeforeDigests++
+		if !c.o.From.IsZero() {
+			s.BeforeDigests++ // the window asked for starts after it
+			return
+		}
+		// Nothing limited the window: the digests checked are all there
+		// are, and the event claims to be older than all of them.
+		what += ", dated before the first digest"
 	case !c.o.To.IsZero() && r.Created.After(c.o.To):
+		return
 	case c.o.Now.Sub(r.Created) < c.o.Grace:
 		s.NotYetCovered++
-	default:
-		c.find(Finding{Kind: Inserted, EventID: r.ID, Index: r.Index, Where: r.Where,
-			What: fmt.Sprintf("stored, observed %s, and in no digest", r.Created.UTC().Format(time.RFC3339))})
+		return
 	}
+	c.find(Finding{Kind: Inserted, EventID: r.ID, Index: r.Index, Where: r.Where,
+		What: fmt.Sprintf(what, r.Created.UTC().Format(time.RFC3339))})
 }
 
 // Finish reports what no stored event answered: deleted events, unless
