@@ -239,3 +239,54 @@ func TestUncoveredDates(t *testing.T) {
 		}
 	}
 }
+
+// A batch written and not sealed (the collector killed), then resent by
+// its client after the restart: the archive holds the first copy where it
+// was written and the resend later. Neither is reordered.
+func TestResendAfterKill(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		before bool // C written before the resend
+		resend bool
+		// the archive's order of batches, by name
+		order []string
+		want  []string
+	}{
+		{"resent after other events", true, true, []string{"a", "b", "c", "b"}, nil},
+		{"resent at once", false, true, []string{"a", "b", "b", "c"}, nil},
+		{"never resent", true, false, []string{"a", "b", "c"}, nil},
+		{"the first copy lost, the resend kept", true, true, []string{"a", "c", "b"}, nil},
+		{"really reordered", true, true, []string{"b", "c", "b", "a"}, []string{Reordered}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, archiveStore)
+			r1 := w.recorder(t)
+			w.write(t, r1, gen(6, "a", 1, time.Now()))
+			ldB := gen(6, "b", 2, time.Now())
+			b := w.prepare(ldB)
+			_, err := r1.Begin(context.Background(), b.entries) // written, killed before the commit
+			require.NoError(t, err)
+			r2 := w.recorder(t) // restart
+			t.Cleanup(func() { _ = r1.Shutdown(context.Background()) })
+			ldC := gen(6, "c", 3, time.Now())
+			if tc.before {
+				w.write(t, r2, ldC)
+			}
+			if tc.resend {
+				w.write(t, r2, ldB)
+			}
+			if !tc.before {
+				w.write(t, r2, ldC)
+			}
+			w.finish(t, r2)
+			byName := map[string]written{"a": w.batches[0], "b": b, "c": w.prepare(ldC)}
+			w.batches = nil
+			for _, n := range tc.order {
+				w.batches = append(w.batches, byName[n])
+			}
+			rep := checkArchive(t, w.opts(), w.archive(t, 0).write(t))
+			got, _ := kinds(rep)
+			assert.Equal(t, tc.want, got, "%+v", rep.Findings)
+		})
+	}
+}

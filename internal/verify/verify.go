@@ -343,8 +343,17 @@ func (c *Checker) Record(r Record) {
 	}
 	// The first unseen confirmed entry with this hash, else an unconfirmed
 	// one, else one seen already (a second copy of a covered event).
+	// Ordered (the archive), first: the earliest unseen in chain order,
+	// confirmed or not, that is not behind the chain's last record. A
+	// batch written, not sealed (the collector killed) and resent after
+	// other events is stored twice: first where its unconfirmed entries
+	// are, then where the resend's are; if the first copy never reached
+	// the store, the resend still matches its own entries.
 	match, unverified := -1, false
-	for pass := 0; pass < 3 && match < 0; pass++ {
+	for pass := 0; pass < 4 && match < 0; pass++ {
+		if pass == 0 && !c.Ordered {
+			continue
+		}
 		for i := lo; i < hi; i++ {
 			e := &c.entries.e[i]
 			if e.hash != r.Hash {
@@ -357,10 +366,12 @@ func (c *Checker) Record(r Record) {
 			ok := false
 			switch pass {
 			case 0:
-				ok = !e.seen && e.flags&fUnconfirmed == 0
+				ok = !e.seen && c.notBehind(e)
 			case 1:
-				ok = !e.seen
+				ok = !e.seen && e.flags&fUnconfirmed == 0
 			case 2:
+				ok = !e.seen
+			case 3:
 				ok = true
 			}
 			if ok {
@@ -422,6 +433,13 @@ func (c *Checker) Record(r Record) {
 		}
 	}
 	s.Unverified++
+}
+
+// notBehind: the entry's place is not before its chain's last record's.
+func (c *Checker) notBehind(e *entry) bool {
+	h := c.heads[e.head]
+	last, ok := c.lastPos[h.chain]
+	return !ok || position(h, e) >= last
 }
 
 // settleConflicts marks the conflict entries of a stored event's key as
