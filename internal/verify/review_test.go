@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/otelcol-audit/otelcol-audit/internal/digest"
 	"github.com/otelcol-audit/otelcol-audit/internal/esdoc"
 )
 
@@ -287,6 +288,99 @@ func TestResendAfterKill(t *testing.T) {
 			rep := checkArchive(t, w.opts(), w.archive(t, 0).write(t))
 			got, _ := kinds(rep)
 			assert.Equal(t, tc.want, got, "%+v", rep.Findings)
+		})
+	}
+}
+
+// A stored document that only conflict entries name, with another hash,
+// is in no digest: inserted. When a normal entry lists the copy kept, the
+// conflict is counted only.
+func TestOnlyConflictsNameIt(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// build writes the world; from is the --from to check with.
+		build     func(t *testing.T, w *world, r *digest.Recorder) (from time.Time)
+		edit      func(t *testing.T, st *esState)
+		inserted  []string
+		conflicts int
+	}{
+		{"an id taken before the collector wrote it", func(t *testing.T, w *world, r *digest.Recorder) time.Time {
+			w.write(t, r, gen(6, "a", 1, time.Now()))
+			b := w.prepare(gen(3, "x", 2, time.Now()))
+			b.entries[1].Entry.Conflict = true // 409: the forged copy was there first
+			b.docs[1] = editDoc(t, b.docs[1], "action", "forged.action")
+			n, err := r.Begin(context.Background(), b.entries)
+			require.NoError(t, err)
+			w.batches = append(w.batches, b)
+			r.Commit(n, b.entries)
+			return time.Time{}
+		}, nil, []string{"x1"}, 1},
+		{"an edit after a re-import, --from past the original digest", func(t *testing.T, w *world, r *digest.Recorder) time.Time {
+			ld := gen(6, "a", 1, time.Now().Add(-time.Hour))
+			w.write(t, r, ld)
+			from := w.sink.ds[len(w.sink.ds)-1].Digest.To.Add(time.Millisecond)
+			time.Sleep(20 * time.Millisecond)
+			re := w.prepare(ld)
+			for i := range re.entries {
+				re.entries[i].Entry.Conflict = true
+			}
+			n, err := r.Begin(context.Background(), re.entries)
+			require.NoError(t, err)
+			r.Commit(n, re.entries)
+			require.NoError(t, r.Flush(context.Background()))
+			return from
+		}, func(t *testing.T, st *esState) {
+			i := st.findDoc(t, "a0")
+			st.docs[i].src = editDoc(t, st.docs[i].src, "action", "edited.action")
+		}, []string{"a0"}, 1},
+		{"a re-import, --from past the original digest", func(t *testing.T, w *world, r *digest.Recorder) time.Time {
+			ld := gen(6, "a", 1, time.Now().Add(-time.Hour))
+			w.write(t, r, ld)
+			from := w.sink.ds[len(w.sink.ds)-1].Digest.To.Add(time.Millisecond)
+			time.Sleep(20 * time.Millisecond)
+			re := w.prepare(ld)
+			for i := range re.entries {
+				re.entries[i].Entry.Conflict = true
+			}
+			n, err := r.Begin(context.Background(), re.entries)
+			require.NoError(t, err)
+			r.Commit(n, re.entries)
+			require.NoError(t, r.Flush(context.Background()))
+			return from
+		}, nil, nil, 0},
+		{"a refused copy, the kept one listed", func(t *testing.T, w *world, r *digest.Recorder) time.Time {
+			kept := w.write(t, r, gen(3, "c", 2, time.Now()))
+			refused := written{entries: append([]digest.Pending(nil), kept.entries[1:2]...)}
+			refused.entries[0].Entry.Conflict = true
+			refused.entries[0].Entry.SHA256 = digest.DocumentHash([]byte("the copy that was refused"))
+			n, err := r.Begin(context.Background(), refused.entries)
+			require.NoError(t, err)
+			r.Commit(n, refused.entries)
+			return time.Time{}
+		}, nil, nil, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, esStore)
+			r := w.recorder(t)
+			from := tc.build(t, w, r)
+			w.finish(t, r)
+			st := w.es(t)
+			if tc.edit != nil {
+				tc.edit(t, st)
+			}
+			_, c := st.load(t)
+			o := w.opts()
+			o.From = from
+			rep := checkES(t, o, c)
+			got, ids := kinds(rep)
+			if tc.inserted == nil {
+				assert.True(t, rep.Intact(), "%+v", rep.Findings)
+			} else {
+				assert.Equal(t, []string{Inserted}, got, "%+v", rep.Findings)
+				assert.Equal(t, tc.inserted, ids[Inserted])
+				assert.Contains(t, rep.Findings[0].What, "conflicts")
+			}
+			assert.Equal(t, tc.conflicts, rep.Summary.Conflicts)
 		})
 	}
 }

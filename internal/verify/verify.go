@@ -428,11 +428,36 @@ func (c *Checker) Record(r Record) {
 		}
 	}
 	for i := lo; i < hi; i++ {
-		if !c.heads[c.entries.e[i].head].bad {
-			return // conflicts only: settled above
+		e := &c.entries.e[i]
+		h := c.heads[e.head]
+		if h.bad {
+			continue
 		}
+		// Conflicts only, none with this hash: the copy the store kept is
+		// in no digest read (an id taken before the collector wrote it,
+		// or an edit a re-import's conflicts would hide), unless an entry
+		// of the same id lists it the other way (dead or not).
+		if c.coveredElsewhere(r) {
+			return
+		}
+		c.find(Finding{Kind: Inserted, EventID: r.ID, Chain: c.chains[h.chain], Seq: h.seq, Index: r.Index, Where: r.Where,
+			What: fmt.Sprintf("stored, hashing to %x, and in no digest: the only entries naming its id are conflicts (the collector's write was refused, the store already held the id) listing another copy", r.Hash[:8])})
+		return
 	}
 	s.Unverified++
+}
+
+// coveredElsewhere: a trusted entry that is not a conflict lists the
+// record's id and hash as the other kind (a dead letter, or not).
+func (c *Checker) coveredElsewhere(r Record) bool {
+	lo, hi := c.entries.lookup(r.ID, r.Index, !r.Dead)
+	for i := lo; i < hi; i++ {
+		e := &c.entries.e[i]
+		if e.hash == r.Hash && e.flags&fConflict == 0 && !c.heads[e.head].bad {
+			return true
+		}
+	}
+	return false
 }
 
 // notBehind: the entry's place is not before its chain's last record's.
