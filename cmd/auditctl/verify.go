@@ -44,8 +44,8 @@ Events and dead letters observed within --grace may not be in a digest yet and a
 not reported; one dated more than 10m in the future, or before the first digest when no
 --since/--from limited the window, is inserted.
 Events gone with their retention are counted, not reported (Elasticsearch: the index is gone
-and its ILM delete age has run out; the archive: the digest began before the oldest record
-kept). Dates without a zone are UTC. Exit status: 0 intact, 1 findings, 2 a usage error or input that cannot be read.`
+and its ILM delete age has run out; the archive: the event comes, in its chain's order, before
+the chain's first record kept, and that record is in the oldest file left). Dates without a zone are UTC. Exit status: 0 intact, 1 findings, 2 a usage error or input that cannot be read.`
 
 func verifyCommand() *cobra.Command {
 	cmd := &cobra.Command{

@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/otelcol-audit/otelcol-audit/internal/digest"
 	"github.com/otelcol-audit/otelcol-audit/internal/esdoc"
@@ -381,6 +383,74 @@ func TestOnlyConflictsNameIt(t *testing.T) {
 				assert.Contains(t, rep.Findings[0].What, "conflicts")
 			}
 			assert.Equal(t, tc.conflicts, rep.Summary.Conflicts)
+		})
+	}
+}
+
+// Archive retention does not depend on the records' observed timestamps
+// (a client may supply them): a missing entry is past retention only when
+// it comes before its chain's first record kept and that record is in the
+// oldest file left (rotation removes whole files).
+func TestArchiveRetentionByFile(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// observed shifts the observed time of batch b's record i.
+		observed map[[2]int]time.Duration
+		tamper   func(a *archiveState)
+		want     []string
+		past     int
+	}{
+		{"the oldest file removed", nil, func(a *archiveState) {
+			delete(a.files, backupFile)
+		}, nil, 18},
+		{"the oldest file removed, the first record kept observed a day early", map[[2]int]time.Duration{{2, 0}: -24 * time.Hour, {2, 2}: -24 * time.Hour}, func(a *archiveState) {
+			delete(a.files, backupFile)
+		}, nil, 18},
+		{"a tenant's records cut from the oldest file, its first record dated a year ahead", map[[2]int]time.Duration{{0, 0}: 365 * 24 * time.Hour}, func(a *archiveState) {
+			for _, ld := range a.files[backupFile] {
+				records(ld).RemoveIf(func(lr plog.LogRecord) bool {
+					v, _ := lr.Attributes().Get("organization.id")
+					return v.Str() == "org-b"
+				})
+			}
+		}, []string{Deleted}, 0},
+		{"the head of the oldest file cut", nil, func(a *archiveState) {
+			a.files[backupFile] = a.files[backupFile][1:]
+		}, nil, 9},
+		{"the head of the live file cut, the oldest file kept", nil, func(a *archiveState) {
+			a.files[liveFile] = a.files[liveFile][1:]
+		}, []string{Deleted}, 0},
+		{"a tenant's whole history cut, its chain's digests kept", nil, func(a *archiveState) {
+			for _, f := range a.files {
+				for _, ld := range f {
+					records(ld).RemoveIf(func(lr plog.LogRecord) bool {
+						v, _ := lr.Attributes().Get("organization.id")
+						return v.Str() == "org-b"
+					})
+				}
+			}
+		}, []string{Deleted}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, archiveStore)
+			r := w.recorder(t)
+			for b, p := range []string{"a", "b", "c", "d"} {
+				ld := gen(9, p, uint64(b+1), time.Now())
+				for k, d := range tc.observed {
+					if k[0] == b {
+						lr := records(ld).At(k[1])
+						lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(lr.ObservedTimestamp().AsTime().Add(d)))
+					}
+				}
+				w.write(t, r, ld)
+			}
+			w.finish(t, r)
+			a := w.archive(t, 2)
+			tc.tamper(a)
+			rep := checkArchive(t, w.opts(), a.write(t))
+			got, _ := kinds(rep)
+			assert.Equal(t, tc.want, got, "%+v", rep.Findings)
+			assert.Equal(t, tc.past, rep.Summary.PastRetention)
 		})
 	}
 }

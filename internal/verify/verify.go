@@ -142,6 +142,9 @@ type EntryInfo struct {
 	// first of the chain's events found in the store (or none was): what
 	// removing the oldest records, as rotation does, takes.
 	BeforeFirstKept bool
+	// FirstKeptFile is Record.File of that first event ("" when none was
+	// found).
+	FirstKeptFile string
 }
 
 // Record is one stored event as a store reader gives it. ID is keyed as
@@ -156,6 +159,9 @@ type Record struct {
 	// else its time.
 	Created time.Time
 	Dead    bool
+	// File is the archive file it is in (empty for Elasticsearch):
+	// retention removes whole files.
+	File string
 	// Where locates it for a finding: file:line, or index/_id.
 	Where string
 }
@@ -174,6 +180,7 @@ type Checker struct {
 	scopeStart time.Time
 	lastPos    map[uint32]uint64 // chain -> position of the last record seen
 	firstPos   map[uint32]uint64 // chain -> position of the first record seen
+	firstFile  map[uint32]string // chain -> Record.File of that record
 	chainIDs   map[string]uint32
 	chains     []string
 	err        error // what stops the check (Err)
@@ -191,7 +198,7 @@ func New(o Options) *Checker {
 	if o.MaxFindings <= 0 {
 		o.MaxFindings = DefaultMaxFindings
 	}
-	c := &Checker{o: o, lastPos: map[uint32]uint64{}, firstPos: map[uint32]uint64{}, chainIDs: map[string]uint32{}}
+	c := &Checker{o: o, lastPos: map[uint32]uint64{}, firstPos: map[uint32]uint64{}, firstFile: map[uint32]string{}, chainIDs: map[string]uint32{}}
 	c.rep.Summary.Counts = map[string]int{}
 	c.entries.init()
 	return c
@@ -394,6 +401,7 @@ func (c *Checker) Record(r Record) {
 			pos := position(h, e)
 			if first, ok := c.firstPos[h.chain]; !ok || pos < first {
 				c.firstPos[h.chain] = pos
+				c.firstFile[h.chain] = r.File
 			}
 		}
 		if c.Ordered && e.flags&fUnconfirmed == 0 {
@@ -546,7 +554,7 @@ func (c *Checker) Finish(ret Retention) *Report {
 		}
 		id, index := c.entries.id(e), c.entries.indexName(e)
 		first, ok := c.firstPos[h.chain]
-		info := EntryInfo{ID: id, Index: index, Dead: e.flags&fDead != 0, From: h.from, To: h.to, BeforeFirstKept: !ok || position(h, e) < first}
+		info := EntryInfo{ID: id, Index: index, Dead: e.flags&fDead != 0, From: h.from, To: h.to, BeforeFirstKept: !ok || position(h, e) < first, FirstKeptFile: c.firstFile[h.chain]}
 		if ret != nil && ret(info) {
 			s.PastRetention++
 			continue
