@@ -24,7 +24,8 @@ type head struct {
 // memory), then the staleness of each chain's newest digest (older than
 // max(MaxAge, 3 × its To − From)). With
 // Options.From a chain may start past seq 1: the link into its first
-// digest is not checked.
+// digest is not checked; so with DigestRetention saying the digests
+// before it are gone with their retention.
 func (c *Checker) checkChains() {
 	order := make([]int, 0, len(c.heads))
 	for i, h := range c.heads {
@@ -68,7 +69,11 @@ func (c *Checker) checkChain(ds []int) {
 			}
 			continue
 		}
-		if h.seq > want {
+		if i == 0 && h.seq > want && c.DigestRetention != nil && c.DigestRetention(h.from) {
+			// Before the chain's first digest kept, and the digest
+			// store's retention has run out for it: gone with it.
+			c.rep.Summary.DigestsPastRetention += int(h.seq - want)
+		} else if h.seq > want {
 			what := fmt.Sprintf("digests %d to %d are missing", want, h.seq-1)
 			if want == h.seq-1 {
 				what = fmt.Sprintf("digest %d is missing", want)

@@ -68,6 +68,8 @@ func CheckES(ctx context.Context, o Options, e ES) (*Report, error) {
 	}
 	events, dead, digests := e.patterns(o.Namespace)
 	c := New(o)
+	ret := &esRetention{es: e, ctx: ctx, now: o.Now, minAge: map[string]time.Duration{}}
+	c.DigestRetention = ret.digestsPast
 	err := e.scan(ctx, digests, digestPageSize, false, func(h hit) error {
 		where := h.Index + "/" + h.ID
 		if len(h.Source) > e.MaxDigestBytes {
@@ -139,7 +141,7 @@ func CheckES(ctx context.Context, o Options, e ES) (*Report, error) {
 	for ix := range existing {
 		indices[ix] = true
 	}
-	ret := &esRetention{es: e, ctx: ctx, now: o.Now, exists: indices, minAge: map[string]time.Duration{}}
+	ret.exists = indices
 	rep := c.Finish(ret.past)
 	return rep, ret.err
 }
@@ -318,6 +320,14 @@ type esRetention struct {
 	exists map[string]bool
 	minAge map[string]time.Duration // policy -> delete min_age; -1 unknown
 	err    error
+}
+
+// digestsPast: the digest stream's ILM delete min_age has run out since
+// from, the window start of a chain's first digest kept: the digests
+// before it may be gone with their backing indices.
+func (r *esRetention) digestsPast(from time.Time) bool {
+	age := r.policyAge(assets.Tier{Name: assets.DigestTierName}.PolicyName())
+	return age >= 0 && !r.now.Before(from.Add(age))
 }
 
 func (r *esRetention) past(e EntryInfo) bool {

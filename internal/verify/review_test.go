@@ -2,6 +2,8 @@ package verify
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -451,6 +453,66 @@ func TestArchiveRetentionByFile(t *testing.T) {
 			got, _ := kinds(rep)
 			assert.Equal(t, tc.want, got, "%+v", rep.Findings)
 			assert.Equal(t, tc.past, rep.Summary.PastRetention)
+		})
+	}
+}
+
+// Elasticsearch: digests missing before a chain's first digest kept are
+// gone with the digest stream's retention when its ILM delete age
+// (audit-digest) has run out since that digest's From; otherwise, and for
+// a gap after it, they are missing.
+func TestESDigestRetention(t *testing.T) {
+	w := standard(t, esStore)
+	for _, tc := range []struct {
+		name    string
+		policy  string // audit-digest's delete min_age; "" none
+		removed []uint64
+		later   time.Duration
+		want    []string
+		past    int
+	}{
+		{"past the digest retention", "30d", []uint64{1, 2}, 2 * 365 * 24 * time.Hour, nil, 4},
+		{"within the digest retention", "30d", []uint64{1, 2}, time.Hour, []string{MissingDigest}, 0},
+		{"no digest policy", "", []uint64{1, 2}, 2 * 365 * 24 * time.Hour, []string{MissingDigest}, 0},
+		{"a gap after the first digest kept", "30d", []uint64{3}, 2 * 365 * 24 * time.Hour, []string{MissingDigest}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := w.es(t)
+			gone := map[string]bool{} // the events the removed digests list: gone too
+			var kept []esDoc
+			for _, d := range st.digests {
+				s, err := decodeESDigest(d.src)
+				require.NoError(t, err)
+				if slices.Contains(tc.removed, s.Digest.Seq) {
+					for _, e := range s.Digest.Events {
+						gone[e.ID] = true
+					}
+					continue
+				}
+				kept = append(kept, d)
+			}
+			st.digests = kept
+			var docs []esDoc
+			for _, d := range st.docs {
+				if !gone[d.id] {
+					docs = append(docs, d)
+				}
+			}
+			st.docs = docs
+			_, c := st.load(t)
+			if tc.policy != "" {
+				res, err := c.ILM.PutLifecycle("audit-digest", c.ILM.PutLifecycle.WithBody(strings.NewReader(
+					`{"policy":{"phases":{"hot":{"actions":{"rollover":{"max_age":"1d"}}},"delete":{"min_age":"`+tc.policy+`","actions":{"delete":{}}}}}}`)))
+				require.NoError(t, err)
+				res.Body.Close()
+				require.False(t, res.IsError(), res.String())
+			}
+			o := w.opts()
+			o.Now = time.Now().Add(tc.later)
+			rep := checkES(t, o, c)
+			got, _ := kinds(rep)
+			assert.Equal(t, tc.want, got, "%+v", rep.Findings)
+			assert.Equal(t, tc.past, rep.Summary.DigestsPastRetention)
 		})
 	}
 }

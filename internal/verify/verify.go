@@ -68,6 +68,9 @@ type Summary struct {
 	BeforeDigests int `json:"before_digests"`
 	// PastRetention: entries whose events are gone with their retention.
 	PastRetention int `json:"past_retention"`
+	// DigestsPastRetention: digests missing before a chain's first digest
+	// kept, gone with the digest stream's retention (Elasticsearch).
+	DigestsPastRetention int `json:"digests_past_retention,omitempty"`
 	// UnconfirmedAbsent: entries of writes a crash interrupted whose event
 	// was never stored.
 	UnconfirmedAbsent int `json:"unconfirmed_absent"`
@@ -171,6 +174,11 @@ type Record struct {
 type Checker struct {
 	o       Options
 	Ordered bool // check that records come in digest order (the archive)
+	// DigestRetention, when set, tells whether digests before a chain's
+	// first digest kept, which began at from, may be gone with the digest
+	// store's retention (Elasticsearch: the digest stream's ILM). Set
+	// before Seal.
+	DigestRetention func(from time.Time) bool
 
 	heads   []head
 	entries entryTable
