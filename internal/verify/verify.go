@@ -521,7 +521,7 @@ func (c *Checker) uncovered(r Record) {
 	case r.Created.After(c.o.Now.Add(ClockSkew)):
 		// Dated in the future past any clock skew: the grace must not
 		// excuse it (it would forever).
-		what += fmt.Sprintf(", in the future past %s of clock skew", ClockSkew)
+		what += fmt.Sprintf(": a date in the future, past %s of clock skew", ClockSkew)
 	case r.Created.Before(c.scopeStart):
 		if !c.o.From.IsZero() {
 			s.BeforeDigests++ // the window asked for starts after it
@@ -529,7 +529,7 @@ func (c *Checker) uncovered(r Record) {
 		}
 		// Nothing limited the window: the digests checked are all there
 		// are, and the event claims to be older than all of them.
-		what += ", dated before the first digest"
+		what += ": a date before the first digest, and no --from limited the window"
 	case !c.o.To.IsZero() && r.Created.After(c.o.To):
 		return
 	case c.o.Now.Sub(r.Created) < c.o.Grace:
