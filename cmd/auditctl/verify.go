@@ -34,15 +34,18 @@ const outputUsage = "table, json or csv (search: table on a terminal, else json;
 const verifyLong = `Check the audit store against its signed digests, and report every event and digest
 concerned: modified, deleted, inserted or reordered events, missing, edited or undecodable
 digests, broken chains, bad signatures, and chains whose newest digest is older than --max-age
-and not final (the newest entries cut off).
+(or 3 of that digest's windows, To − From, when longer: the chain's cadence) and not final
+(the newest entries cut off).
 
   auditctl verify --archive DIR --public-key audit-signing.pub
   auditctl verify --es https://es:9200 --public-key old.pub,new.pub --since 30d
 
-Events observed within --grace may not be in a digest yet and are counted, not reported.
+Events and dead letters observed within --grace may not be in a digest yet and are counted,
+not reported; one dated more than 10m in the future, or before the first digest when no
+--since/--from limited the window, is inserted.
 Events gone with their retention are counted, not reported (Elasticsearch: the index is gone
-and its ILM delete age has run out; the archive: the digest began before the oldest record
-kept). Dates without a zone are UTC. Exit status: 0 intact, 1 findings, 2 a usage error or input that cannot be read.`
+and its ILM delete age has run out; the archive: the event comes, in its chain's order, before
+the chain's first record kept, and that record is in the oldest file left). Dates without a zone are UTC. Exit status: 0 intact, 1 findings, 2 a usage error or input that cannot be read.`
 
 func verifyCommand() *cobra.Command {
 	cmd := &cobra.Command{
@@ -67,7 +70,7 @@ func verifyCommand() *cobra.Command {
 	fs.StringVar(&to, "to", "", "end: RFC 3339 or a date (YYYY-MM-DD)")
 	fs.StringVar(&org, "organization", "", "check only this organization's chains and events (its namespace)")
 	grace := fs.Duration("grace", verify.DefaultGrace, "events observed within this are not yet in a digest: counted, not reported")
-	maxAge := fs.Duration("max-age", verify.DefaultMaxAge, "a chain whose newest digest is older and not final is stale (truncation)")
+	maxAge := fs.Duration("max-age", verify.DefaultMaxAge, "a chain whose newest digest is not final and older than this, or than 3 × that digest's window (To − From) when longer (the chain's cadence), is stale (truncation)")
 	fs.StringVar(&output, "output", "", outputUsage)
 	fs.StringVar(&dataset, "dataset", "audit", "Elasticsearch: the exporter's data_stream.dataset")
 	fs.IntVar(&maxLine, "max-line-bytes", auditctl.DefaultMaxLineBytes, "with --archive: skip (and report) archive lines longer than this")

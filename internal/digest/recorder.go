@@ -287,7 +287,7 @@ func (r *Recorder) Instance() string {
 // Begin records, before the write, the events about to be written.
 func (r *Recorder) Begin(ctx context.Context, ps []Pending) (uint64, error) {
 	for i := range ps {
-		ps[i].Entry.ID = validID(ps[i].Entry.ID)
+		ps[i].Entry.ID = ValidID(ps[i].Entry.ID)
 	}
 	intent, err := encodeIntent(ps)
 	if err != nil {
@@ -314,7 +314,7 @@ func (r *Recorder) Begin(ctx context.Context, ps []Pending) (uint64, error) {
 // whole: the events will be written again and begun again).
 func (r *Recorder) Commit(n uint64, stored []Pending) {
 	for i := range stored {
-		stored[i].Entry.ID = validID(stored[i].Entry.ID)
+		stored[i].Entry.ID = ValidID(stored[i].Entry.ID)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -533,10 +533,10 @@ func (r *Recorder) send(ctx context.Context) error {
 	return nil
 }
 
-// validID is id as a JSON reader sees it after encoding/json wrote it:
+// ValidID is id as a JSON reader sees it after encoding/json wrote it:
 // each byte of invalid UTF-8 a U+FFFD. A signed digest must read back to
 // the bytes signed, and the stores hand verify the decoded id.
-func validID(id string) string {
+func ValidID(id string) string {
 	if utf8.ValidString(id) {
 		return id
 	}

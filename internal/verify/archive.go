@@ -6,7 +6,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	assets "github.com/otelcol-audit/otelcol-audit/config/elasticsearch"
 	"github.com/otelcol-audit/otelcol-audit/internal/auditctl"
@@ -65,36 +66,40 @@ func CheckArchive(ctx context.Context, o Options, a Archive) (*Report, error) {
 	}
 	var enc esdoc.Encoder
 	buf := make([]byte, 0, 4096)
-	var oldest time.Time
-	first := true
+	oldestFile := "" // the oldest file left: the first read with a record
 	err := ar.EachRecord(ctx, func(r auditctl.RawRecord) error {
 		lr := r.Record
 		created := lr.ObservedTimestamp()
 		if created == 0 {
 			created = enc.Timestamp(lr)
 		}
-		if first {
-			oldest, first = created.AsTime(), false
+		if oldestFile == "" {
+			oldestFile = r.File
 		}
 		if o.Namespace != "" {
+			// The writer's rule (auditfileexporter): a string
+			// organization.id only; anything else is "default".
 			org := ""
-			if v, ok := lr.Attributes().Get(fields.Organization); ok {
-				org = v.AsString()
+			if v, ok := lr.Attributes().Get(fields.Organization); ok && v.Type() == pcommon.ValueTypeStr {
+				org = v.Str()
 			}
 			if assets.Namespace(org, "default") != o.Namespace {
 				return nil
 			}
 		}
 		buf = digest.ArchiveDocument(&enc, buf[:0], r.Resource, lr)
-		c.Record(Record{ID: enc.ID(lr), Hash: SHA256(buf), Created: created.AsTime(),
+		c.Record(Record{ID: digest.ValidID(enc.ID(lr)), Hash: SHA256(buf), Created: created.AsTime(), File: r.File,
 			Where: fmt.Sprintf("%s:%d record %d", r.File, r.Line, r.Index)})
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	// Rotation removes the oldest file: a digest begun before the first
-	// record kept lists events that may have gone with it, those before
-	// the chain's first event kept.
-	return c.Finish(func(e EntryInfo) bool { return !first && e.From.Before(oldest) && e.BeforeFirstKept }), nil
+	// Rotation removes whole files, oldest first: an entry may have gone
+	// with them when it comes before its chain's first record kept and
+	// that record is in the oldest file left. Not the records' observed
+	// times: a client may supply them.
+	return c.Finish(func(e EntryInfo) bool {
+		return e.BeforeFirstKept && e.FirstKeptFile != "" && e.FirstKeptFile == oldestFile
+	}), nil
 }

@@ -257,13 +257,15 @@ func TestArchiveNoFalseAlarm(t *testing.T) {
 		w := newWorld(t, archiveStore)
 		r := w.recorder(t)
 		w.write(t, r, gen(9, "a", 1, time.Now()))
-		b := w.prepare(gen(3, "c", 2, time.Now()))
-		b.entries[1].Entry.Conflict = true
-		b.entries[1].Entry.SHA256 = digest.DocumentHash([]byte("the copy that was refused"))
-		n, err := r.Begin(context.Background(), b.entries)
+		// The copy kept was written, and listed, first (a copy that no
+		// entry lists but conflicts is inserted: TestOnlyConflictsNameIt).
+		kept := w.write(t, r, gen(3, "c", 2, time.Now()))
+		refused := written{entries: append([]digest.Pending(nil), kept.entries[1:2]...)}
+		refused.entries[0].Entry.Conflict = true
+		refused.entries[0].Entry.SHA256 = digest.DocumentHash([]byte("the copy that was refused"))
+		n, err := r.Begin(context.Background(), refused.entries)
 		require.NoError(t, err)
-		w.batches = append(w.batches, b)
-		r.Commit(n, b.entries)
+		r.Commit(n, refused.entries)
 		w.finish(t, r)
 		rep := checkArchive(t, w.opts(), w.archive(t, 0).write(t))
 		assert.True(t, rep.Intact(), "%+v", rep.Findings)

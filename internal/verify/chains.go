@@ -21,9 +21,11 @@ type head struct {
 
 // checkChains applies digest.CheckChains' rules to the kept headers (the
 // digests themselves are not held: their entries would double the
-// memory), then the staleness of each chain's newest digest. With
+// memory), then the staleness of each chain's newest digest (older than
+// max(MaxAge, 3 × its To − From)). With
 // Options.From a chain may start past seq 1: the link into its first
-// digest is not checked.
+// digest is not checked; so with DigestRetention saying the digests
+// before it are gone with their retention.
 func (c *Checker) checkChains() {
 	order := make([]int, 0, len(c.heads))
 	for i, h := range c.heads {
@@ -67,7 +69,11 @@ func (c *Checker) checkChain(ds []int) {
 			}
 			continue
 		}
-		if h.seq > want {
+		if i == 0 && h.seq > want && c.DigestRetention != nil && c.DigestRetention(h.from) {
+			// Before the chain's first digest kept, and the digest
+			// store's retention has run out for it: gone with it.
+			c.rep.Summary.DigestsPastRetention += int(h.seq - want)
+		} else if h.seq > want {
 			what := fmt.Sprintf("digests %d to %d are missing", want, h.seq-1)
 			if want == h.seq-1 {
 				what = fmt.Sprintf("digest %d is missing", want)
@@ -85,9 +91,16 @@ func (c *Checker) checkChain(ds []int) {
 	}
 	h := c.heads[newest]
 	if !h.final && c.o.To.IsZero() && c.o.MaxAge > 0 {
-		if age := c.o.Now.Sub(h.to); age > c.o.MaxAge {
+		// The chain's own cadence: a chain sealed hourly is not stale
+		// after five minutes. Three of its newest digest's windows, or
+		// MaxAge when longer.
+		limit, why := c.o.MaxAge, fmt.Sprintf("--max-age %s", c.o.MaxAge)
+		if w := 3 * h.to.Sub(h.from); w > limit {
+			limit, why = w, fmt.Sprintf("3 × its window of %s", h.to.Sub(h.from).Round(time.Second))
+		}
+		if age := c.o.Now.Sub(h.to); age > limit {
 			c.find(Finding{Kind: StaleChain, Chain: name, Seq: h.seq, Where: h.where,
-				What: fmt.Sprintf("the newest digest is %s old (--max-age %s) and not final: the newest events and digests may have been cut off, or the collector stopped writing digests", age.Round(time.Second), c.o.MaxAge)})
+				What: fmt.Sprintf("the newest digest is %s old (over %s) and not final: the newest events and digests may have been cut off, or the collector stopped writing digests", age.Round(time.Second), why)})
 		}
 	}
 }

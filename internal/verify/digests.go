@@ -86,5 +86,8 @@ func ReadDigestFile(ctx context.Context, path string, maxLine int, c *Checker) e
 			continue
 		}
 		c.AddDigest(s, where)
+		if err := c.Err(); err != nil {
+			return fmt.Errorf("--digests %s:%d: %w", auditctl.Printable(path), n, err)
+		}
 	}
 }

@@ -2,6 +2,8 @@ package verify
 
 import (
 	"bytes"
+	"fmt"
+	"math"
 	"sort"
 
 	"github.com/otelcol-audit/otelcol-audit/internal/digest"
@@ -42,7 +44,19 @@ func (t *entryTable) init() {
 
 func (t *entryTable) len() int { return len(t.e) }
 
-func (t *entryTable) add(e digest.Entry, head, pos uint32) {
+// arenaLimit bounds the id arena: entry offsets are uint32 (a variable
+// for the tests).
+var arenaLimit = uint64(math.MaxUint32)
+
+// errArenaFull: the digests' ids do not fit the table's offsets.
+var errArenaFull = fmt.Errorf("the digests list more than %d GiB of event ids: more than one check can hold; check a window at a time (--from/--since and --to) or one organization (--organization)", (arenaLimit+1)>>30)
+
+// add keeps an entry; false (nothing kept) when its id would take the
+// arena past arenaLimit.
+func (t *entryTable) add(e digest.Entry, head, pos uint32) bool {
+	if uint64(len(t.arena))+uint64(len(e.ID)) > arenaLimit {
+		return false
+	}
 	x := entry{head: head, pos: pos, idOff: uint32(len(t.arena)), idLen: uint32(len(e.ID))}
 	if !decodeHex32(&x.hash, e.SHA256) {
 		// Not a hash (a signed digest, so the writer's bug): all zeros,
@@ -67,6 +81,7 @@ func (t *entryTable) add(e digest.Entry, head, pos uint32) {
 		x.flags |= fUnconfirmed
 	}
 	t.e = append(t.e, x)
+	return true
 }
 
 func (t *entryTable) idBytes(x *entry) []byte { return t.arena[x.idOff : x.idOff+x.idLen] }

@@ -68,6 +68,8 @@ func CheckES(ctx context.Context, o Options, e ES) (*Report, error) {
 	}
 	events, dead, digests := e.patterns(o.Namespace)
 	c := New(o)
+	ret := &esRetention{es: e, ctx: ctx, now: o.Now, minAge: map[string]time.Duration{}}
+	c.DigestRetention = ret.digestsPast
 	err := e.scan(ctx, digests, digestPageSize, false, func(h hit) error {
 		where := h.Index + "/" + h.ID
 		if len(h.Source) > e.MaxDigestBytes {
@@ -80,7 +82,7 @@ func CheckES(ctx context.Context, o Options, e ES) (*Report, error) {
 			return nil
 		}
 		c.AddDigest(s, where)
-		return nil
+		return c.Err()
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reading the digests (%s): %w", strings.Join(digests, ","), err)
@@ -100,7 +102,7 @@ func CheckES(ctx context.Context, o Options, e ES) (*Report, error) {
 			c.UnreadableAt(where, "no _source")
 			return nil
 		}
-		c.Record(Record{ID: h.ID, Index: h.Index, Hash: SHA256(h.Source), Created: createdOf(h.Source), Where: where})
+		c.Record(Record{ID: digest.ValidID(h.ID), Index: h.Index, Hash: SHA256(h.Source), Created: createdOf(h.Source), Where: where})
 		return nil
 	})
 	if err != nil {
@@ -126,7 +128,7 @@ func CheckES(ctx context.Context, o Options, e ES) (*Report, error) {
 			return nil
 		}
 		t, _ := time.Parse(time.RFC3339Nano, d.Timestamp)
-		c.Record(Record{ID: d.Event.ID, Index: d.Audit.TargetIndex, Hash: SHA256([]byte(*d.Event.Original)), Created: t, Dead: true, Where: where})
+		c.Record(Record{ID: digest.ValidID(d.Event.ID), Index: d.Audit.TargetIndex, Hash: SHA256([]byte(*d.Event.Original)), Created: t, Dead: true, Where: where})
 		return nil
 	})
 	if err != nil {
@@ -139,7 +141,7 @@ func CheckES(ctx context.Context, o Options, e ES) (*Report, error) {
 	for ix := range existing {
 		indices[ix] = true
 	}
-	ret := &esRetention{es: e, ctx: ctx, now: o.Now, exists: indices, minAge: map[string]time.Duration{}}
+	ret.exists = indices
 	rep := c.Finish(ret.past)
 	return rep, ret.err
 }
@@ -318,6 +320,14 @@ type esRetention struct {
 	exists map[string]bool
 	minAge map[string]time.Duration // policy -> delete min_age; -1 unknown
 	err    error
+}
+
+// digestsPast: the digest stream's ILM delete min_age has run out since
+// from, the window start of a chain's first digest kept: the digests
+// before it may be gone with their backing indices.
+func (r *esRetention) digestsPast(from time.Time) bool {
+	age := r.policyAge(assets.Tier{Name: assets.DigestTierName}.PolicyName())
+	return age >= 0 && !r.now.Before(from.Add(age))
 }
 
 func (r *esRetention) past(e EntryInfo) bool {

@@ -66,6 +66,9 @@ func writeText(w io.Writer, r *Report, o Options) error {
 		s.EventsChecked, s.Covered, o.Grace, s.NotYetCovered, s.BeforeDigests)
 	fmt.Fprintf(&b, "listed and gone with their retention: %d; unconfirmed writes never stored: %d; conflicts (the store kept another copy): %d\n",
 		s.PastRetention, s.UnconfirmedAbsent, s.Conflicts)
+	if s.DigestsPastRetention > 0 {
+		fmt.Fprintf(&b, "digests gone with the digest stream's retention (before a chain's first digest kept): %d\n", s.DigestsPastRetention)
+	}
 	if s.DeadLetters > 0 {
 		fmt.Fprintf(&b, "dead letters: %d, of which listed in a digest: %d\n", s.DeadLetters, s.DeadLettersCovered)
 	}

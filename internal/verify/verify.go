@@ -62,11 +62,15 @@ type Summary struct {
 	Covered int `json:"covered"`
 	// NotYetCovered: stored events no digest lists yet, newer than the grace.
 	NotYetCovered int `json:"not_yet_covered"`
-	// BeforeDigests: stored events observed before the first digest
-	// checked (or --from): digests cannot speak for them.
+	// BeforeDigests: stored events observed before the window --from
+	// (or --since) asked for and before the first digest checked. Without
+	// --from such an event is inserted.
 	BeforeDigests int `json:"before_digests"`
 	// PastRetention: entries whose events are gone with their retention.
 	PastRetention int `json:"past_retention"`
+	// DigestsPastRetention: digests missing before a chain's first digest
+	// kept, gone with the digest stream's retention (Elasticsearch).
+	DigestsPastRetention int `json:"digests_past_retention,omitempty"`
 	// UnconfirmedAbsent: entries of writes a crash interrupted whose event
 	// was never stored.
 	UnconfirmedAbsent int `json:"unconfirmed_absent"`
@@ -106,7 +110,8 @@ type Options struct {
 	Now time.Time
 	// Grace: stored events observed within it may not be in a digest yet.
 	Grace time.Duration
-	// MaxAge: a chain whose newest digest is older and not final is stale.
+	// MaxAge: a chain whose newest digest is not final and older than
+	// max(MaxAge, 3 × the digest's To − From) is stale.
 	MaxAge time.Duration
 	// From, To bound the check (zero: unbounded): digests sealed before
 	// From are left out, events observed outside [From, To] are not
@@ -140,9 +145,13 @@ type EntryInfo struct {
 	// first of the chain's events found in the store (or none was): what
 	// removing the oldest records, as rotation does, takes.
 	BeforeFirstKept bool
+	// FirstKeptFile is Record.File of that first event ("" when none was
+	// found).
+	FirstKeptFile string
 }
 
-// Record is one stored event as a store reader gives it.
+// Record is one stored event as a store reader gives it. ID is keyed as
+// the digests list it: digest.ValidID.
 type Record struct {
 	ID string
 	// Index is the Elasticsearch index (for a dead letter, the one it was
@@ -153,6 +162,9 @@ type Record struct {
 	// else its time.
 	Created time.Time
 	Dead    bool
+	// File is the archive file it is in (empty for Elasticsearch):
+	// retention removes whole files.
+	File string
 	// Where locates it for a finding: file:line, or index/_id.
 	Where string
 }
@@ -162,6 +174,11 @@ type Record struct {
 type Checker struct {
 	o       Options
 	Ordered bool // check that records come in digest order (the archive)
+	// DigestRetention, when set, tells whether digests before a chain's
+	// first digest kept, which began at from, may be gone with the digest
+	// store's retention (Elasticsearch: the digest stream's ILM). Set
+	// before Seal.
+	DigestRetention func(from time.Time) bool
 
 	heads   []head
 	entries entryTable
@@ -171,9 +188,15 @@ type Checker struct {
 	scopeStart time.Time
 	lastPos    map[uint32]uint64 // chain -> position of the last record seen
 	firstPos   map[uint32]uint64 // chain -> position of the first record seen
+	firstFile  map[uint32]string // chain -> Record.File of that record
 	chainIDs   map[string]uint32
 	chains     []string
+	err        error // what stops the check (Err)
 }
+
+// Err is what stops the check, if anything: AddDigest could not keep the
+// digests' entries (no verdict).
+func (c *Checker) Err() error { return c.err }
 
 // New makes a checker.
 func New(o Options) *Checker {
@@ -183,7 +206,7 @@ func New(o Options) *Checker {
 	if o.MaxFindings <= 0 {
 		o.MaxFindings = DefaultMaxFindings
 	}
-	c := &Checker{o: o, lastPos: map[uint32]uint64{}, firstPos: map[uint32]uint64{}, chainIDs: map[string]uint32{}}
+	c := &Checker{o: o, lastPos: map[uint32]uint64{}, firstPos: map[uint32]uint64{}, firstFile: map[uint32]string{}, chainIDs: map[string]uint32{}}
 	c.rep.Summary.Counts = map[string]int{}
 	c.entries.init()
 	return c
@@ -251,7 +274,9 @@ func (c *Checker) AddDigest(s digest.Signed, where string) {
 	}
 	hi := uint32(len(c.heads))
 	for i, e := range d.Events {
-		c.entries.add(e, hi, uint32(i))
+		if c.err == nil && !c.entries.add(e, hi, uint32(i)) {
+			c.err = errArenaFull
+		}
 	}
 	c.heads = append(c.heads, h)
 }
@@ -333,8 +358,17 @@ func (c *Checker) Record(r Record) {
 	}
 	// The first unseen confirmed entry with this hash, else an unconfirmed
 	// one, else one seen already (a second copy of a covered event).
+	// Ordered (the archive), first: the earliest unseen in chain order,
+	// confirmed or not, that is not behind the chain's last record. A
+	// batch written, not sealed (the collector killed) and resent after
+	// other events is stored twice: first where its unconfirmed entries
+	// are, then where the resend's are; if the first copy never reached
+	// the store, the resend still matches its own entries.
 	match, unverified := -1, false
-	for pass := 0; pass < 3 && match < 0; pass++ {
+	for pass := 0; pass < 4 && match < 0; pass++ {
+		if pass == 0 && !c.Ordered {
+			continue
+		}
 		for i := lo; i < hi; i++ {
 			e := &c.entries.e[i]
 			if e.hash != r.Hash {
@@ -347,10 +381,12 @@ func (c *Checker) Record(r Record) {
 			ok := false
 			switch pass {
 			case 0:
-				ok = !e.seen && e.flags&fUnconfirmed == 0
+				ok = !e.seen && c.notBehind(e)
 			case 1:
-				ok = !e.seen
+				ok = !e.seen && e.flags&fUnconfirmed == 0
 			case 2:
+				ok = !e.seen
+			case 3:
 				ok = true
 			}
 			if ok {
@@ -373,6 +409,7 @@ func (c *Checker) Record(r Record) {
 			pos := position(h, e)
 			if first, ok := c.firstPos[h.chain]; !ok || pos < first {
 				c.firstPos[h.chain] = pos
+				c.firstFile[h.chain] = r.File
 			}
 		}
 		if c.Ordered && e.flags&fUnconfirmed == 0 {
@@ -407,11 +444,43 @@ func (c *Checker) Record(r Record) {
 		}
 	}
 	for i := lo; i < hi; i++ {
-		if !c.heads[c.entries.e[i].head].bad {
-			return // conflicts only: settled above
+		e := &c.entries.e[i]
+		h := c.heads[e.head]
+		if h.bad {
+			continue
 		}
+		// Conflicts only, none with this hash: the copy the store kept is
+		// in no digest read (an id taken before the collector wrote it,
+		// or an edit a re-import's conflicts would hide), unless an entry
+		// of the same id lists it the other way (dead or not).
+		if c.coveredElsewhere(r) {
+			return
+		}
+		c.find(Finding{Kind: Inserted, EventID: r.ID, Chain: c.chains[h.chain], Seq: h.seq, Index: r.Index, Where: r.Where,
+			What: fmt.Sprintf("stored, hashing to %x, and in no digest: the only entries naming its id are conflicts (the collector's write was refused, the store already held the id) listing another copy", r.Hash[:8])})
+		return
 	}
 	s.Unverified++
+}
+
+// coveredElsewhere: a trusted entry that is not a conflict lists the
+// record's id and hash as the other kind (a dead letter, or not).
+func (c *Checker) coveredElsewhere(r Record) bool {
+	lo, hi := c.entries.lookup(r.ID, r.Index, !r.Dead)
+	for i := lo; i < hi; i++ {
+		e := &c.entries.e[i]
+		if e.hash == r.Hash && e.flags&fConflict == 0 && !c.heads[e.head].bad {
+			return true
+		}
+	}
+	return false
+}
+
+// notBehind: the entry's place is not before its chain's last record's.
+func (c *Checker) notBehind(e *entry) bool {
+	h := c.heads[e.head]
+	last, ok := c.lastPos[h.chain]
+	return !ok || position(h, e) >= last
 }
 
 // settleConflicts marks the conflict entries of a stored event's key as
@@ -432,23 +501,43 @@ func (c *Checker) settleConflicts(lo, hi int, stored [32]byte) {
 // position orders a chain's entries: by digest, then place in it.
 func position(h head, e *entry) uint64 { return h.seq<<24 | uint64(e.pos) }
 
-// uncovered handles a stored event no entry names.
+// ClockSkew is how far in the future a stored event may be dated (the
+// clocks of the collector and of the check disagree) and still be taken
+// as not yet covered.
+const ClockSkew = 10 * time.Minute
+
+// uncovered handles a stored event (or dead letter: the same rules) no
+// entry names.
 func (c *Checker) uncovered(r Record) {
 	s := &c.rep.Summary
+	what := "stored, observed %s, and in no digest"
+	if r.Dead {
+		what = "a dead letter, dated %s, and in no digest"
+	}
 	switch {
-	case r.Dead:
-		// A dead letter is not an event of the log: counted only.
 	case r.Created.IsZero():
 		c.find(Finding{Kind: Inserted, EventID: r.ID, Index: r.Index, Where: r.Where, What: "stored, with no readable event.created or @timestamp, and in no digest"})
+		return
+	case r.Created.After(c.o.Now.Add(ClockSkew)):
+		// Dated in the future past any clock skew: the grace must not
+		// excuse it (it would forever).
+		what += fmt.Sprintf(": a date in the future, past %s of clock skew", ClockSkew)
 	case r.Created.Before(c.scopeStart):
-		s.BeforeDigests++
+		if !c.o.From.IsZero() {
+			s.BeforeDigests++ // the window asked for starts after it
+			return
+		}
+		// Nothing limited the window: the digests checked are all there
+		// are, and the event claims to be older than all of them.
+		what += ": a date before the first digest, and no --from limited the window"
 	case !c.o.To.IsZero() && r.Created.After(c.o.To):
+		return
 	case c.o.Now.Sub(r.Created) < c.o.Grace:
 		s.NotYetCovered++
-	default:
-		c.find(Finding{Kind: Inserted, EventID: r.ID, Index: r.Index, Where: r.Where,
-			What: fmt.Sprintf("stored, observed %s, and in no digest", r.Created.UTC().Format(time.RFC3339))})
+		return
 	}
+	c.find(Finding{Kind: Inserted, EventID: r.ID, Index: r.Index, Where: r.Where,
+		What: fmt.Sprintf(what, r.Created.UTC().Format(time.RFC3339))})
 }
 
 // Finish reports what no stored event answered: deleted events, unless
@@ -473,7 +562,7 @@ func (c *Checker) Finish(ret Retention) *Report {
 		}
 		id, index := c.entries.id(e), c.entries.indexName(e)
 		first, ok := c.firstPos[h.chain]
-		info := EntryInfo{ID: id, Index: index, Dead: e.flags&fDead != 0, From: h.from, To: h.to, BeforeFirstKept: !ok || position(h, e) < first}
+		info := EntryInfo{ID: id, Index: index, Dead: e.flags&fDead != 0, From: h.from, To: h.to, BeforeFirstKept: !ok || position(h, e) < first, FirstKeptFile: c.firstFile[h.chain]}
 		if ret != nil && ret(info) {
 			s.PastRetention++
 			continue
