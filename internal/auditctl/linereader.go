@@ -71,3 +71,15 @@ func (l *lineReader) append(b []byte) []byte {
 	}
 	return append(l.buf, b...)
 }
+
+// LineReader is the bounded line reader for other packages' files (the
+// digests verify reads).
+type LineReader struct{ l *lineReader }
+
+// NewLineReader reads lines of at most max bytes from r.
+func NewLineReader(r io.Reader, max int) *LineReader {
+	return &LineReader{newLineReader(r, max)}
+}
+
+// Next is lineReader.next.
+func (x *LineReader) Next() (line []byte, tooLong bool, err error) { return x.l.next() }

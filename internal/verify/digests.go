@@ -60,12 +60,12 @@ func ReadDigestFile(ctx context.Context, path string, maxLine int, c *Checker) e
 	if maxLine <= 0 {
 		maxLine = DefaultMaxDigestBytes
 	}
-	lines := newLines(fh, maxLine)
+	lines := auditctl.NewLineReader(fh, maxLine)
 	for n := 1; ; n++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		line, tooLong, err := lines.next()
+		line, tooLong, err := lines.Next()
 		if err == io.EOF {
 			return nil
 		}
