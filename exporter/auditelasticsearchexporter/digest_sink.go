@@ -39,9 +39,10 @@ type dataStreamJSON struct {
 	Namespace string `json:"namespace"`
 }
 
-// digestDocument is the digestDoc of a digest, with its payload copied in
-// as encoded: json.Marshal would scan the megabyte again to compact it.
-func digestDocument(d digest.Digest, dsj dataStreamJSON, payload []byte, signature string) ([]byte, error) {
+// appendDigestDocument appends the digestDoc of a digest, with its payload
+// copied in as encoded: json.Marshal would scan the megabyte again to
+// compact it.
+func appendDigestDocument(out []byte, d digest.Digest, dsj dataStreamJSON, payload []byte, signature string) ([]byte, error) {
 	head, err := json.Marshal(digestDoc{Timestamp: d.To.UTC().Format(time.RFC3339Nano), DataStream: dsj, Digest: json.RawMessage("0"), Signature: signature})
 	if err != nil {
 		return nil, err
@@ -52,7 +53,6 @@ func digestDocument(d digest.Digest, dsj dataStreamJSON, payload []byte, signatu
 		return nil, errors.New("digest document: unexpected encoding")
 	}
 	i += len(`"digest":`)
-	out := make([]byte, 0, len(head)+len(payload))
 	out = append(out, head[:i]...)
 	out = append(out, payload...)
 	return append(out, head[i+1:]...), nil
@@ -82,9 +82,20 @@ func (s digestSink) body(ds []digest.Signed) (_ []byte, n int, _ error) {
 	e := s.e
 	stream := e.cfg.digestStream()
 	dsj := dataStreamJSON{Type: "logs", Dataset: e.cfg.DigestTier().Dataset, Namespace: e.cfg.DataStream.Namespace}
-	var buf bytes.Buffer
+	// Size the body first: growing a buffer of megabytes copies them again.
+	size := 0
 	for _, sd := range ds {
-		d := sd.Digest
+		payload, err := sd.PayloadJSON()
+		if err != nil {
+			return nil, 0, err
+		}
+		if size > 0 && size+len(payload)+512 > maxDigestBody {
+			break
+		}
+		size += len(payload) + 512
+	}
+	buf := make([]byte, 0, size)
+	for _, sd := range ds {
 		payload, err := sd.PayloadJSON()
 		if err != nil {
 			return nil, 0, err
@@ -97,20 +108,19 @@ func (s digestSink) body(ds []digest.Signed) (_ []byte, n int, _ error) {
 		if err != nil {
 			return nil, 0, err
 		}
-		doc, err := digestDocument(d, dsj, payload, sd.Signature)
-		if err != nil {
+		start := len(buf)
+		buf = append(append(buf, action...), '\n')
+		if buf, err = appendDigestDocument(buf, sd.Digest, dsj, payload, sd.Signature); err != nil {
 			return nil, 0, err
 		}
-		if n > 0 && buf.Len()+len(action)+len(doc)+2 > maxDigestBody {
+		buf = append(buf, '\n')
+		if n > 0 && len(buf) > maxDigestBody {
+			buf = buf[:start]
 			break
 		}
-		buf.Write(action)
-		buf.WriteByte('\n')
-		buf.Write(doc)
-		buf.WriteByte('\n')
 		n++
 	}
-	return buf.Bytes(), n, nil
+	return buf, n, nil
 }
 
 // Write implements digest.Sink: every digest is stored (201, or 409 for

@@ -19,9 +19,9 @@ func TestDigestDocumentIsMarshal(t *testing.T) {
 	payload, err := digest.Payload(d)
 	require.NoError(t, err)
 	dsj := dataStreamJSON{Type: "logs", Dataset: "audit.digest", Namespace: "default"}
-	got, err := digestDocument(d, dsj, payload, "c2ln")
+	got, err := appendDigestDocument([]byte("x"), d, dsj, payload, "c2ln")
 	require.NoError(t, err)
 	want, err := json.Marshal(digestDoc{Timestamp: "2026-12-02T10:00:00.000000005Z", DataStream: dsj, Digest: payload, Signature: "c2ln"})
 	require.NoError(t, err)
-	assert.Equal(t, string(want), string(got))
+	assert.Equal(t, "x"+string(want), string(got))
 }
