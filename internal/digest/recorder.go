@@ -406,6 +406,19 @@ func (r *Recorder) seal(ctx context.Context, final, ignoreSettle bool, cut time.
 			continue
 		}
 		used = append(used, t)
+	}
+	// Count first: a burst is tens of thousands of entries, and growing
+	// the lists copies them over and over.
+	perNS := map[string]int{}
+	for _, t := range used {
+		for _, p := range t.entries {
+			perNS[p.Namespace]++
+		}
+	}
+	for ns, n := range perNS {
+		byNS[ns] = make([]Entry, 0, n)
+	}
+	for _, t := range used {
 		for _, p := range t.entries {
 			byNS[p.Namespace] = append(byNS[p.Namespace], p.Entry)
 		}
@@ -449,7 +462,7 @@ func (r *Recorder) seal(ctx context.Context, final, ignoreSettle bool, cut time.
 				return err
 			}
 			hash := hashPayload(payload, s.Signature)
-			raw, err := s.AppendJSON(nil)
+			raw, err := s.AppendJSON(make([]byte, 0, len(payload)+len(s.Signature)+32))
 			if err != nil {
 				return err
 			}
