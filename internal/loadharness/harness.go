@@ -64,6 +64,9 @@ type Scenario struct {
 	// Digests turns tamper evidence on (a fresh key pair, digests every
 	// 5s) and ends the run with bin/auditctl verify against the double.
 	Digests bool
+	// Fsync has the persistent queue's file_storage sync every write, as
+	// config/elasticsearch.yaml does.
+	Fsync bool
 	// KeepSource has the double keep every document's source, as it must
 	// for verify: set it on the runs compared with a Digests run.
 	KeepSource bool
@@ -253,7 +256,7 @@ func (o Options) config(sc Scenario, esURL, queue, key string, p map[string]int)
 	return fmt.Sprintf(`
 extensions:%s
   health_check: {endpoint: 127.0.0.1:%d}
-  file_storage/queue: {directory: %s, create_directory: true}
+  file_storage/queue: {directory: %s, create_directory: true, fsync: %t}
 receivers:
   otlp:
     protocols:
@@ -290,7 +293,7 @@ service:
   telemetry:
     logs: {level: warn}
     metrics: {level: none}
-`, pprof, p["health"], queue, p["grpc"], p["http"], p["audit"], o.MemLimitMiB, o.MemLimitMiB/4, root, root, root, esURL, compression, period, storage, queueBatch, digests, pprofExt, processors)
+`, pprof, p["health"], queue, sc.Fsync, p["grpc"], p["http"], p["audit"], o.MemLimitMiB, o.MemLimitMiB/4, root, root, root, esURL, compression, period, storage, queueBatch, digests, pprofExt, processors)
 }
 
 // startCollector starts the collector and waits until it is healthy; it
