@@ -36,8 +36,8 @@ type BeforeSealer interface {
 type Pending struct {
 	// Namespace names the chain (with the recorder's instance): the
 	// tenant namespace the event is routed to.
-	Namespace string `json:"ns"`
-	Entry     Entry  `json:"e"`
+	Namespace string
+	Entry     Entry
 }
 
 // ErrBacklog is in the chain of Begin's error when max_pending_events wait
@@ -145,8 +145,7 @@ func (r *Recorder) get(ctx context.Context, key string, v any) (bool, error) {
 }
 
 func setOp(key string, v any) *storage.Operation {
-	b, _ := json.Marshal(v) // our own types: they encode
-	return storage.SetOperation(key, b)
+	return storage.SetOperation(key, mustJSON(v))
 }
 
 func intentKey(n uint64) string { return keyIntent + strconv.FormatUint(n, 10) }
@@ -273,7 +272,7 @@ func (r *Recorder) Start(ctx context.Context) error {
 }
 
 func mustJSON(v any) []byte {
-	b, _ := json.Marshal(v)
+	b, _ := json.Marshal(v) // our own types: they encode
 	return b
 }
 
