@@ -6,7 +6,7 @@ GOFLAGS_BUILD := -trimpath
 FUZZTIME ?= 30s
 MDATAGEN := $(BIN)/mdatagen
 # Components whose internal/metadata mdatagen generates from metadata.yaml.
-METADATA := extension/jsonlimitextension exporter/auditelasticsearchexporter exporter/auditfileexporter processor/auditprocessor receiver/auditreceiver
+METADATA := extension/jsonlimitextension extension/journalstorageextension exporter/auditelasticsearchexporter exporter/auditfileexporter processor/auditprocessor receiver/auditreceiver
 
 .PHONY: help build run test test-unit test-integration generate check-generated lint fuzz bench bench-e2e bench-export clean
 

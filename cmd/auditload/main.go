@@ -85,23 +85,27 @@ func main() {
 		batchProcessor        bool
 		digests               bool
 		fsync                 bool
+		journal               bool
 	}{
-		{"ref-memory-queue", false, false, true, loadgen.OTLPGRPC, false, false, false},
-		{"ref-memory-queue-digests", false, false, true, loadgen.OTLPGRPC, false, true, false},
-		{"ref-memory-queue-gzip", false, true, true, loadgen.OTLPGRPC, false, false, false},
-		{"ref-memory-queue-no-audit", true, false, true, loadgen.OTLPGRPC, false, false, false},
-		{"ref-persistent-queue", false, false, false, loadgen.OTLPGRPC, false, false, false},
-		{"ref-persistent-queue-digests", false, false, false, loadgen.OTLPGRPC, false, true, false},
-		{"ref-persistent-queue-fsync", false, false, false, loadgen.OTLPGRPC, false, false, true},
-		{"ref-persistent-queue-fsync-digests", false, false, false, loadgen.OTLPGRPC, false, true, true},
-		{"ref-persistent-queue-gzip", false, true, false, loadgen.OTLPGRPC, false, false, false},
-		{"ref-persistent-queue-no-audit", true, false, false, loadgen.OTLPGRPC, false, false, false},
-		{"ref-memory-queue-otlp-http", false, false, true, loadgen.OTLPHTTP, false, false, false},
-		{"ref-memory-queue-receiver", false, false, true, loadgen.Receiver, false, false, false},
-		{"ref-batch-processor", false, false, true, loadgen.OTLPGRPC, true, false, false},
+		{"ref-memory-queue", false, false, true, loadgen.OTLPGRPC, false, false, false, false},
+		{"ref-memory-queue-digests", false, false, true, loadgen.OTLPGRPC, false, true, false, false},
+		{"ref-memory-queue-gzip", false, true, true, loadgen.OTLPGRPC, false, false, false, false},
+		{"ref-memory-queue-no-audit", true, false, true, loadgen.OTLPGRPC, false, false, false, false},
+		{"ref-persistent-queue", false, false, false, loadgen.OTLPGRPC, false, false, false, false},
+		{"ref-persistent-queue-digests", false, false, false, loadgen.OTLPGRPC, false, true, false, false},
+		{"ref-persistent-queue-fsync", false, false, false, loadgen.OTLPGRPC, false, false, true, false},
+		{"ref-persistent-queue-fsync-digests", false, false, false, loadgen.OTLPGRPC, false, true, true, false},
+		{"ref-journal-queue", false, false, false, loadgen.OTLPGRPC, false, false, true, true},
+		{"ref-journal-queue-digests", false, false, false, loadgen.OTLPGRPC, false, true, true, true},
+		{"ref-journal-queue-no-fsync", false, false, false, loadgen.OTLPGRPC, false, false, false, true},
+		{"ref-persistent-queue-gzip", false, true, false, loadgen.OTLPGRPC, false, false, false, false},
+		{"ref-persistent-queue-no-audit", true, false, false, loadgen.OTLPGRPC, false, false, false, false},
+		{"ref-memory-queue-otlp-http", false, false, true, loadgen.OTLPHTTP, false, false, false, false},
+		{"ref-memory-queue-receiver", false, false, true, loadgen.Receiver, false, false, false, false},
+		{"ref-batch-processor", false, false, true, loadgen.OTLPGRPC, true, false, false, false},
 	} {
 		if want("ref") || want(r.name) {
-			runs = append(runs, loadharness.Scenario{Name: r.name, Events: *events, Protocol: r.proto, Workers: 4, Batch: 1000, NoAudit: r.noAudit, Gzip: r.gzip, MemoryQueue: r.memory, BatchProcessor: r.batchProcessor, Digests: r.digests, Fsync: r.fsync, KeepSource: *keepSource})
+			runs = append(runs, loadharness.Scenario{Name: r.name, Events: *events, Protocol: r.proto, Workers: 4, Batch: 1000, NoAudit: r.noAudit, Gzip: r.gzip, MemoryQueue: r.memory, BatchProcessor: r.batchProcessor, Digests: r.digests, Fsync: r.fsync, Journal: r.journal, KeepSource: *keepSource})
 		}
 	}
 	failed := false

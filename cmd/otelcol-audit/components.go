@@ -10,6 +10,7 @@ import (
 	filestorage "github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
 	auditelasticsearchexporter "github.com/otelcol-audit/otelcol-audit/exporter/auditelasticsearchexporter"
 	auditfileexporter "github.com/otelcol-audit/otelcol-audit/exporter/auditfileexporter"
+	journalstorageextension "github.com/otelcol-audit/otelcol-audit/extension/journalstorageextension"
 	jsonlimitextension "github.com/otelcol-audit/otelcol-audit/extension/jsonlimitextension"
 	auditprocessor "github.com/otelcol-audit/otelcol-audit/processor/auditprocessor"
 	auditreceiver "github.com/otelcol-audit/otelcol-audit/receiver/auditreceiver"
@@ -50,6 +51,7 @@ func components() (otelcol.Factories, error) {
 
 	factories.Extensions, err = otelcol.MakeFactoryMap[extension.Factory](
 		jsonlimitextension.NewFactory(),
+		journalstorageextension.NewFactory(),
 		filestorage.NewFactory(),
 		healthcheckextension.NewFactory(),
 		bearertokenauthextension.NewFactory(),
@@ -60,6 +62,7 @@ func components() (otelcol.Factories, error) {
 	}
 	factories.ExtensionModules = makeModulesMap(factories.Extensions, map[component.Type]string{
 		jsonlimitextension.NewFactory().Type():       "github.com/otelcol-audit/otelcol-audit v0.0.0",
+		journalstorageextension.NewFactory().Type():  "github.com/otelcol-audit/otelcol-audit v0.0.0",
 		filestorage.NewFactory().Type():              "github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage v0.165.1",
 		healthcheckextension.NewFactory().Type():     "github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension v0.165.1",
 		bearertokenauthextension.NewFactory().Type(): "github.com/open-telemetry/opentelemetry-collector-contrib/extension/bearertokenauthextension v0.165.1",

@@ -44,6 +44,10 @@ type auditExporter struct {
 	digests      *digest.Recorder
 	digestClient storage.Client
 
+	// queueSync makes the queue's writes durable; nil unless its storage
+	// defers syncing to the exporter (journal_storage).
+	queueSync atomic.Pointer[func(context.Context) error]
+
 	tel telemetry
 	now func() time.Time
 }
@@ -58,6 +62,7 @@ func newExporter(set exporter.Settings, cfg *Config) (*auditExporter, error) {
 }
 
 func (e *auditExporter) start(ctx context.Context, host component.Host) error {
+	e.deferQueueSync(host)
 	var err error
 	if e.client, err = newClient(ctx, e.cfg, host); err != nil {
 		return err

@@ -67,6 +67,9 @@ type Scenario struct {
 	// Fsync has the persistent queue's file_storage sync every write, as
 	// config/elasticsearch.yaml does.
 	Fsync bool
+	// Journal puts the persistent queue (and the digest state) in the
+	// journal_storage extension instead of file_storage.
+	Journal bool
 	// KeepSource has the double keep every document's source, as it must
 	// for verify: set it on the runs compared with a Digests run.
 	KeepSource bool
@@ -237,7 +240,13 @@ func (o Options) config(sc Scenario, esURL, queue, key string, p map[string]int)
 		compression = "gzip"
 	}
 	root := o.RepoRoot
-	storage := "\n      storage: file_storage/queue"
+	ext := "file_storage/queue"
+	extCfg := fmt.Sprintf("file_storage/queue: {directory: %s, create_directory: true, fsync: %t}", queue, sc.Fsync)
+	if sc.Journal {
+		ext = "journal_storage/queue"
+		extCfg = fmt.Sprintf("journal_storage/queue: {directory: %s, fsync: %t}", queue, sc.Fsync)
+	}
+	storage := "\n      storage: " + ext
 	if sc.MemoryQueue {
 		storage = ""
 	}
@@ -251,12 +260,12 @@ func (o Options) config(sc Scenario, esURL, queue, key string, p map[string]int)
 	}
 	digests := ""
 	if sc.Digests {
-		digests = fmt.Sprintf("\n    digest: {key_file: %s, storage: file_storage/queue, interval: 5s, instance: %s}", key, digestInstance)
+		digests = fmt.Sprintf("\n    digest: {key_file: %s, storage: %s, interval: 5s, instance: %s}", key, ext, digestInstance)
 	}
 	return fmt.Sprintf(`
 extensions:%s
   health_check: {endpoint: 127.0.0.1:%d}
-  file_storage/queue: {directory: %s, create_directory: true, fsync: %t}
+  %s
 receivers:
   otlp:
     protocols:
@@ -284,7 +293,7 @@ exporters:
       num_consumers: 4%s
     retry_on_failure: {enabled: true, initial_interval: 200ms, max_interval: 2s, max_elapsed_time: 0s}%s
 service:
-  extensions: [health_check, file_storage/queue%s]
+  extensions: [health_check, %s%s]
   pipelines:
     logs:
       receivers: [otlp, audit]
@@ -293,7 +302,7 @@ service:
   telemetry:
     logs: {level: warn}
     metrics: {level: none}
-`, pprof, p["health"], queue, sc.Fsync, p["grpc"], p["http"], p["audit"], o.MemLimitMiB, o.MemLimitMiB/4, root, root, root, esURL, compression, period, storage, queueBatch, digests, pprofExt, processors)
+`, pprof, p["health"], extCfg, p["grpc"], p["http"], p["audit"], o.MemLimitMiB, o.MemLimitMiB/4, root, root, root, esURL, compression, period, storage, queueBatch, digests, ext, pprofExt, processors)
 }
 
 // startCollector starts the collector and waits until it is healthy; it
