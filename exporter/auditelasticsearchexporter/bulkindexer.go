@@ -18,15 +18,16 @@ import (
 	"github.com/otelcol-audit/otelcol-audit/internal/esdoc"
 )
 
-// pending is one document on its way: where its bytes are, and which
-// record it came from, so a retryable failure can hand back just that.
+// pending is one document on its way: where its bytes are, and which of
+// its request's documents it came from, so a retryable failure can hand
+// back just those.
 type pending struct {
 	start, end int // action line + document in buf
 	docStart   int
 	id         string
 	target     esdoc.Target
 	ts         pcommon.Timestamp
-	rl, sl, lr int
+	orig       int  // index in the request's docs (a dead letter: its event's)
 	dead       bool // a dead-letter document
 	// stored, with digests on, is where send notes what Elasticsearch
 	// stored of the record (the digest entry's flags); nil without.

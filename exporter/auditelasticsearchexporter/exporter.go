@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exporterhelper/xexporterhelper"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -35,7 +36,6 @@ type auditExporter struct {
 	stop         context.CancelFunc
 	wg           sync.WaitGroup
 	encoders     sync.Pool
-	bodies       sync.Pool // *[]byte bulk bodies
 	verified     verifiedIndices
 	refusedLog   rateLog // items refused for a reason outside the document
 	misroutedLog rateLog
@@ -55,7 +55,6 @@ type auditExporter struct {
 func newExporter(set exporter.Settings, cfg *Config) (*auditExporter, error) {
 	e := &auditExporter{cfg: cfg, set: set, logger: set.Logger, router: newRouter(cfg), period: cfg.Retention.Period, now: timeNow}
 	e.encoders.New = func() any { return &esdoc.Encoder{} }
-	e.bodies.New = func() any { return new([]byte) }
 	var err error
 	e.tel, err = newTelemetry(set.TelemetrySettings)
 	return e, err
@@ -146,10 +145,9 @@ func (e *auditExporter) shutdown(ctx context.Context) error {
 	return nil
 }
 
-// maxPooledBody keeps one unusually large export from pinning its body.
-const maxPooledBody = 64 << 20
-
-func (e *auditExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
+// push writes a queued request's documents.
+func (e *auditExporter) push(ctx context.Context, r xexporterhelper.Request) error {
+	req := r.(*docsRequest)
 	if !e.bootstrapped.Load() {
 		reason := "not attempted yet"
 		if p := e.lastBootErr.Load(); p != nil {
@@ -157,17 +155,8 @@ func (e *auditExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 		}
 		return fmt.Errorf("Elasticsearch assets are not installed yet (%s); the events stay queued", reason)
 	}
-	enc := e.encoders.Get().(*esdoc.Encoder)
-	defer e.encoders.Put(enc)
-
-	// Bulk bodies are megabytes: reuse them rather than have every export
-	// allocate and zero one (and pace the GC by it).
-	bp := e.bodies.Get().(*[]byte)
-	buf := (*bp)[:0]
-	if need := 1024 * ld.LogRecordCount(); cap(buf) < need {
-		buf = make([]byte, 0, need)
-	}
-	buf, docs, past, future := e.encode(enc, ld, buf)
+	// send and its retries point docs at other bodies: work on a copy.
+	buf, docs := req.buf, append([]pending(nil), req.docs...)
 
 	if rec := e.digests; rec != nil && len(docs) > 0 {
 		ps, marks := e.digestEntries(buf, docs)
@@ -181,19 +170,8 @@ func (e *auditExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	}
 
 	retry, dead, perm, err := e.send(ctx, buf, docs)
-	if err == nil && len(retry) == 0 && cap(buf) <= maxPooledBody {
-		// Every request over buf was answered, so nothing reads it any more
-		// (the rare failure paths leave it to the GC instead).
-		defer func() { *bp = buf[:0]; e.bodies.Put(bp) }()
-	}
 	if err != nil && len(retry) == 0 {
 		return err
-	}
-	if past > 0 {
-		e.tel.ExporterAuditEsDocsPastRetention.Add(ctx, past)
-	}
-	if future > 0 {
-		e.tel.ExporterAuditEsDocsFutureTime.Add(ctx, future)
 	}
 	if len(dead) > 0 {
 		dlBuf, dlDocs := e.deadLetters(dead)
@@ -213,8 +191,7 @@ func (e *auditExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 		}
 	}
 	if len(retry) > 0 {
-		failed := subset(ld, retry)
-		return consumererror.NewLogs(fmt.Errorf("%d of %d audit events not yet stored: %w", failed.LogRecordCount(), len(docs), errOr(err, "Elasticsearch asked to retry")), failed)
+		return &retryLater{err: fmt.Errorf("%d of %d audit events not yet stored: %w", len(retry), len(docs), errOr(err, "Elasticsearch asked to retry")), req: req.subset(retry)}
 	}
 	// The exporter helper counts every record of a request it gets an error
 	// for as failed; only a request lost whole may say so. A partial loss is
@@ -242,7 +219,7 @@ func (e *auditExporter) encode(enc *esdoc.Encoder, ld plog.Logs, buf []byte) (_ 
 				id := enc.ID(lr)
 				ts := enc.Timestamp(lr)
 				its := e.indexTime(t, ts, now, &past, &future)
-				p := pending{start: len(buf), id: id, target: t, ts: its, rl: i, sl: j, lr: k}
+				p := pending{start: len(buf), id: id, target: t, ts: its, orig: len(docs)}
 				buf = enc.AppendCreate(buf, t, e.period, its, id)
 				p.docStart = len(buf)
 				buf = enc.AppendDocument(buf, rl.Resource(), lr, t, id, ts)

@@ -354,8 +354,8 @@ func TestFutureTimeIsIndexedNow(t *testing.T) {
 	assert.Equal(t, int64(1), v.metric(t, "exporter_audit_es_docs_future_time"))
 }
 
-// A record with no time at all, handed back for a retry, carries the time
-// its index was picked by: the retry goes to the same index.
+// A record with no time at all is put in an index when it arrives; its
+// retry, later, goes to the same index: the retry is the queued document.
 func TestRetriedRecordWithoutTimeKeepsItsIndex(t *testing.T) {
 	v := newEnv(t)
 	e := v.raw(t, v.config(func(c *Config) { c.Bulk.MaxRetries = 0 }), zap.NewNop())
@@ -363,13 +363,17 @@ func TestRetriedRecordWithoutTimeKeepsItsIndex(t *testing.T) {
 	ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).SetTimestamp(0)
 	first := time.Date(2026, 1, 31, 23, 59, 0, 0, time.UTC)
 	e.now = func() time.Time { return first }
+	req, err := e.convert(context.Background(), ld)
+	require.NoError(t, err)
 	v.es.SetFaults(estest.Faults{ItemErrorFraction: 1})
-	err := e.pushLogs(context.Background(), ld)
-	var failed consumererror.Logs
-	require.ErrorAs(t, err, &failed)
+	err = e.push(context.Background(), req)
+	var later *retryLater
+	require.ErrorAs(t, err, &later)
+	retry := req.(*docsRequest).OnError(err)
+	require.Equal(t, 1, retry.ItemsCount(), "the retry sender gets the one document still to store")
 	v.es.SetFaults(estest.Faults{})
 	e.now = func() time.Time { return first.Add(time.Hour) } // February now
-	require.NoError(t, e.pushLogs(context.Background(), failed.Data()))
+	require.NoError(t, e.push(context.Background(), retry))
 	assert.Equal(t, []string{"t0"}, v.es.IDs("logs-audit-default-2026.01.01"))
 }
 

@@ -120,3 +120,46 @@ func decodeBody(body []byte, ops []op) ([]op, error) {
 	}
 	return ops, nil
 }
+
+// vectorRecord lays out the same record as appendRecord as pieces for one
+// pwritev: the record's own bytes go to meta, and each value is a piece of
+// its own, so a large value is written from where it is, never copied.
+// cuts is scratch. It returns meta, the pieces, cuts, the record's length,
+// and each set's value offset from the record's start.
+func vectorRecord(meta []byte, iov [][]byte, cuts []int, writes []write, valueOffsets []int) ([]byte, [][]byte, []int, int, []int) {
+	meta = append(meta[:0], make([]byte, recordHeaderLen)...)
+	meta = binary.AppendUvarint(meta, uint64(len(writes)))
+	cuts = cuts[:0] // where in meta each value goes: meta may move as it grows
+	for _, w := range writes {
+		meta = append(meta, w.kind)
+		meta = binary.AppendUvarint(meta, uint64(len(w.key)))
+		meta = append(meta, w.key...)
+		if w.kind == opSet {
+			meta = binary.AppendUvarint(meta, uint64(len(w.value)))
+			cuts = append(cuts, len(meta))
+		}
+	}
+	iov, valueOffsets = iov[:0], valueOffsets[:0]
+	prev, total, vi := 0, 0, 0
+	for _, w := range writes {
+		if w.kind != opSet {
+			continue
+		}
+		iov = append(iov, meta[prev:cuts[vi]])
+		total += cuts[vi] - prev
+		valueOffsets = append(valueOffsets, total)
+		iov = append(iov, w.value)
+		total += len(w.value)
+		prev = cuts[vi]
+		vi++
+	}
+	iov = append(iov, meta[prev:])
+	total += len(meta) - prev
+	crc := crc32.Update(0, castagnoli, iov[0][recordHeaderLen:])
+	for _, piece := range iov[1:] {
+		crc = crc32.Update(crc, castagnoli, piece)
+	}
+	binary.LittleEndian.PutUint32(meta[0:], uint32(total-recordHeaderLen))
+	binary.LittleEndian.PutUint32(meta[4:], crc)
+	return meta, iov, cuts, total, valueOffsets
+}

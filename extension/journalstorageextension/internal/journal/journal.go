@@ -64,7 +64,11 @@ type Log struct {
 	// reclaiming stops reclaim re-entering itself through copyForward.
 	reclaiming bool
 
+	// Scratch of append: the record's own bytes, its pieces for pwritev,
+	// where values go, and each value's offset.
 	buf     []byte
+	iov     [][]byte
+	cuts    []int
 	offsets []int
 	writes  []write
 }
@@ -416,18 +420,19 @@ func (l *Log) append() error {
 	if size := recordSize(l.writes); size > MaxRecord {
 		return fmt.Errorf("journal: a batch of %d bytes is larger than the %d bytes one record may hold: send smaller requests", size, MaxRecord)
 	}
-	l.buf, l.offsets = appendRecord(l.buf[:0], l.writes, l.offsets)
-	if cur := l.active(); cur.size > headerLen && cur.size+int64(len(l.buf)) > l.opts.SegmentSize {
+	var n int
+	l.buf, l.iov, l.cuts, n, l.offsets = vectorRecord(l.buf, l.iov, l.cuts, l.writes, l.offsets)
+	if cur := l.active(); cur.size > headerLen && cur.size+int64(n) > l.opts.SegmentSize {
 		if err := l.rotate(); err != nil {
 			l.broken = fmt.Errorf("journal %s: starting a segment failed, nothing more is written until the collector restarts: %w", l.dir, err)
 			return l.broken
 		}
 	}
 	s := l.active()
-	if n, err := s.f.WriteAt(l.buf, s.size); err != nil {
+	if written, err := pwritevAll(s.f, l.iov, s.size); err != nil {
 		// Take back a partial write; if that fails too, the tail is
 		// garbage that replay cuts off, and nothing may follow it.
-		if n > 0 {
+		if written > 0 {
 			if terr := s.f.Truncate(s.size); terr != nil {
 				l.broken = fmt.Errorf("journal %s: a write failed (%v) and could not be undone: %w", l.dir, err, terr)
 			}
@@ -435,11 +440,12 @@ func (l *Log) append() error {
 		if errors.Is(err, unix.ENOSPC) {
 			err = fmt.Errorf("%w: %w", storage.ErrStorageFull, err)
 		}
-		return fmt.Errorf("journal %s: writing %d bytes: %w", l.dir, len(l.buf), err)
+		return fmt.Errorf("journal %s: writing %d bytes: %w", l.dir, n, err)
 	}
+	clear(l.iov) // hold no caller's value past the call
 	l.seq++
 	start := s.size
-	s.size += int64(len(l.buf))
+	s.size += int64(n)
 	vi := 0
 	for _, w := range l.writes {
 		if w.kind == opSet {
@@ -449,8 +455,8 @@ func (l *Log) append() error {
 			l.remove(w.key)
 		}
 	}
-	// Do not keep one huge batch's buffer for good.
-	if cap(l.buf) > 4<<20 {
+	// Do not keep one huge batch's scratch for good.
+	if cap(l.buf) > 1<<20 {
 		l.buf = nil
 	}
 	if !l.opts.Fsync {
@@ -630,6 +636,53 @@ func (l *Log) Stats() Stats {
 		st.Bytes += s.size
 	}
 	return st
+}
+
+// pwritevAll writes every piece at off, going on after a short write.
+func pwritevAll(f *os.File, iov [][]byte, off int64) (int, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	total := 0
+	for len(iov) > 0 {
+		batch := iov
+		if len(batch) > 1024 { // IOV_MAX on Linux
+			batch = batch[:1024]
+		}
+		var n int
+		var werr error
+		if err := rc.Write(func(fd uintptr) bool {
+			n, werr = unix.Pwritev(int(fd), batch, off)
+			return werr != unix.EAGAIN
+		}); err != nil {
+			return total, err
+		}
+		if werr == unix.EINTR {
+			continue
+		}
+		if werr != nil {
+			return total, werr
+		}
+		if n == 0 {
+			return total, io.ErrShortWrite
+		}
+		total += n
+		off += int64(n)
+		for n > 0 {
+			if n >= len(iov[0]) {
+				n -= len(iov[0])
+				iov = iov[1:]
+				continue
+			}
+			iov[0] = iov[0][n:]
+			n = 0
+		}
+		for len(iov) > 0 && len(iov[0]) == 0 {
+			iov = iov[1:]
+		}
+	}
+	return total, nil
 }
 
 func fdatasync(f *os.File) error {
