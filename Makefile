@@ -95,6 +95,7 @@ fuzz: ## Run every fuzz test for FUZZTIME each
 	$(GO) test ./internal/esdoc -run '^$$' -fuzz '^FuzzAppendDocument$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/jsonobj -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./exporter/auditelasticsearchexporter -run '^$$' -fuzz '^FuzzParseBulk$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./exporter/auditelasticsearchexporter -run '^$$' -fuzz '^FuzzDecodeQueued$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/catalog -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/catalog -run '^$$' -fuzz '^FuzzSuggest$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/auditapi -run '^$$' -fuzz '^FuzzParseRequest$$' -fuzztime $(FUZZTIME)

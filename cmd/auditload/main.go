@@ -73,7 +73,7 @@ func main() {
 	}
 	if want("latency") {
 		// Receipt-to-store latency at a steady 10k events/s, 1 s flush.
-		runs = append(runs, loadharness.Scenario{Name: "latency-10k-per-s", Events: 300_000, Protocol: loadgen.OTLPGRPC, Workers: 4, Batch: 100, Rate: 10_000})
+		runs = append(runs, loadharness.Scenario{Name: "latency-10k-per-s", Events: 300_000, Protocol: loadgen.OTLPGRPC, Workers: 4, Batch: 100, Rate: 10_000, Journal: true, Fsync: true})
 	}
 	if want("9") {
 		runs = append(runs, loadharness.DownUnderSteadyLoad(5000, 30*time.Second, 2*time.Minute, 30*time.Second))

@@ -93,11 +93,11 @@ func (e *auditExporter) startDigests(ctx context.Context, host component.Host) e
 	id := *e.cfg.Digest.Storage
 	ext, ok := host.GetExtensions()[id]
 	if !ok {
-		return fmt.Errorf("audit_elasticsearch: digest::storage: %q is not an extension of this collector; add a file_storage extension under extensions and service.extensions", id)
+		return fmt.Errorf("audit_elasticsearch: digest::storage: %q is not an extension of this collector; add a storage extension (journal_storage or file_storage) under extensions and service.extensions", id)
 	}
 	se, ok := ext.(storage.Extension)
 	if !ok {
-		return fmt.Errorf("audit_elasticsearch: digest::storage: extension %q is not a storage extension; name a file_storage extension", id)
+		return fmt.Errorf("audit_elasticsearch: digest::storage: extension %q is not a storage extension; name a journal_storage or file_storage extension", id)
 	}
 	client, err := se.GetClient(ctx, component.KindExporter, e.set.ID, "digest")
 	if err != nil {

@@ -73,7 +73,7 @@ func TestConfig(t *testing.T) {
 		{name: "localtime", validateErr: "rotation::localtime"},
 		{name: "digest_jsonl", validateErr: `must not contain ".jsonl"`},
 		{name: "digest_is_path", validateErr: "digest::path is path"},
-		{name: "no_storage", validateErr: "name a file_storage extension"},
+		{name: "no_storage", validateErr: "name a journal_storage or file_storage extension"},
 		{name: "short_interval", validateErr: "digest::interval: 100ms is out of range"},
 		{name: "unknown_digest_key", unmarshalErr: "keyfile"},
 		{name: "unknown_file_key", unmarshalErr: "rotate"},

@@ -25,7 +25,7 @@ type Config struct {
 	// is not taking digests.
 	MaxPendingEvents int `mapstructure:"max_pending_events"`
 	// Storage keeps each chain's last digest and the writes under way, so
-	// that a chain continues across restarts (a file_storage extension).
+	// that a chain continues across restarts (a journal_storage or file_storage extension).
 	Storage *component.ID `mapstructure:"storage"`
 	// Instance names this collector's chains; empty: a random name made on
 	// first start and kept in Storage.
@@ -67,7 +67,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("digest::max_pending_events: %d is below max_events (%d): raise it (default 1000000)", c.MaxPendingEvents, c.MaxEvents))
 	}
 	if c.Storage == nil {
-		errs = append(errs, errors.New("digest::storage: tamper evidence keeps each chain's last digest across restarts: name a file_storage extension"))
+		errs = append(errs, errors.New("digest::storage: tamper evidence keeps each chain's last digest across restarts: name a journal_storage or file_storage extension"))
 	}
 	if c.Instance != "" && !instanceName.MatchString(c.Instance) {
 		errs = append(errs, fmt.Errorf("digest::instance: %q: use 1 to 64 letters, digits, '.', '_' or '-'", c.Instance))

@@ -11,7 +11,8 @@ import (
 // outage windows scaled by outage (30s at full size).
 func Scenarios(events int, outage time.Duration) []Scenario {
 	base := func(name string) Scenario {
-		return Scenario{Name: name, Events: events, Protocol: loadgen.OTLPGRPC, Workers: 4, Batch: 1000}
+		// The production queue: journal_storage with fsync.
+		return Scenario{Name: name, Events: events, Protocol: loadgen.OTLPGRPC, Workers: 4, Batch: 1000, Journal: true, Fsync: true}
 	}
 	s := []Scenario{
 		base("1-no-faults"),
@@ -80,6 +81,6 @@ func DownUnderSteadyLoad(rate int, before, down, after time.Duration) Scenario {
 	total := before + down + after
 	return Scenario{
 		Name: "9-down-under-steady-load", Events: int(float64(rate) * total.Seconds()), Protocol: loadgen.OTLPGRPC,
-		Workers: 4, Batch: 500, Rate: rate, Outage: "503", OutageAfter: before.Seconds() / total.Seconds(), OutageFor: down,
+		Workers: 4, Batch: 500, Rate: rate, Outage: "503", OutageAfter: before.Seconds() / total.Seconds(), OutageFor: down, Journal: true, Fsync: true,
 	}
 }

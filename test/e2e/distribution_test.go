@@ -24,7 +24,7 @@ func TestComponentsListsOurs(t *testing.T) {
 	}
 	out, err := exec.Command(testcollector.Binary(t), "components").CombinedOutput()
 	require.NoError(t, err, string(out))
-	for _, want := range []string{"name: audit", "name: otlp", "name: memory_limiter", "name: batch", "name: debug", "name: nop", "name: file", "name: file_storage", "name: health_check"} {
+	for _, want := range []string{"name: audit", "name: otlp", "name: memory_limiter", "name: batch", "name: debug", "name: nop", "name: file", "name: file_storage", "name: journal_storage", "name: health_check"} {
 		assert.Contains(t, string(out), want)
 	}
 }

@@ -24,7 +24,7 @@ func esConfig(p ports, esURL, queueDir string) string {
 	return fmt.Sprintf(`
 extensions:
   health_check: {endpoint: 127.0.0.1:%d}
-  file_storage/queue: {directory: %s, create_directory: true}
+  journal_storage/queue: {directory: %s, fsync: true}
 receivers:
   otlp:
     protocols:
@@ -40,14 +40,14 @@ exporters:
     bulk: {max_retries: 2, initial_backoff: 20ms, max_backoff: 100ms}
     sending_queue:
       enabled: true
-      storage: file_storage/queue
+      storage: journal_storage/queue
       sizer: items
       queue_size: 1000000
       num_consumers: 2
       batch: {sizer: items, flush_timeout: 200ms, min_size: 500, max_size: 2000}
     retry_on_failure: {enabled: true, initial_interval: 100ms, max_interval: 500ms, max_elapsed_time: 0s}
 service:
-  extensions: [health_check, file_storage/queue]
+  extensions: [health_check, journal_storage/queue]
   pipelines:
     logs:
       receivers: [otlp]

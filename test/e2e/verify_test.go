@@ -189,7 +189,7 @@ func TestElasticsearchDigestsNoFalseAlarmAfterKillDuringOutage(t *testing.T) {
 	priv, pub := keyPair(t)
 	p := ports{0, testcollector.FreePort(t), testcollector.FreePort(t), testcollector.FreePort(t)}
 	cfg := esConfig(p, srv.URL, filepath.Join(dir, "queue"))
-	cfg = insertBefore(t, cfg, "    retry_on_failure:", fmt.Sprintf("    digest: {key_file: %s, storage: file_storage/queue, interval: 1s}\n", priv))
+	cfg = insertBefore(t, cfg, "    retry_on_failure:", fmt.Sprintf("    digest: {key_file: %s, storage: journal_storage/queue, interval: 1s}\n", priv))
 	health := fmt.Sprintf("http://127.0.0.1:%d/", p.health)
 
 	proc := testcollector.Start(t, bin, dir, cfg)
