@@ -34,6 +34,7 @@ func main() {
 	apiStore := flag.String("api-store", loadharness.StoreES, "the store of -api: es (the test double) or archive (a JSON-lines archive)")
 	apiRequests := flag.Int("api-requests", 0, "page requests of -api (0: 200 for es, 50 for archive: every archive page reads the whole archive)")
 	digests := flag.Bool("digests", false, "turn tamper evidence on in the fault scenarios and end each with auditctl verify")
+	batch := flag.Int("batch", 1000, "records per request of the throughput references (ref-*)")
 	keepSource := flag.Bool("keep-source", false, "the double keeps every source in every run (as digest runs need), so runs with and without digests compare")
 	flag.Parse()
 
@@ -105,7 +106,7 @@ func main() {
 		{"ref-batch-processor", false, false, true, loadgen.OTLPGRPC, true, false, false, false},
 	} {
 		if want("ref") || want(r.name) {
-			runs = append(runs, loadharness.Scenario{Name: r.name, Events: *events, Protocol: r.proto, Workers: 4, Batch: 1000, NoAudit: r.noAudit, Gzip: r.gzip, MemoryQueue: r.memory, BatchProcessor: r.batchProcessor, Digests: r.digests, Fsync: r.fsync, Journal: r.journal, KeepSource: *keepSource})
+			runs = append(runs, loadharness.Scenario{Name: r.name, Events: *events, Protocol: r.proto, Workers: 4, Batch: *batch, NoAudit: r.noAudit, Gzip: r.gzip, MemoryQueue: r.memory, BatchProcessor: r.batchProcessor, Digests: r.digests, Fsync: r.fsync, Journal: r.journal, KeepSource: *keepSource})
 		}
 	}
 	failed := false

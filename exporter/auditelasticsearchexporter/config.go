@@ -162,6 +162,10 @@ func (c *Config) Validate() error {
 	if c.RequestTimeout <= 0 {
 		add("request_timeout: must be positive, got %s", c.RequestTimeout)
 	}
+	if q := c.QueueConfig; q.HasValue() && q.Get().Batch.HasValue() && len(q.Get().Batch.Get().Partition.MetadataKeys) > 0 {
+		// The queue holds encoded documents, not the request's context.
+		add("sending_queue::batch::partition::metadata_keys: not supported by this exporter; it routes each event by its own attributes (data_stream.namespace_attribute)")
+	}
 	if c.Compression != "none" && c.Compression != "gzip" {
 		add("compression: %q is not supported; use none or gzip", c.Compression)
 	}

@@ -104,6 +104,7 @@ func TestValidateMessages(t *testing.T) {
 		"bootstrap.retry_interval: must be positive",
 		"bulk: max_retries must be >= 0",
 		"retry_on_failure.max_elapsed_time: 5m0s would drop events",
+		"sending_queue::batch::partition::metadata_keys: not supported",
 	} {
 		assert.Contains(t, err.Error(), want)
 	}
