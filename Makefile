@@ -37,7 +37,7 @@ run: build ## Run the collector on config/local.yaml and the audit log service o
 test: check-generated lint build ## Everything CI runs: generated code, vet, gofmt, all tests, the race detector on the concurrent packages
 	cd web && npm test --silent
 	OTELCOL_AUDIT_BIN=$(CURDIR)/$(OTELCOL) AUDITCTL_BIN=$(CURDIR)/$(BIN)/auditctl $(GO) test -count=1 ./...
-	$(GO) test -race -count=1 -timeout 15m ./processor/... ./receiver/... ./exporter/... ./internal/estest/ ./internal/kibanatest/ ./internal/loadharness/ ./internal/comptest/ ./internal/auditapi/ ./internal/apitoken/ ./internal/digest/
+	$(GO) test -race -count=1 -timeout 15m ./processor/... ./receiver/... ./exporter/... ./extension/... ./internal/estest/ ./internal/kibanatest/ ./internal/loadharness/ ./internal/comptest/ ./internal/auditapi/ ./internal/apitoken/ ./internal/digest/
 
 test-unit: ## Unit tests only (no end-to-end)
 	$(GO) test -count=1 -short ./...
@@ -96,6 +96,8 @@ fuzz: ## Run every fuzz test for FUZZTIME each
 	$(GO) test ./internal/jsonobj -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./exporter/auditelasticsearchexporter -run '^$$' -fuzz '^FuzzParseBulk$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./exporter/auditelasticsearchexporter -run '^$$' -fuzz '^FuzzDecodeQueued$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./extension/journalstorageextension/internal/journal -run '^$$' -fuzz '^FuzzReplay$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./extension/journalstorageextension/internal/journal -run '^$$' -fuzz '^FuzzDecodeBody$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/catalog -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/catalog -run '^$$' -fuzz '^FuzzSuggest$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/auditapi -run '^$$' -fuzz '^FuzzParseRequest$$' -fuzztime $(FUZZTIME)

@@ -31,9 +31,15 @@ type journalStorage struct {
 	logger    *zap.Logger
 	telemetry *metadata.TelemetryBuilder
 
-	mu       sync.Mutex
+	mu sync.Mutex
+	// clients holds the last client opened under each name, open or
+	// closed: a deferred sync after Close still learns whether Close's
+	// sync made its writes durable.
 	clients  map[string]*client
 	deferred map[string]bool
+
+	// beforeSync is for tests: journal.Options.BeforeSync of every client.
+	beforeSync func(segment string, size int64)
 }
 
 var (
@@ -97,7 +103,7 @@ func (j *journalStorage) GetClient(_ context.Context, kind component.Kind, id co
 	name := clientName(kind, id, storageName)
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if _, open := j.clients[name]; open {
+	if c, ok := j.clients[name]; ok && !c.closed.Load() {
 		return nil, fmt.Errorf("journal_storage: %s already has its storage %q open: one client per component and name", id, storageName)
 	}
 	ctx := context.Background()
@@ -107,6 +113,7 @@ func (j *journalStorage) GetClient(_ context.Context, kind component.Kind, id co
 		Logger:      j.logger.With(zap.String("client", name)),
 		OnSync:      func(int64) { j.telemetry.JournalStorageSyncs.Add(ctx, 1) },
 		OnTorn:      func(n int64) { j.telemetry.JournalStorageTornBytes.Add(ctx, n) },
+		BeforeSync:  j.beforeSync,
 	})
 	if err != nil {
 		return nil, err
@@ -122,7 +129,7 @@ func (j *journalStorage) DeferSync(kind component.Kind, id component.ID, storage
 	name := clientName(kind, id, storageName)
 	j.mu.Lock()
 	j.deferred[name] = true
-	if c, open := j.clients[name]; open {
+	if c, ok := j.clients[name]; ok {
 		c.deferred.Store(true)
 	}
 	j.mu.Unlock()
@@ -131,8 +138,9 @@ func (j *journalStorage) DeferSync(kind component.Kind, id component.ID, storage
 		c := j.clients[name]
 		j.mu.Unlock()
 		if c == nil {
-			return nil // not open: nothing was written through it
+			return nil // never opened: nothing was written through it
 		}
+		// A closed journal answers too: nil when Close synced everything.
 		return c.log.Sync(ctx)
 	}
 }
@@ -140,6 +148,7 @@ func (j *journalStorage) DeferSync(kind component.Kind, id component.ID, storage
 type client struct {
 	log      *journal.Log
 	deferred atomic.Bool
+	closed   atomic.Bool
 	ext      *journalStorage
 	name     string
 }
@@ -178,11 +187,10 @@ func (c *client) Batch(ctx context.Context, ops ...*storage.Operation) error {
 	return c.log.Sync(ctx)
 }
 
+// Close syncs and closes the client's journal. Its name can be opened
+// again once Close returns.
 func (c *client) Close(ctx context.Context) error {
-	c.ext.mu.Lock()
-	if c.ext.clients[c.name] == c {
-		delete(c.ext.clients, c.name)
-	}
-	c.ext.mu.Unlock()
-	return c.log.Close(ctx)
+	err := c.log.Close(ctx)
+	c.closed.Store(true)
+	return err
 }

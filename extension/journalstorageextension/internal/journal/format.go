@@ -82,9 +82,9 @@ func decodeBody(body []byte, ops []op) ([]op, error) {
 	if k <= 0 {
 		return ops, fmt.Errorf("%w: op count", errMalformed)
 	}
-	// Each op takes at least 2 bytes, so a count above that is a lie that
-	// must not size an allocation.
-	if n > uint64(len(body)) {
+	// Each op takes at least 2 bytes (kind and key length), so a count
+	// above that is a lie.
+	if n > uint64(len(body)-k)/2 {
 		return ops, fmt.Errorf("%w: %d ops in %d bytes", errMalformed, n, len(body))
 	}
 	p := k

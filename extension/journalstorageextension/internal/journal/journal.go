@@ -38,6 +38,11 @@ type Options struct {
 	OnSync func(records int64)
 	// OnTorn is told the bytes cut from a torn tail when the log is opened.
 	OnTorn func(bytes int64)
+	// BeforeSync is for tests: Sync calls it outside the lock just before
+	// its fdatasync, with the segment file it syncs and the size that
+	// fdatasync makes durable. A test blocks in it to stand between a
+	// write and its sync, or records the size to simulate a crash.
+	BeforeSync func(segment string, size int64)
 }
 
 // ErrClosed is returned by a Log after Close.
@@ -60,9 +65,13 @@ type Log struct {
 	syncing  bool
 	syncDone *sync.Cond
 	broken   error // a failed write or sync: nothing more is written
+	closing  bool  // Close has begun: writes are refused, reads still served
 	closed   bool
 	// reclaiming stops reclaim re-entering itself through copyForward.
 	reclaiming bool
+	// dirUnsynced: a segment was removed but the directory sync failed;
+	// nothing more is removed until one succeeds.
+	dirUnsynced bool
 
 	// Scratch of append: the record's own bytes, its pieces for pwritev,
 	// where values go, and each value's offset.
@@ -113,7 +122,7 @@ func Open(dir string, opts Options) (*Log, error) {
 	}
 	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		lock.Close()
-		return nil, fmt.Errorf("journal %s is in use by another process (%w): give each collector its own directory", dir, err)
+		return nil, fmt.Errorf("journal %s is already open, by another collector or another client of this one (%w): give each collector its own directory", dir, err)
 	}
 	l := &Log{dir: dir, opts: opts, lock: lock, index: map[string]loc{}}
 	l.syncDone = sync.NewCond(&l.mu)
@@ -163,9 +172,19 @@ func (l *Log) replay() error {
 					return err
 				}
 			}
+			if l.opts.Fsync && len(ids) > i+1 {
+				// New records go after the cut: a removed segment that
+				// came back after another crash would replay after them.
+				if err := syncDir(l.dir); err != nil {
+					return err
+				}
+			}
 			break
 		}
 	}
+	// Everything replayed is on disk, the torn segment included (its cut
+	// was synced).
+	l.synced = l.seq
 	if len(l.segs) == 0 {
 		return l.newSegment(1)
 	}
@@ -210,6 +229,13 @@ func (l *Log) replaySegment(id uint64, last bool) (bool, error) {
 	var rh [recordHeaderLen]byte
 	for s.size < size {
 		torn := func(why string) (bool, error) {
+			if !last && l.opts.Fsync {
+				// With fsync, a segment is synced whole before the next is
+				// started: damage here is not a torn write but corruption,
+				// and cutting would drop the later segments' acknowledged
+				// events. Keep everything for whoever salvages it.
+				return false, fmt.Errorf("journal segment %s is damaged at offset %d (%s) and later segments exist: this is disk corruption, not a torn write; move the directory aside (keep it to salvage) to start with an empty queue", path, s.size, why)
+			}
 			l.opts.Logger.Warn("Cutting a torn record off the journal: a write that was never acknowledged as synced",
 				zap.String("segment", path), zap.Int64("offset", s.size), zap.Int64("bytes", size-s.size), zap.String("why", why))
 			if l.opts.OnTorn != nil {
@@ -227,6 +253,12 @@ func (l *Log) replaySegment(id uint64, last bool) (bool, error) {
 			return false, err
 		}
 		n := int64(binary.LittleEndian.Uint32(rh[:4]))
+		if n == 0 {
+			// No record has an empty body (it holds at least the op
+			// count), but a zero-filled block checksums as one: the file
+			// grew and its data never reached the disk.
+			return torn("zero-length record (zero-filled tail)")
+		}
 		if n > size-s.size-recordHeaderLen || n > MaxRecord {
 			return torn("record longer than the rest of the file")
 		}
@@ -257,7 +289,6 @@ func (l *Log) replaySegment(id uint64, last bool) (bool, error) {
 		}
 		s.size += recordHeaderLen + n
 	}
-	l.synced = l.seq
 	return false, nil
 }
 
@@ -358,7 +389,7 @@ func (l *Log) Batch(_ context.Context, ops ...*storage.Operation) error {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.closed {
+	if l.closed || l.closing {
 		return ErrClosed
 	}
 	if l.broken != nil {
@@ -394,7 +425,10 @@ func (l *Log) pendingValue(earlier []*storage.Operation, key string) ([]byte, bo
 		}
 		switch o.Type {
 		case storage.Set:
-			return append([]byte(nil), o.Value...), true, nil
+			// A copy, and an empty value is not nil: nil means no key.
+			v := make([]byte, len(o.Value))
+			copy(v, o.Value)
+			return v, true, nil
 		case storage.Delete:
 			return nil, true, nil
 		}
@@ -422,11 +456,13 @@ func (l *Log) append() error {
 	}
 	var n int
 	l.buf, l.iov, l.cuts, n, l.offsets = vectorRecord(l.buf, l.iov, l.cuts, l.writes, l.offsets)
+	rotated := false
 	if cur := l.active(); cur.size > headerLen && cur.size+int64(n) > l.opts.SegmentSize {
 		if err := l.rotate(); err != nil {
 			l.broken = fmt.Errorf("journal %s: starting a segment failed, nothing more is written until the collector restarts: %w", l.dir, err)
 			return l.broken
 		}
+		rotated = true
 	}
 	s := l.active()
 	if written, err := pwritevAll(s.f, l.iov, s.size); err != nil {
@@ -455,49 +491,72 @@ func (l *Log) append() error {
 			l.remove(w.key)
 		}
 	}
-	// Do not keep one huge batch's scratch for good.
+	// Do not keep one huge batch's scratch for good, nor the caller's
+	// values.
 	if cap(l.buf) > 1<<20 {
 		l.buf = nil
 	}
+	clear(l.writes)
 	if !l.opts.Fsync {
 		l.synced = l.seq
-		return l.reclaim()
+	}
+	// Only now, with the record written and indexed: reclaiming may copy
+	// values forward, which appends through l.buf, l.offsets and l.writes.
+	if rotated || !l.opts.Fsync {
+		l.reclaim()
 	}
 	return nil
 }
 
-// rotate makes the active segment durable and starts the next.
+// rotate makes the active segment durable and starts the next. The caller
+// reclaims once its record is written.
 func (l *Log) rotate() error {
 	cur := l.active()
 	if l.opts.Fsync {
 		if err := fdatasync(cur.f); err != nil {
 			return err
 		}
-		l.synced = l.seq
+		l.reportSync(l.seq)
 	}
-	if err := l.newSegment(cur.id + 1); err != nil {
-		return err
+	return l.newSegment(cur.id + 1)
+}
+
+// reportSync records that an fdatasync made every record up to upTo
+// durable; the caller holds mu exclusively.
+func (l *Log) reportSync(upTo uint64) {
+	n := int64(0)
+	if upTo > l.synced {
+		n = int64(upTo - l.synced)
+		l.synced = upTo
 	}
-	return l.reclaim()
+	if l.opts.OnSync != nil {
+		l.opts.OnSync(n)
+	}
 }
 
 // reclaim removes the oldest segments with nothing live, once what made
 // them obsolete is durable; the caller holds mu exclusively. Removing only
 // from the front keeps every delete record until the values it deleted
 // are gone. An oldest segment pinned by a few long-lived keys has them
-// copied forward, so it can go too.
-func (l *Log) reclaim() error {
+// copied forward, so it can go too. A failure is logged, not returned:
+// the write or sync that called it succeeded, and the next one retries.
+func (l *Log) reclaim() {
 	if l.reclaiming {
-		return nil
+		return
 	}
 	l.reclaiming = true
 	defer func() { l.reclaiming = false }()
-	removed := false
+	if err := l.reclaimSegments(); err != nil {
+		l.opts.Logger.Warn("Reclaiming journal segments failed; the next write or sync tries again", zap.String("journal", l.dir), zap.Error(err))
+	}
+}
+
+func (l *Log) reclaimSegments() error {
 	for len(l.segs) > 1 {
 		s := l.segs[0]
 		if s.live > 0 {
 			if len(l.segs) < 4 || s.liveBytes*8 > l.opts.SegmentSize {
-				break
+				return nil
 			}
 			if err := l.copyForward(s); err != nil {
 				return err
@@ -505,19 +564,28 @@ func (l *Log) reclaim() error {
 			continue
 		}
 		if s.killedAt > l.synced {
-			break
+			return nil
 		}
-		s.f.Close()
+		if l.dirUnsynced {
+			if err := syncDir(l.dir); err != nil {
+				return err
+			}
+			l.dirUnsynced = false
+		}
 		if err := os.Remove(filepath.Join(l.dir, segmentName(s.id))); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
+		s.f.Close()
 		l.segs = l.segs[1:]
-		removed = true
-	}
-	if removed && l.opts.Fsync {
-		// A segment that came back after a crash would replay values
-		// newer segments overwrote and then lost; make the removal stick.
-		return syncDir(l.dir)
+		if l.opts.Fsync {
+			// Make each removal stick before the next: a segment that
+			// came back after a crash without the newer one that killed
+			// its values would replay them.
+			if err := syncDir(l.dir); err != nil {
+				l.dirUnsynced = true
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -567,44 +635,52 @@ func (l *Log) Sync(ctx context.Context) error {
 			continue
 		}
 		l.syncing = true
-		s, upTo, from := l.active(), l.seq, l.synced
+		// Every record up to upTo is in s or in an older segment, which
+		// rotate synced before starting the next.
+		s, upTo, size := l.active(), l.seq, l.active().size
 		l.mu.Unlock()
+		if l.opts.BeforeSync != nil {
+			l.opts.BeforeSync(s.f.Name(), size)
+		}
 		err := fdatasync(s.f)
 		l.mu.Lock()
 		l.syncing = false
 		l.syncDone.Broadcast()
-		if err != nil && l.synced < upTo {
+		switch {
+		case err == nil:
+			l.reportSync(upTo)
+		case l.synced < upTo:
 			// After a failed fsync the kernel may have dropped the dirty
 			// pages: nothing written since the last sync can be trusted.
 			l.broken = fmt.Errorf("journal %s: fdatasync failed, nothing more is written until the collector restarts: %w", l.dir, err)
 			return l.broken
+		default:
+			// A rotation synced (and may have closed) s meanwhile.
 		}
-		if upTo > l.synced {
-			if l.opts.OnSync != nil {
-				l.opts.OnSync(int64(upTo - from))
-			}
-			l.synced = upTo
-		}
-		if err := l.reclaim(); err != nil {
-			return err
-		}
+		l.reclaim()
 	}
 	return nil
 }
 
-// Close syncs and closes the journal.
+// Close syncs and closes the journal. Writes are refused from the moment
+// it is called, so none is left unsynced behind its sync.
 func (l *Log) Close(ctx context.Context) error {
+	l.mu.Lock()
+	if l.closed || l.closing {
+		l.mu.Unlock()
+		return nil
+	}
+	l.closing = true
+	l.mu.Unlock()
 	err := l.Sync(ctx)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.closed {
-		return nil
-	}
 	for l.syncing {
 		l.syncDone.Wait()
 	}
 	l.closed = true
 	l.closeFiles()
+	l.index, l.buf, l.writes = nil, nil, nil // a closed client may be kept around
 	return err
 }
 
