@@ -106,16 +106,39 @@ func (r *docsRequest) sizeOf(size func(pending) int) int {
 }
 
 // append copies docs' bytes from buf to the end of r and points them there.
+// Runs of documents adjacent in buf are copied with one copy, and r grows
+// by doubling, so building a batch copies each byte about twice at most.
 func (r *docsRequest) append(buf []byte, docs []pending) {
+	need := 0
 	for _, d := range docs {
+		need += d.end - d.start
+	}
+	if len(r.buf)+need > cap(r.buf) {
+		grown := make([]byte, len(r.buf), max(len(r.buf)+need, 2*cap(r.buf)))
+		copy(grown, r.buf)
+		r.buf = grown
+	}
+	if cap(r.docs)-len(r.docs) < len(docs) {
+		r.docs = append(make([]pending, 0, max(len(r.docs)+len(docs), 2*cap(r.docs))), r.docs...)
+	}
+	for i := 0; i < len(docs); {
+		// The run docs[i:j] is contiguous in buf.
+		j := i + 1
+		for j < len(docs) && docs[j].start == docs[j-1].end {
+			j++
+		}
 		off := len(r.buf)
-		r.buf = append(r.buf, buf[d.start:d.end]...)
-		d.docStart += off - d.start
-		d.end += off - d.start
-		d.start = off
-		d.orig = len(r.docs)
-		d.stored = nil
-		r.docs = append(r.docs, d)
+		r.buf = append(r.buf, buf[docs[i].start:docs[j-1].end]...)
+		shift := off - docs[i].start
+		for _, d := range docs[i:j] {
+			d.start += shift
+			d.docStart += shift
+			d.end += shift
+			d.orig = len(r.docs)
+			d.stored = nil
+			r.docs = append(r.docs, d)
+		}
+		i = j
 	}
 }
 
