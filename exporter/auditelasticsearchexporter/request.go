@@ -71,7 +71,15 @@ func (r *docsRequest) MergeSplit(_ context.Context, maxSize int, szt exporterhel
 			return nil, fmt.Errorf("audit_elasticsearch: cannot merge a %T into its requests", r2)
 		}
 		// r is the batch being built, which only the batcher holds: grow
-		// it in place, so building a batch of n documents copies each once.
+		// it in place, and the first time straight to the size a full
+		// batch will have, so building a batch copies each byte once.
+		if maxSize > 0 && len(r.buf)+len(o.buf) > cap(r.buf) {
+			full := maxSize // bytes
+			if szt == exporterhelper.RequestSizerTypeItems {
+				full = maxSize * (len(r.buf) + len(o.buf)) / (len(r.docs) + len(o.docs))
+			}
+			r.reserve(min(full+full/8, maxReserve), maxSize)
+		}
 		r.append(o.buf, o.docs)
 	}
 	size := func(d pending) int { return d.end - d.start }
@@ -103,6 +111,22 @@ func (r *docsRequest) sizeOf(size func(pending) int) int {
 		n += size(d)
 	}
 	return n
+}
+
+// maxReserve bounds what reserve allocates ahead for one batch.
+const maxReserve = 64 << 20
+
+// reserve makes room for bytes of body and, by items sizer, docs documents,
+// once: a batch grows by merges, and each reallocation would copy it all.
+func (r *docsRequest) reserve(bytes, docs int) {
+	if cap(r.buf) < bytes {
+		grown := make([]byte, len(r.buf), bytes)
+		copy(grown, r.buf)
+		r.buf = grown
+	}
+	if docs = min(docs, bytes/64); cap(r.docs) < docs {
+		r.docs = append(make([]pending, 0, docs), r.docs...)
+	}
 }
 
 // append copies docs' bytes from buf to the end of r and points them there.
