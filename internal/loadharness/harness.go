@@ -21,6 +21,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -311,11 +312,21 @@ func (o Options) startCollector(ctx context.Context, cfgPath string, health int)
 	c := &collector{health: fmt.Sprintf("http://127.0.0.1:%d/", health)}
 	c.cmd = exec.Command(o.Collector, "--config", cfgPath)
 	c.cmd.Env = append(os.Environ(), o.CollectorEnv...)
-	c.cmd.Stdout, c.cmd.Stderr = o.Log, o.Log
+	// The last of its output names the reason when it exits at start.
+	tail := &tailWriter{max: 4096}
+	var out io.Writer = tail
+	if o.Log != nil {
+		out = io.MultiWriter(o.Log, tail)
+	}
+	c.cmd.Stdout, c.cmd.Stderr = out, out
 	if err := c.cmd.Start(); err != nil {
 		return nil, err
 	}
 	for i := 0; i < 600; i++ {
+		if exited(c.cmd.Process.Pid) {
+			c.cmd.Wait()
+			return nil, fmt.Errorf("the collector exited at start: %s", tail.String())
+		}
 		if resp, err := http.Get(c.health); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
@@ -329,6 +340,40 @@ func (o Options) startCollector(ctx context.Context, cfgPath string, health int)
 	}
 	c.stop(true)
 	return nil, fmt.Errorf("the collector did not become healthy in 60s; its output is in the log")
+}
+
+// tailWriter keeps the last max bytes written to it.
+type tailWriter struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+func (w *tailWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, p...)
+	if len(w.buf) > w.max {
+		w.buf = append(w.buf[:0], w.buf[len(w.buf)-w.max:]...)
+	}
+	return len(p), nil
+}
+
+func (w *tailWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return string(w.buf)
+}
+
+// exited reports whether pid has exited and waits to be reaped.
+func exited(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	// The state follows the command name's closing parenthesis.
+	i := bytes.LastIndexByte(b, ')')
+	return i >= 0 && i+2 < len(b) && b[i+2] == 'Z'
 }
 
 // procUsage reads CPU seconds and peak RSS of a live process from /proc.
@@ -401,16 +446,13 @@ func Run(ctx context.Context, o Options, sc Scenario) (Report, error) {
 	if err := d.post("/_testdouble/faults", sc.Faults); err != nil {
 		return rep, err
 	}
-	ports := map[string]int{"health": freePort(), "grpc": freePort(), "http": freePort(), "audit": freePort()}
+	var ports map[string]int
 	cfgPath := filepath.Join(dir, "collector.yaml")
 	keys := filepath.Join(dir, "keys")
 	if sc.Digests {
 		if _, err := digest.Keygen(keys); err != nil {
 			return rep, err
 		}
-	}
-	if err := os.WriteFile(cfgPath, []byte(o.config(sc, d.url, filepath.Join(dir, "queue"), filepath.Join(keys, digest.PrivateKeyFile), ports)), 0o600); err != nil {
-		return rep, err
 	}
 	start := func(ctx context.Context) (proc, error) {
 		c, err := o.startCollector(ctx, cfgPath, ports["health"])
@@ -419,9 +461,21 @@ func Run(ctx context.Context, o Options, sc Scenario) (Report, error) {
 		}
 		return c, nil
 	}
-	first, err := start(ctx)
-	if err != nil {
-		return rep, err
+	var first proc
+	// A free port can be taken by another process before the collector
+	// binds it (tests run in parallel): then try other ports.
+	for attempt := 0; ; attempt++ {
+		ports = map[string]int{"health": freePort(), "grpc": freePort(), "http": freePort(), "audit": freePort()}
+		if err := os.WriteFile(cfgPath, []byte(o.config(sc, d.url, filepath.Join(dir, "queue"), filepath.Join(keys, digest.PrivateKeyFile), ports)), 0o600); err != nil {
+			return rep, err
+		}
+		first, err = start(ctx)
+		if err == nil {
+			break
+		}
+		if attempt == 2 || !strings.Contains(err.Error(), "address already in use") {
+			return rep, err
+		}
 	}
 	col := &live{c: first}
 	defer col.close()
