@@ -210,6 +210,9 @@ func rebase(buf []byte, docs []pending) ([]byte, []pending) {
 // documents; a single document refused on its own is dead-lettered (or, if
 // it is a dead letter, a permanent failure).
 func (e *auditExporter) split(ctx context.Context, buf []byte, todo []pending, refused *requestRefused) (retry []pending, dead []rejected, perm []pending, err error) {
+	if len(todo) == 0 {
+		return nil, nil, nil, nil
+	}
 	if len(todo) == 1 {
 		d := todo[0]
 		if d.dead {

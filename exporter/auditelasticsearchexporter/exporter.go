@@ -148,6 +148,9 @@ func (e *auditExporter) shutdown(ctx context.Context) error {
 // push writes a queued request's documents.
 func (e *auditExporter) push(ctx context.Context, r xexporterhelper.Request) error {
 	req := r.(*docsRequest)
+	if len(req.docs) == 0 {
+		return nil // an empty bulk request is a 400, and split has no half to try
+	}
 	if !e.bootstrapped.Load() {
 		reason := "not attempted yet"
 		if p := e.lastBootErr.Load(); p != nil {

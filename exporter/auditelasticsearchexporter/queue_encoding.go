@@ -8,6 +8,9 @@ import (
 
 	"go.opentelemetry.io/collector/exporter/exporterhelper/xexporterhelper"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	pdatareq "go.opentelemetry.io/collector/pdata/xpdata/request"
+	"go.uber.org/zap"
 
 	"github.com/otelcol-audit/otelcol-audit/internal/esdoc"
 )
@@ -29,7 +32,11 @@ var queueMagic = []byte("AQD1")
 
 const flagDead = 1
 
-type docsEncoding struct{}
+// docsEncoding reads back what Marshal wrote, and, from a queue an earlier
+// release filled, OTLP requests, which it encodes as they are read.
+type docsEncoding struct{ e *auditExporter }
+
+var errNoTrailer = errors.New("not a request this exporter queued (no AQD1 trailer)")
 
 func (docsEncoding) Marshal(_ context.Context, req xexporterhelper.Request) ([]byte, error) {
 	r, ok := req.(*docsRequest)
@@ -80,18 +87,32 @@ func appendString(b []byte, s string) []byte {
 
 // Unmarshal reads a queued request back, refusing anything inconsistent:
 // the queue file is input like any other.
-func (docsEncoding) Unmarshal(data []byte) (context.Context, xexporterhelper.Request, error) {
+func (c docsEncoding) Unmarshal(data []byte) (context.Context, xexporterhelper.Request, error) {
 	r, err := decodeQueued(data)
-	if err != nil {
-		return context.Background(), nil, fmt.Errorf("audit_elasticsearch: a queued request of %d bytes is unreadable: %w", len(data), err)
+	if err == nil {
+		return context.Background(), r, nil
 	}
-	return context.Background(), r, nil
+	if errors.Is(err, errNoTrailer) {
+		// Queued by a release that queued OTLP (before AQD1).
+		ctx, ld, lerr := pdatareq.UnmarshalLogs(data)
+		if errors.Is(lerr, pdatareq.ErrInvalidFormat) {
+			ld, lerr = (&plog.ProtoUnmarshaler{}).UnmarshalLogs(data)
+		}
+		if lerr == nil {
+			req, cerr := c.e.convert(ctx, ld)
+			return context.Background(), req, cerr
+		}
+	}
+	err = fmt.Errorf("audit_elasticsearch: a queued request of %d bytes is unreadable: %w", len(data), err)
+	// The queue drops what it cannot read, logging at debug level only.
+	c.e.logger.Error("A queued request is unreadable and the queue drops it: the queue's storage was damaged or edited", zap.Error(err))
+	return context.Background(), nil, err
 }
 
 func decodeQueued(data []byte) (*docsRequest, error) {
 	tail := 4 + len(queueMagic)
 	if len(data) < tail || string(data[len(data)-len(queueMagic):]) != string(queueMagic) {
-		return nil, errors.New("not a request this exporter queued (no AQD1 trailer)")
+		return nil, errNoTrailer
 	}
 	ilen := uint64(binary.LittleEndian.Uint32(data[len(data)-tail:]))
 	if ilen > uint64(len(data)-tail) {
@@ -126,10 +147,12 @@ func decodeQueued(data []byte) (*docsRequest, error) {
 	}
 	// Each document's index entry takes at least 7 bytes: a count above
 	// that cannot be true and must not size an allocation.
-	if count > uint64(len(data)-p)/7 {
-		return nil, fmt.Errorf("%d documents cannot fit in %d bytes", count, len(data))
+	if count == 0 || count > uint64(len(data)-p)/7 {
+		return nil, fmt.Errorf("%d documents cannot be in %d bytes", count, len(data))
 	}
-	r := &docsRequest{docs: make([]pending, 0, count)}
+	// Grown as documents parse: a count alone must not size an allocation
+	// far above the input's.
+	r := &docsRequest{docs: make([]pending, 0, min(count, 4096))}
 	// Requests share a few datasets and namespaces: one string each.
 	interned := map[string]string{}
 	intern := func(s string) string {

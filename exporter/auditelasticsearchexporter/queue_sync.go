@@ -39,6 +39,20 @@ type syncedLogs struct {
 	e *auditExporter
 }
 
+// Start syncs once the queue has started: it re-queues, unsynced, the
+// items that were being exported when the collector last stopped.
+func (s syncedLogs) Start(ctx context.Context, host component.Host) error {
+	if err := s.Logs.Start(ctx, host); err != nil {
+		return err
+	}
+	if sync := s.e.queueSync.Load(); sync != nil {
+		if err := (*sync)(ctx); err != nil {
+			return fmt.Errorf("audit_elasticsearch: syncing the queue after it started: %w", err)
+		}
+	}
+	return nil
+}
+
 func (s syncedLogs) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	if err := s.Logs.ConsumeLogs(ctx, ld); err != nil {
 		return err

@@ -12,17 +12,24 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/exporter/exporterhelper/xexporterhelper"
 	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.opentelemetry.io/collector/pdata/plog"
+	pdatareq "go.opentelemetry.io/collector/pdata/xpdata/request"
 
 	"github.com/otelcol-audit/otelcol-audit/exporter/auditelasticsearchexporter/internal/metadata"
 )
 
+// testExporter is an exporter with the default config, not started.
+func testExporter(t testing.TB) *auditExporter {
+	t.Helper()
+	e, err := newExporter(exportertest.NewNopSettings(metadata.Type), createDefaultConfig().(*Config))
+	require.NoError(t, err)
+	return e
+}
+
 // converted is the request ConsumeLogs would queue for n events.
 func converted(t testing.TB, prefix string, n int) *docsRequest {
 	t.Helper()
-	cfg := createDefaultConfig().(*Config)
-	e, err := newExporter(exportertest.NewNopSettings(metadata.Type), cfg)
-	require.NoError(t, err)
-	r, err := e.convert(context.Background(), many(prefix, n))
+	r, err := testExporter(t).convert(context.Background(), many(prefix, n))
 	require.NoError(t, err)
 	return r.(*docsRequest)
 }
@@ -119,39 +126,65 @@ func TestOnErrorHandsBackWhatIsLeft(t *testing.T) {
 func TestQueueEncodingRoundTrip(t *testing.T) {
 	r := converted(t, "q", 3)
 	r.docs[1].dead = true
-	data, err := docsEncoding{}.Marshal(context.Background(), r)
+	enc := docsEncoding{testExporter(t)}
+	data, err := enc.Marshal(context.Background(), r)
 	require.NoError(t, err)
-	_, back, err := docsEncoding{}.Unmarshal(data)
+	_, back, err := enc.Unmarshal(data)
 	require.NoError(t, err)
 	got := back.(*docsRequest)
 	assert.Equal(t, string(r.buf), string(got.buf))
 	assert.Equal(t, r.docs, got.docs)
 }
 
+// A queue an earlier release filled holds OTLP requests: they are read
+// and encoded as they come out, not dropped.
+func TestQueueEncodingReadsOTLPQueuedBefore(t *testing.T) {
+	e := testExporter(t)
+	ld := many("old", 3)
+	data, err := pdatareq.MarshalLogs(context.Background(), ld)
+	require.NoError(t, err)
+	_, got, err := docsEncoding{e}.Unmarshal(data)
+	require.NoError(t, err)
+	want, err := e.convert(context.Background(), ld)
+	require.NoError(t, err)
+	assert.Equal(t, string(want.(*docsRequest).buf), string(got.(*docsRequest).buf))
+	assert.Equal(t, []string{"old-0", "old-1", "old-2"}, ids(t, got.(*docsRequest)))
+
+	plain, err := (&plog.ProtoMarshaler{}).MarshalLogs(ld)
+	require.NoError(t, err)
+	_, got, err = docsEncoding{e}.Unmarshal(plain)
+	require.NoError(t, err, "the oldest format, without context")
+	assert.Equal(t, 3, got.ItemsCount())
+}
+
 func TestQueueEncodingRefusesDamage(t *testing.T) {
 	r := converted(t, "q", 2)
-	good, err := docsEncoding{}.Marshal(context.Background(), r)
+	enc := docsEncoding{testExporter(t)}
+	good, err := enc.Marshal(context.Background(), r)
 	require.NoError(t, err)
 	edit := func(f func([]byte) []byte) []byte { return f(append([]byte(nil), good...)) }
 	trailer := func(index ...byte) []byte {
 		return append(append(index, byte(len(index)), 0, 0, 0), "AQD1"...)
 	}
 	tests := map[string][]byte{
-		"empty":                 nil,
-		"no trailer":            []byte("{\"create\":{}}\n"),
+		"no trailer, not OTLP":  []byte("{\"create\":{}}\n"),
+		"no documents":          trailer(0),
 		"truncated":             good[:len(good)-1],
 		"a body byte less":      good[1:],
 		"a byte more":           edit(func(b []byte) []byte { return append(b, 'x') }),
 		"huge count":            trailer(0xff, 0xff, 0xff, 0xff, 0x0f),
 		"index longer than all": append([]byte{0xff, 0xff, 0xff, 0x7f}, "AQD1"...),
 		"a newline overwritten": edit(func(b []byte) []byte { b[len(r.buf)-1] = ' '; return b }),
-		"an id runs past":       edit(func(b []byte) []byte { b[len(r.buf)+3] = 0x7f; return b }),
+		"an id runs past":       append([]byte("\n\n"), trailer(1, 1, 1, 9, 'a', 'b', 'c', 'd', 'e', 'f', 'g')...),
 	}
 	for name, data := range tests {
 		t.Run(name, func(t *testing.T) {
-			_, _, err := docsEncoding{}.Unmarshal(data)
+			_, _, err := enc.Unmarshal(data)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), "queued request")
+			if name == "an id runs past" {
+				assert.Contains(t, err.Error(), "id at byte 4 runs past the end")
+			}
 		})
 	}
 }
@@ -163,6 +196,7 @@ func FuzzDecodeQueued(f *testing.F) {
 	r := converted(f, "f", 3)
 	good, err := docsEncoding{}.Marshal(context.Background(), r)
 	require.NoError(f, err)
+	f.Add(append([]byte{0, 0, 0, 0}, "AQD1"...)) // no documents
 	f.Add(good)
 	f.Add(good[:len(good)/2])
 	f.Add([]byte("\x00\x00\x00\x00AQD1"))
@@ -182,4 +216,13 @@ func FuzzDecodeQueued(f *testing.F) {
 			t.Fatalf("accepted %d bytes no document claims", len(got.buf)-at)
 		}
 	})
+}
+
+// A request without documents sends nothing: Elasticsearch answers an
+// empty bulk request with 400, which split cannot halve.
+func TestAnEmptyRequestSendsNothing(t *testing.T) {
+	e := testExporter(t)
+	assert.NoError(t, e.push(context.Background(), &docsRequest{}))
+	_, _, _, err := e.split(context.Background(), nil, nil, &requestRefused{status: 400})
+	assert.NoError(t, err)
 }

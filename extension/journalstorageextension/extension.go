@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.uber.org/zap"
 
@@ -40,6 +41,8 @@ type journalStorage struct {
 
 	// beforeSync is for tests: journal.Options.BeforeSync of every client.
 	beforeSync func(segment string, size int64)
+	// host is told when a journal stops (set by Start).
+	host component.Host
 }
 
 var (
@@ -51,11 +54,26 @@ func newExtension(cfg *Config, logger *zap.Logger, tb *metadata.TelemetryBuilder
 	return &journalStorage{cfg: cfg, logger: logger, telemetry: tb, clients: map[string]*client{}, deferred: map[string]bool{}}
 }
 
-func (j *journalStorage) Start(context.Context, component.Host) error {
+func (j *journalStorage) Start(_ context.Context, host component.Host) error {
 	if err := os.MkdirAll(j.cfg.Directory, 0o700); err != nil {
 		return fmt.Errorf("journal_storage: creating directory %s: %w", j.cfg.Directory, err)
 	}
+	j.mu.Lock()
+	j.host = host
+	j.mu.Unlock()
 	return nil
+}
+
+// stopped reports a journal that can write no more as a fatal error: the
+// collector stops, and its restart reads the queue back from disk. Left
+// running, it would take no events and answer every sender with an error.
+func (j *journalStorage) stopped(err error) {
+	j.mu.Lock()
+	host := j.host
+	j.mu.Unlock()
+	if host != nil {
+		componentstatus.ReportStatus(host, componentstatus.NewFatalErrorEvent(err))
+	}
 }
 
 func (j *journalStorage) Shutdown(ctx context.Context) error {
@@ -114,6 +132,7 @@ func (j *journalStorage) GetClient(_ context.Context, kind component.Kind, id co
 		OnSync:      func(int64) { j.telemetry.JournalStorageSyncs.Add(ctx, 1) },
 		OnTorn:      func(n int64) { j.telemetry.JournalStorageTornBytes.Add(ctx, n) },
 		BeforeSync:  j.beforeSync,
+		OnBroken:    j.stopped,
 	})
 	if err != nil {
 		return nil, err

@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.uber.org/zap"
@@ -43,6 +44,8 @@ type Options struct {
 	// fdatasync makes durable. A test blocks in it to stand between a
 	// write and its sync, or records the size to simulate a crash.
 	BeforeSync func(segment string, size int64)
+	// OnBroken is told, once, the error that stopped the journal.
+	OnBroken func(error)
 }
 
 // ErrClosed is returned by a Log after Close.
@@ -167,8 +170,8 @@ func (l *Log) replay() error {
 				if st, err := os.Stat(p); err == nil && l.opts.OnTorn != nil {
 					l.opts.OnTorn(st.Size())
 				}
-				l.opts.Logger.Warn("Removing a journal segment written after a torn record", zap.String("segment", p))
-				if err := os.Remove(p); err != nil {
+				l.opts.Logger.Error("Setting aside a journal segment written after a torn record", zap.String("segment", p), zap.String("kept_in", p+".torn"))
+				if err := os.Rename(p, p+".torn"); err != nil {
 					return err
 				}
 			}
@@ -236,8 +239,16 @@ func (l *Log) replaySegment(id uint64, last bool) (bool, error) {
 				// events. Keep everything for whoever salvages it.
 				return false, fmt.Errorf("journal segment %s is damaged at offset %d (%s) and later segments exist: this is disk corruption, not a torn write; move the directory aside (keep it to salvage) to start with an empty queue", path, s.size, why)
 			}
-			l.opts.Logger.Warn("Cutting a torn record off the journal: a write that was never acknowledged as synced",
-				zap.String("segment", path), zap.Int64("offset", s.size), zap.Int64("bytes", size-s.size), zap.String("why", why))
+			// A torn write is at most what was written since the last sync,
+			// but damage inside the segment looks the same from here: keep
+			// the cut bytes beside it, so nothing acknowledged is gone for
+			// good.
+			aside := fmt.Sprintf("%s.torn-%d-%d", path, s.size, time.Now().UnixNano())
+			if err := keepAside(f, s.size, size-s.size, aside); err != nil {
+				return false, fmt.Errorf("journal segment %s: keeping the %d bytes after offset %d aside in %s before cutting them: %w", path, size-s.size, s.size, aside, err)
+			}
+			l.opts.Logger.Error("Cut a damaged or torn tail off the journal and kept it aside: usually a write no sender was told was kept; a large cut means damage, and the file is there to salvage",
+				zap.String("segment", path), zap.Int64("offset", s.size), zap.Int64("bytes", size-s.size), zap.String("why", why), zap.String("kept_in", aside))
 			if l.opts.OnTorn != nil {
 				l.opts.OnTorn(size - s.size)
 			}
@@ -290,6 +301,26 @@ func (l *Log) replaySegment(id uint64, last bool) (bool, error) {
 		s.size += recordHeaderLen + n
 	}
 	return false, nil
+}
+
+// keepAside copies n bytes of f from off to a new file at path, synced.
+func keepAside(f *os.File, off, n int64, path string) error {
+	out, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, io.NewSectionReader(f, off, n)); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(path))
 }
 
 type offsetReader struct {
@@ -459,24 +490,27 @@ func (l *Log) append() error {
 	rotated := false
 	if cur := l.active(); cur.size > headerLen && cur.size+int64(n) > l.opts.SegmentSize {
 		if err := l.rotate(); err != nil {
-			l.broken = fmt.Errorf("journal %s: starting a segment failed, nothing more is written until the collector restarts: %w", l.dir, err)
+			l.setBroken(fmt.Errorf("journal %s: starting a segment failed, nothing more is written until the collector restarts: %w", l.dir, err))
 			return l.broken
 		}
 		rotated = true
 	}
 	s := l.active()
 	if written, err := pwritevAll(s.f, l.iov, s.size); err != nil {
-		// Take back a partial write; if that fails too, the tail is
-		// garbage that replay cuts off, and nothing may follow it.
+		// Take back a partial write (replay would cut it anyway).
 		if written > 0 {
-			if terr := s.f.Truncate(s.size); terr != nil {
-				l.broken = fmt.Errorf("journal %s: a write failed (%v) and could not be undone: %w", l.dir, err, terr)
-			}
+			_ = s.f.Truncate(s.size)
 		}
 		if errors.Is(err, unix.ENOSPC) {
 			err = fmt.Errorf("%w: %w", storage.ErrStorageFull, err)
 		}
-		return fmt.Errorf("journal %s: writing %d bytes: %w", l.dir, n, err)
+		// Stop for good: exporterhelper's persistent queue skips an item
+		// whose read failed and would persist a read position past it
+		// with its next successful write. Written nothing more, the disk
+		// keeps the position before the failure, and a restart resumes
+		// from it.
+		l.setBroken(fmt.Errorf("journal %s: writing %d bytes failed, nothing more is written until the collector restarts: %w", l.dir, n, err))
+		return l.broken
 	}
 	clear(l.iov) // hold no caller's value past the call
 	l.seq++
@@ -614,18 +648,24 @@ func (l *Log) copyForward(s *segment) error {
 // Sync returns once every record appended before it was called is on disk.
 // Callers arriving while an fdatasync runs wait for it and share the next.
 func (l *Log) Sync(ctx context.Context) error {
-	if !l.opts.Fsync {
-		return nil
-	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if !l.opts.Fsync {
+		return l.broken
+	}
 	target := l.seq
-	for l.synced < target {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
+	for {
+		// A broken journal answers every caller with its error: after a
+		// failed fdatasync, Linux reports the error to one caller only,
+		// so no sync since can be trusted, even one that succeeded.
 		if l.broken != nil {
 			return l.broken
+		}
+		if l.synced >= target {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
 		}
 		if l.closed {
 			return ErrClosed
@@ -647,19 +687,30 @@ func (l *Log) Sync(ctx context.Context) error {
 		l.syncing = false
 		l.syncDone.Broadcast()
 		switch {
-		case err == nil:
+		case err != nil && !errors.Is(err, os.ErrClosed):
+			// The kernel may have dropped the dirty pages: nothing written
+			// since the last sync can be trusted.
+			l.setBroken(fmt.Errorf("journal %s: fdatasync failed, nothing more is written until the collector restarts: %w", l.dir, err))
+		case err != nil:
+			// reclaim closed s: a rotation synced it whole before.
+		case l.broken == nil:
 			l.reportSync(upTo)
-		case l.synced < upTo:
-			// After a failed fsync the kernel may have dropped the dirty
-			// pages: nothing written since the last sync can be trusted.
-			l.broken = fmt.Errorf("journal %s: fdatasync failed, nothing more is written until the collector restarts: %w", l.dir, err)
-			return l.broken
-		default:
-			// A rotation synced (and may have closed) s meanwhile.
+			l.reclaim()
 		}
-		l.reclaim()
 	}
-	return nil
+}
+
+// setBroken stops the journal for good: every later write and sync
+// fails with err. The caller holds mu exclusively.
+func (l *Log) setBroken(err error) {
+	if l.broken != nil {
+		return
+	}
+	l.broken = err
+	l.opts.Logger.Error("Journal stopped: restart the collector once the cause is fixed; what was acknowledged is on disk and is read again at start", zap.Error(err))
+	if l.opts.OnBroken != nil {
+		l.opts.OnBroken(err)
+	}
 }
 
 // Close syncs and closes the journal. Writes are refused from the moment

@@ -998,3 +998,68 @@ func TestABatchTooLargeForARecordIsRefused(t *testing.T) {
 	batch(t, l, storage.SetOperation("k", []byte("v")))
 	assert.Equal(t, "v", string(get(t, l, "k")), "the log goes on")
 }
+
+// A failed write stops the journal: every later write and sync fails, and
+// nothing after the failure reaches the disk. exporterhelper's queue skips
+// an item whose read failed and would persist a read position past it
+// with its next successful write; stopped, the journal keeps the position
+// from before the failure for the restart.
+func TestAFailedWriteStopsTheJournal(t *testing.T) {
+	for _, fsync := range []bool{false, true} {
+		t.Run(fmt.Sprintf("fsync=%t", fsync), func(t *testing.T) {
+			dir := t.TempDir()
+			var stopped []error
+			l, err := Open(dir, Options{SegmentSize: 1 << 20, Fsync: fsync, OnBroken: func(err error) { stopped = append(stopped, err) }})
+			require.NoError(t, err)
+			require.NoError(t, l.Batch(ctx, storage.SetOperation("ri", []byte("0")), storage.SetOperation("0", []byte("item"))))
+			require.NoError(t, l.Sync(ctx))
+			require.Equal(t, uint64(1), l.Stats().Records)
+			// The disk refuses the next write (here: its file is gone).
+			l.mu.Lock()
+			require.NoError(t, l.active().f.Close())
+			l.mu.Unlock()
+			err = l.Batch(ctx, storage.SetOperation("ri", []byte("1")))
+			require.ErrorContains(t, err, "nothing more is written until the collector restarts")
+			require.Len(t, stopped, 1, "told once")
+			for i := 0; i < 2; i++ {
+				assert.ErrorIs(t, l.Batch(ctx, storage.SetOperation("ri", []byte("2"))), stopped[0], "later writes fail too")
+				assert.ErrorIs(t, l.Sync(ctx), stopped[0])
+			}
+			assert.Equal(t, uint64(1), l.Stats().Records, "nothing after the failure took effect")
+			assert.Len(t, stopped, 1)
+			_ = l.Close(ctx)
+
+			got, _ := reopenWith(t, dir, fsync)
+			assert.Equal(t, map[string]string{"ri": "0", "0": "item"}, got, "the restart resumes from before the failure")
+		})
+	}
+}
+
+// What replay cuts is kept beside the segment, byte for byte: damage in
+// the middle of the last segment looks like a torn tail, and the records
+// after it stay there to salvage.
+func TestACutTailIsKeptAside(t *testing.T) {
+	src, _ := writeJournal(t, 6, 10, 100, Options{SegmentSize: 1 << 20})
+	seg := filepath.Join(src, segmentName(1))
+	b, err := os.ReadFile(seg)
+	require.NoError(t, err)
+	offs := records(t, b)
+	at := offs[2]
+	b[at+recordHeaderLen] ^= 0xff // damage the third record's body
+	require.NoError(t, os.WriteFile(seg, b, 0o600))
+
+	_, torn := reopen(t, src)
+	assert.Equal(t, int64(len(b))-at, torn)
+	aside, err := filepath.Glob(seg + ".torn-*")
+	require.NoError(t, err)
+	require.Len(t, aside, 1)
+	kept, err := os.ReadFile(aside[0])
+	require.NoError(t, err)
+	assert.Equal(t, b[at:], kept, "every byte after the damage is kept")
+	now, err := os.ReadFile(seg)
+	require.NoError(t, err)
+	assert.Equal(t, b[:at], now)
+	// A second open finds nothing to cut and keeps the side file.
+	_, torn = reopen(t, src)
+	assert.Zero(t, torn)
+}
