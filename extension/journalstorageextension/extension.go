@@ -72,7 +72,9 @@ func (j *journalStorage) stopped(err error) {
 	host := j.host
 	j.mu.Unlock()
 	if host != nil {
-		componentstatus.ReportStatus(host, componentstatus.NewFatalErrorEvent(err))
+		// Not under the journal's lock: the collector takes the report on
+		// a channel it reads only while it runs.
+		go componentstatus.ReportStatus(host, componentstatus.NewFatalErrorEvent(err))
 	}
 }
 

@@ -2,16 +2,19 @@ package journalstorageextension
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
@@ -358,4 +361,28 @@ func TestTelemetry(t *testing.T) {
 	v, err := c.Get(ctx, "4")
 	require.NoError(t, err)
 	assert.Equal(t, "value", string(v), "what was synced is kept")
+}
+
+// statusHost records the component status events reported to it.
+type statusHost struct {
+	component.Host
+	events chan *componentstatus.Event
+}
+
+func (h statusHost) Report(ev *componentstatus.Event) { h.events <- ev }
+
+// A journal that stops (a failed write or sync) is reported as a fatal
+// error: the collector stops, and its restart reads the queue back.
+func TestAStoppedJournalIsAFatalError(t *testing.T) {
+	j := newTestExtension(t, newTelemetry(t), t.TempDir(), true)
+	host := statusHost{Host: componenttest.NewNopHost(), events: make(chan *componentstatus.Event, 1)}
+	require.NoError(t, j.Start(ctx, host))
+	j.stopped(errors.New("journal x: writing 10 bytes failed"))
+	select {
+	case ev := <-host.events:
+		assert.Equal(t, componentstatus.StatusFatalError, ev.Status())
+		assert.ErrorContains(t, ev.Err(), "writing 10 bytes failed")
+	case <-time.After(5 * time.Second):
+		t.Fatal("no status reported")
+	}
 }
