@@ -43,29 +43,6 @@ type op struct {
 	valLen int
 }
 
-// appendRecord appends a record for writes to buf. It returns buf, and
-// for each set in writes the offset of its value from the record's start.
-func appendRecord(buf []byte, writes []write, valueOffsets []int) ([]byte, []int) {
-	start := len(buf)
-	buf = append(buf, make([]byte, recordHeaderLen)...)
-	buf = binary.AppendUvarint(buf, uint64(len(writes)))
-	valueOffsets = valueOffsets[:0]
-	for _, w := range writes {
-		buf = append(buf, w.kind)
-		buf = binary.AppendUvarint(buf, uint64(len(w.key)))
-		buf = append(buf, w.key...)
-		if w.kind == opSet {
-			buf = binary.AppendUvarint(buf, uint64(len(w.value)))
-			valueOffsets = append(valueOffsets, len(buf)-start)
-			buf = append(buf, w.value...)
-		}
-	}
-	body := buf[start+recordHeaderLen:]
-	binary.LittleEndian.PutUint32(buf[start:], uint32(len(body)))
-	binary.LittleEndian.PutUint32(buf[start+4:], crc32.Checksum(body, castagnoli))
-	return buf, valueOffsets
-}
-
 // recordSize is the encoded size of a record for writes.
 func recordSize(writes []write) int {
 	n := recordHeaderLen + binary.MaxVarintLen64
@@ -121,9 +98,9 @@ func decodeBody(body []byte, ops []op) ([]op, error) {
 	return ops, nil
 }
 
-// vectorRecord lays out the same record as appendRecord as pieces for one
-// pwritev: the record's own bytes go to meta, and each value is a piece of
-// its own, so a large value is written from where it is, never copied.
+// vectorRecord lays out a record as pieces for one pwritev: the record's
+// own bytes go to meta, and each value is a piece of its own, so a large
+// value is written from where it is, never copied.
 // cuts is scratch. It returns meta, the pieces, cuts, the record's length,
 // and each set's value offset from the record's start.
 func vectorRecord(meta []byte, iov [][]byte, cuts []int, writes []write, valueOffsets []int) ([]byte, [][]byte, []int, int, []int) {
